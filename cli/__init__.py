@@ -1,0 +1,1 @@
+"""The `dstack` command line: thin typer commands that call the engine."""

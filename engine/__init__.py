@@ -1,0 +1,1 @@
+"""fleetstack's domain: configuration, offers, runs, fleets, state."""

@@ -1,0 +1,1 @@
+"""Jinja2 templates: cloud-init user-data and the job script."""
