@@ -1,0 +1,83 @@
+"""An offline plan: evaluate a stack program under Pulumi mocks, no CLI, no credentials."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from fleetstack.stacks.diff import ResourceChange, StackDiff
+from fleetstack.stacks.spec import StackSpec
+
+# Inputs worth showing a reviewer, by their (camelCase) engine name.
+KEY_INPUTS = (
+    "instanceType", "machineType", "vmSize", "region", "zone", "location", "availabilityZone",
+    "ami", "count", "spotPrice", "cidrBlock", "fromPort", "toPort", "volumeSize", "diskSizeGb",
+)  # fmt: skip
+PLACEHOLDER_ID = "offline-placeholder"
+_LOCK = threading.Lock()
+
+
+def offline_plan(spec: StackSpec, program: Callable[[], None] | None = None) -> StackDiff:
+    """Every resource `program_for(spec)` declares, as op "create", with its key inputs.
+
+    Runs in a fresh thread with its own event loop, so it also works under a running loop.
+    """
+    if program is None:
+        from fleetstack.stacks.programs import program_for
+
+        program = program_for(spec)
+    return evaluate_program(program, project="fleetstack", stack=spec.stack_name)
+
+
+def evaluate_program(program: Callable[[], None], *, project: str, stack: str) -> StackDiff:
+    """Run `program` under mocks and return the resources it registered (state_compared=False)."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["changes"] = _run_mocked(program, project, stack)
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+
+    with _LOCK:  # the Pulumi runtime settings are process-global
+        thread = threading.Thread(target=target, name="fleetstack-offline-plan")
+        thread.start()
+        thread.join()
+    if "error" in result:
+        raise result["error"]
+    return StackDiff(changes=result["changes"], state_compared=False)
+
+
+def _run_mocked(program: Callable[[], None], project: str, stack: str) -> list[ResourceChange]:
+    import asyncio
+
+    import pulumi
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.stack import run_pulumi_func
+
+    class RecordingMocks(pulumi.runtime.Mocks):
+        def __init__(self) -> None:
+            self.changes: list[ResourceChange] = []
+
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+            keys = [f"{k}={args.inputs[k]}" for k in KEY_INPUTS if args.inputs.get(k) is not None]
+            self.changes.append(ResourceChange("create", args.typ, args.name, keys))
+            return f"{args.name}-{PLACEHOLDER_ID}", {**args.inputs, "id": PLACEHOLDER_ID}
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+            # Lookups (AMIs, images, zones) answer with a placeholder that echoes the query.
+            return {**args.args, "id": PLACEHOLDER_ID, "imageId": PLACEHOLDER_ID}, None
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    mocks = RecordingMocks()
+    try:
+        pulumi_settings.reset_options(project=project, stack=stack, preview=True)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True)
+        loop.run_until_complete(run_pulumi_func(program))
+    finally:
+        pulumi_settings.reset_options()
+        loop.close()
+        asyncio.set_event_loop(None)
+    return mocks.changes
