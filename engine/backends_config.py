@@ -1,0 +1,146 @@
+"""Backends configuration: $DSTACK_HOME/config.yml lists enabled backends and credential references.
+
+```yaml
+backends:
+  - type: aws
+    creds: {type: profile, profile: default}   # or {type: default}
+    regions: [us-east-1, us-west-2]
+  - type: gcp
+    project_id: my-project
+    creds: {type: service_account, filename: ~/.config/gcloud/sa.json}
+  - type: local
+```
+Secrets never live in this file: only profile names and key file paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fleetstack.engine.errors import ConfigurationError
+from fleetstack.engine.paths import config_path
+
+CLOUD_BACKENDS = ("aws", "gcp", "azure", "lambdalabs", "runpod")
+ALL_BACKENDS = (*CLOUD_BACKENDS, "local")
+_CREDS_TYPES = {"default", "profile", "service_account", "file", "client"}
+_SECRET_KEYS = {"secret_access_key", "access_key", "secret", "client_secret", "api_key", "password"}
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    type: str
+    regions: list[str] | None = None
+    creds: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackendsConfig:
+    backends: list[BackendConfig] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def configured(self) -> set[str]:
+        return {b.type for b in self.backends}
+
+    @property
+    def has_cloud(self) -> bool:
+        return any(b.type in CLOUD_BACKENDS for b in self.backends)
+
+    def local_enabled(self, requested: list[str] | None = None) -> bool:
+        """local is on by default when no cloud backend is configured, or when asked for."""
+        if requested and "local" in requested:
+            return True
+        return "local" in self.configured or not self.has_cloud
+
+    def get(self, backend: str) -> BackendConfig | None:
+        return next((b for b in self.backends if b.type == backend), None)
+
+
+def load_backends_config(path: Path | None = None) -> BackendsConfig:
+    """Read and validate config.yml; a missing file means no backend configured."""
+    path = path or config_path()
+    if not path.is_file():
+        return BackendsConfig(path=path)
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise ConfigurationError(
+            f"not valid YAML ({getattr(exc, 'problem', exc)})",
+            file=str(path),
+            line=line + 1 if line is not None else None,
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError("expected a mapping with a `backends:` list", file=str(path))
+    items = raw.get("backends") or []
+    if not isinstance(items, list):
+        raise ConfigurationError(
+            "must be a list of backends (`- type: aws`)", file=str(path), path="backends"
+        )
+    backends = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        backends.append(_backend(item, f"backends[{i}]", str(path)))
+        if backends[-1].type in seen:
+            raise ConfigurationError(
+                f"backend {backends[-1].type!r} is listed twice: keep one entry",
+                file=str(path),
+                path=f"backends[{i}].type",
+            )
+        seen.add(backends[-1].type)
+    return BackendsConfig(backends=backends, path=path)
+
+
+def _backend(item: object, where: str, file: str) -> BackendConfig:
+    if isinstance(item, str):
+        item = {"type": item}
+    if not isinstance(item, dict):
+        raise ConfigurationError("expected a mapping like `type: aws`", file=file, path=where)
+    btype = item.get("type")
+    if btype not in ALL_BACKENDS:
+        raise ConfigurationError(
+            f"unknown backend {btype!r}: use one of {', '.join(ALL_BACKENDS)}",
+            file=file,
+            path=f"{where}.type",
+        )
+    regions = item.get("regions")
+    if regions is not None and (
+        not isinstance(regions, list) or not all(isinstance(r, str) and r for r in regions)
+    ):
+        raise ConfigurationError(
+            "must be a list of region names, e.g. [us-east-1]", file=file, path=f"{where}.regions"
+        )
+    creds = item.get("creds") or {}
+    if not isinstance(creds, dict):
+        raise ConfigurationError(
+            "must be a mapping, e.g. {type: profile, profile: default}",
+            file=file,
+            path=f"{where}.creds",
+        )
+    leaked = _SECRET_KEYS & set(creds) | _SECRET_KEYS & set(item)
+    if leaked:
+        raise ConfigurationError(
+            f"{sorted(leaked)[0]!r} looks like a secret in plain text: reference it instead "
+            "(creds: {type: profile, profile: NAME} or {type: file, filename: PATH})",
+            file=file,
+            path=f"{where}.creds",
+        )
+    ctype = creds.get("type", "default")
+    if ctype not in _CREDS_TYPES:
+        raise ConfigurationError(
+            f"unknown creds type {ctype!r}: use one of {', '.join(sorted(_CREDS_TYPES))}",
+            file=file,
+            path=f"{where}.creds.type",
+        )
+    if ctype == "profile" and not creds.get("profile"):
+        raise ConfigurationError("needs `profile: NAME`", file=file, path=f"{where}.creds.profile")
+    if ctype in ("service_account", "file") and not creds.get("filename"):
+        raise ConfigurationError(
+            "needs `filename: PATH` to the key file", file=file, path=f"{where}.creds.filename"
+        )
+    extra = {k: v for k, v in item.items() if k not in ("type", "regions", "creds")}
+    return BackendConfig(type=btype, regions=regions, creds=dict(creds), extra=extra)

@@ -1,0 +1,44 @@
+import pytest
+from fleetstack.engine.backends_config import load_backends_config
+from fleetstack.engine.errors import ConfigurationError
+from fleetstack.engine.paths import config_path
+
+
+def write(text: str):
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_missing_file_means_nothing_configured_and_local_enabled():
+    config = load_backends_config()
+    assert config.configured == set() and config.local_enabled()
+
+
+def test_cloud_backend_turns_local_off_unless_asked():
+    write(
+        "backends:\n  - type: aws\n    creds: {type: profile, profile: dev}\n    regions: [us-east-1]\n"
+    )
+    config = load_backends_config()
+    assert config.get("aws").regions == ["us-east-1"]
+    assert not config.local_enabled() and config.local_enabled(["local"])
+
+
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("backends:\n  - type: awz\n", "backends[0].type"),
+        ("backends:\n  - type: aws\n    creds: {secret_access_key: x}\n", "backends[0].creds"),
+        ("backends:\n  - type: aws\n    regions: us-east-1\n", "backends[0].regions"),
+        (
+            "backends:\n  - type: gcp\n    creds: {type: service_account}\n",
+            "backends[0].creds.filename",
+        ),
+    ],
+)
+def test_errors_name_file_and_field(text, field):
+    path = write(text)
+    with pytest.raises(ConfigurationError) as exc:
+        load_backends_config()
+    assert str(path) in str(exc.value) and field in str(exc.value)
