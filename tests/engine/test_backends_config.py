@@ -18,7 +18,8 @@ def test_missing_file_means_nothing_configured_and_local_enabled():
 
 def test_cloud_backend_turns_local_off_unless_asked():
     write(
-        "backends:\n  - type: aws\n    creds: {type: profile, profile: dev}\n    regions: [us-east-1]\n"
+        "backends:\n  - type: aws\n    creds: {type: profile, profile: dev}\n"
+        "    regions: [us-east-1]\n"
     )
     config = load_backends_config()
     assert config.get("aws").regions == ["us-east-1"]
