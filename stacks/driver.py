@@ -1,0 +1,185 @@
+"""The Automation API driver: one Pulumi stack per fleet (preview / up / destroy / cancel)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleetstack.stacks import settings
+from fleetstack.stacks.diff import StackDiff, diff_from_events
+from fleetstack.stacks.errors import StackError, ensure_pulumi_cli
+from fleetstack.stacks.spec import StackSpec
+
+PROJECT_NAME = "fleetstack"
+
+
+@dataclass
+class StackOutputs:
+    instance_ids: list[str] = field(default_factory=list)
+    public_ips: list[str] = field(default_factory=list)
+    private_ips: list[str] = field(default_factory=list)
+    ssh_user: str = ""
+
+
+class StackDriver:
+    """Drives fleet stacks through the Pulumi Automation API (needs the `pulumi` CLI)."""
+
+    def __init__(
+        self,
+        backend_url: str | None = None,
+        passphrase_file: Path | None = None,
+        work_dir: Path | None = None,
+        provider_config: dict | None = None,
+    ) -> None:
+        self.backend_url = backend_url
+        self.passphrase_file = passphrase_file
+        self.work_dir = work_dir
+        self.provider_config = dict(provider_config or {})
+
+    def preview(self, spec: StackSpec) -> StackDiff:
+        """What `up` would change, per resource, compared with the stack's state."""
+        stack = self._stack(spec)
+        events: list[Any] = []
+        with _translated_errors(spec.fleet):
+            stack.preview(diff=True, on_event=events.append)
+        return diff_from_events(events, state_compared=True)
+
+    def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
+        """Create or update the fleet's stack; progress lines go to `on_output`."""
+        stack = self._stack(spec)
+        with _translated_errors(spec.fleet):
+            result = stack.up(on_output=on_output or (lambda _line: None))
+        return outputs_from(result.outputs)
+
+    def destroy(self, project: str, fleet: str, cloud: str) -> None:
+        """Destroy the fleet's resources and remove its stack; nothing to do is not an error."""
+        ensure_pulumi_cli()
+        from pulumi import automation as auto
+
+        name = stack_name_for(project, fleet, cloud)
+        try:
+            stack = auto.select_stack(
+                stack_name=name, project_name=PROJECT_NAME, program=lambda: None, opts=self._opts()
+            )
+        except auto.StackNotFoundError:
+            return
+        with _translated_errors(fleet):
+            stack.destroy(on_output=lambda _line: None)
+            stack.workspace.remove_stack(name)
+
+    def cancel(self, project: str, fleet: str, cloud: str) -> None:
+        """Cancel a running update of the fleet's stack and release its lock."""
+        ensure_pulumi_cli()
+        from pulumi import automation as auto
+
+        name = stack_name_for(project, fleet, cloud)
+        try:
+            stack = auto.select_stack(
+                stack_name=name, project_name=PROJECT_NAME, program=lambda: None, opts=self._opts()
+            )
+        except auto.StackNotFoundError:
+            return
+        with _translated_errors(fleet):
+            stack.cancel()
+
+    def _opts(self) -> Any:
+        from pulumi import automation as auto
+
+        url = settings.backend_url(self.backend_url)
+        return auto.LocalWorkspaceOptions(
+            work_dir=str(self.work_dir) if self.work_dir else None,
+            project_settings=auto.ProjectSettings(
+                name=PROJECT_NAME, runtime="python", backend=auto.ProjectBackend(url)
+            ),
+            secrets_provider="passphrase",
+            env_vars={"PULUMI_BACKEND_URL": url, **settings.passphrase_env(self.passphrase_file)},
+        )
+
+    def _stack(self, spec: StackSpec) -> Any:
+        ensure_pulumi_cli()
+        from fleetstack.stacks.programs import program_for
+        from pulumi import automation as auto
+
+        with _translated_errors(spec.fleet):
+            stack = auto.create_or_select_stack(
+                stack_name=spec.stack_name,
+                project_name=PROJECT_NAME,
+                program=program_for(spec),
+                opts=self._opts(),
+            )
+            stack.set_all_config(
+                {
+                    k: auto.ConfigValue(value=v)
+                    for k, v in stack_config(spec, self.provider_config).items()
+                }
+            )
+        return stack
+
+
+def stack_name_for(project: str, fleet: str, cloud: str) -> str:
+    """The stack name of a fleet, the same as StackSpec.stack_name."""
+    return StackSpec(project, fleet, cloud, "", "", "", "").stack_name  # type: ignore[arg-type]
+
+
+def stack_config(spec: StackSpec, provider_config: dict | None = None) -> dict[str, str]:
+    """Provider settings from the spec (overridden by `provider_config`) plus the spec itself."""
+    config: dict[str, str] = {"fleetstack:spec": json.dumps(asdict(spec), sort_keys=True)}
+    if spec.cloud == "aws":
+        config["aws:region"] = spec.region
+    elif spec.cloud == "gcp":
+        config["gcp:region"] = spec.region
+        if spec.zone:
+            config["gcp:zone"] = spec.zone
+    elif spec.cloud == "azure":
+        config["azure-native:location"] = spec.region
+    for key, value in (provider_config or {}).items():
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config
+
+
+def outputs_from(outputs: dict[str, Any]) -> StackOutputs:
+    """Typed outputs from `stack.up().outputs` (OutputValue objects or plain values)."""
+
+    def value(key: str, default: Any) -> Any:
+        item = outputs.get(key)
+        raw = getattr(item, "value", item)
+        return default if raw is None else raw
+
+    return StackOutputs(
+        instance_ids=[str(v) for v in value("instance_ids", [])],
+        public_ips=[str(v) for v in value("public_ips", []) if v],
+        private_ips=[str(v) for v in value("private_ips", []) if v],
+        ssh_user=str(value("ssh_user", "")),
+    )
+
+
+class _translated_errors:
+    """Turn Automation API failures into StackError messages with a next step."""
+
+    def __init__(self, fleet: str) -> None:
+        self.fleet = fleet
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> bool:
+        if exc is None or isinstance(exc, StackError):
+            return False
+        from pulumi import automation as auto
+
+        if isinstance(exc, auto.ConcurrentUpdateError) or "locked" in str(exc).lower():
+            raise StackError(
+                f"fleet {self.fleet!r}: its stack is locked by another update (or a stale lock "
+                f"from a crash); wait for it, or run `dstack fleet cancel {self.fleet}`"
+            ) from exc
+        if isinstance(exc, auto.CommandError):
+            raise StackError(f"fleet {self.fleet!r}: pulumi failed: {_last_lines(exc)}") from exc
+        return False
+
+
+def _last_lines(exc: BaseException) -> str:
+    text = str(getattr(exc, "stderr", "") or exc).strip().splitlines()
+    return " | ".join(text[-3:])
