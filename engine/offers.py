@@ -1,0 +1,337 @@
+"""Offers: catalog rows (through gpuhunt's filter) + the local host, matched to requirements."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fleetstack.engine.backends_config import BackendsConfig, load_backends_config
+
+
+@dataclass(frozen=True)
+class Offer:
+    backend: str
+    region: str
+    instance_type: str
+    cpus: int
+    cpu_arch: str
+    memory_gb: float
+    disk_gb: float | None
+    gpu_vendor: str | None
+    gpu_name: str | None
+    gpu_count: int
+    gpu_memory_gb: float | None
+    spot: bool
+    price: float  # per node per hour, USD
+    backend_configured: bool = True
+
+    def resources_text(self) -> str:
+        """One line like `8xCPU, 32GB, 1xA10G (24GB), 100.0GB (disk)`."""
+        parts = [f"{self.cpus}xCPU", f"{_gb(self.memory_gb)}"]
+        if self.gpu_count:
+            parts.append(f"{self.gpu_count}x{self.gpu_name} ({_gb(self.gpu_memory_gb or 0)})")
+        if self.disk_gb:
+            parts.append(f"{_gb(self.disk_gb)} (disk)")
+        return ", ".join(parts)
+
+    def to_json(self, nodes: int = 1) -> dict[str, Any]:
+        data = asdict(self)
+        return {
+            "backend": self.backend,
+            "region": self.region,
+            "instance": self.instance_type,
+            "resources": {
+                "cpus": self.cpus,
+                "cpu_arch": self.cpu_arch,
+                "memory_gb": self.memory_gb,
+                "disk_gb": self.disk_gb,
+                "gpus": [
+                    {
+                        "vendor": self.gpu_vendor,
+                        "name": self.gpu_name,
+                        "memory_gb": self.gpu_memory_gb,
+                    }
+                ]
+                * self.gpu_count,
+                "description": self.resources_text(),
+            },
+            "spot": self.spot,
+            "price": round(self.price * nodes, 4),
+            "backend_configured": data["backend_configured"],
+        }
+
+
+@dataclass
+class Requirements:
+    resources: Any  # fleetstack.engine.resources.ResourcesSpec
+    backends: list[str] | None = None
+    regions: list[str] | None = None
+    instance_types: list[str] | None = None
+    spot_policy: str = "on-demand"
+    max_price: float | None = None
+    nodes: int = 1
+
+    @classmethod
+    def from_configuration(cls, configuration: Any) -> Requirements:
+        """Requirements of a task/service/dev-environment/fleet (dstack's defaults applied)."""
+        nodes = getattr(configuration, "nodes", 1) or 1
+        if not isinstance(nodes, int):  # fleets: IntRange
+            nodes = getattr(nodes, "min", None) or 1
+        default_policy = "auto" if getattr(configuration, "type", "") == "fleet" else "on-demand"
+        return cls(
+            resources=configuration.resources,
+            backends=getattr(configuration, "backends", None),
+            regions=getattr(configuration, "regions", None),
+            instance_types=getattr(configuration, "instance_types", None),
+            spot_policy=getattr(configuration, "spot_policy", None) or default_policy,
+            max_price=getattr(configuration, "max_price", None),
+            nodes=nodes,
+        )
+
+
+@dataclass
+class OfferList:
+    offers: list[Offer] = field(default_factory=list)
+    total: int = 0
+    empty_reason: str | None = None
+    catalog_label: str = ""
+
+
+def find_offers(req: Requirements, *, config: BackendsConfig | None = None) -> OfferList:
+    """Every matching offer, cheapest first (then more generous first); why none, if none."""
+    from fleetstack.engine.catalog import catalog_source
+
+    config = config if config is not None else load_backends_config()
+    source = catalog_source()
+    offers = _match(req, config, source)
+    result = OfferList(offers=offers, total=len(offers), catalog_label=source.label)
+    if not offers:
+        result.empty_reason = _explain_empty(req, config, source)
+    return result
+
+
+def _match(
+    req: Requirements, config: BackendsConfig, source: Any, relax: set[str] = frozenset()
+) -> list[Offer]:
+    from fleetstack.engine.catalog import query_catalog
+
+    res = req.resources
+    filters = _gpuhunt_filters(res, relax)
+    spot = {"spot": True, "on-demand": False}.get(req.spot_policy) if "spot" not in relax else None
+    if spot is not None:
+        filters["spot"] = spot
+    max_price = req.max_price if "max_price" not in relax else None
+    if max_price is not None:
+        filters["max_price"] = max_price / max(req.nodes, 1)
+    backends = req.backends if "backends" not in relax else None
+    providers = [b for b in backends if b != "local"] if backends else None
+    items = query_catalog(source, providers, **filters) if providers != [] else []
+    configured = config.configured
+    disk = getattr(res, "disk", None) if "disk" not in relax else None
+    regions = {r.lower() for r in req.regions} if req.regions and "regions" not in relax else None
+    types = (
+        {t.lower() for t in req.instance_types}
+        if req.instance_types and "instance_types" not in relax
+        else None
+    )
+    offers = []
+    for item in items:
+        if regions is not None and item.location.lower() not in regions:
+            continue
+        if types is not None and item.instance_name.lower() not in types:
+            continue
+        backend_regions = (
+            config.get(item.provider).regions if config.get(item.provider) else None
+        ) or None
+        if regions is None and backend_regions and item.location not in backend_regions:
+            continue
+        if (
+            disk is not None
+            and item.disk_size is not None
+            and not _in_range(item.disk_size, disk.size)
+        ):
+            continue
+        offers.append(_offer(item, item.provider in configured))
+    local = _local_offer(req, config, relax)
+    if local is not None:
+        offers.append(local)
+    offers.sort(
+        key=lambda o: (
+            o.price,
+            -o.gpu_count,
+            -(o.gpu_memory_gb or 0),
+            -o.cpus,
+            -o.memory_gb,
+            o.backend,
+        )
+    )
+    return offers
+
+
+def _gpuhunt_filters(res: Any, relax: set[str]) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    if "cpu" not in relax:
+        if res.cpu.arch:
+            f["cpu_arch"] = res.cpu.arch
+        f["min_cpu"], f["max_cpu"] = res.cpu.count.min, res.cpu.count.max
+    if "memory" not in relax:
+        f["min_memory"], f["max_memory"] = res.memory.min, res.memory.max
+    gpu = res.gpu
+    if "gpu" not in relax:
+        if gpu.vendor:
+            f["gpu_vendor"] = gpu.vendor
+        if gpu.name:
+            f["gpu_name"] = list(gpu.name)
+        f["min_gpu_count"], f["max_gpu_count"] = gpu.count.min, gpu.count.max
+        if gpu.memory:
+            f["min_gpu_memory"], f["max_gpu_memory"] = gpu.memory.min, gpu.memory.max
+        if gpu.total_memory:
+            f["min_total_gpu_memory"] = gpu.total_memory.min
+            f["max_total_gpu_memory"] = gpu.total_memory.max
+        if gpu.compute_capability:
+            f["min_compute_capability"] = gpu.compute_capability
+    return {k: v for k, v in f.items() if v is not None}
+
+
+def _offer(item: Any, configured: bool) -> Offer:
+    return Offer(
+        backend=item.provider,
+        region=item.location,
+        instance_type=item.instance_name,
+        cpus=item.cpu,
+        cpu_arch=getattr(item.cpu_arch, "value", str(item.cpu_arch)),
+        memory_gb=item.memory,
+        disk_gb=item.disk_size,
+        gpu_vendor=getattr(item.gpu_vendor, "value", None) if item.gpu_count else None,
+        gpu_name=item.gpu_name if item.gpu_count else None,
+        gpu_count=item.gpu_count,
+        gpu_memory_gb=item.gpu_memory if item.gpu_count else None,
+        spot=item.spot,
+        price=item.price,
+        backend_configured=configured,
+    )
+
+
+def _local_offer(req: Requirements, config: BackendsConfig, relax: set[str]) -> Offer | None:
+    backends = req.backends if "backends" not in relax else None
+    if backends and "local" not in backends:
+        return None
+    if not config.local_enabled(backends):
+        return None
+    if req.nodes > 1 and "nodes" not in relax:
+        return None
+    if req.spot_policy == "spot" and "spot" not in relax:
+        return None
+    if req.regions and "regions" not in relax and "local" not in req.regions:
+        return None
+    from fleetstack.engine.hostinfo import detect_host
+
+    host = detect_host()
+    gpus = host.gpus
+    res = req.resources
+    checks = []
+    if "cpu" not in relax:
+        checks += [
+            _in_range(host.cpus, res.cpu.count),
+            not res.cpu.arch or res.cpu.arch == host.cpu_arch,
+        ]
+    if "memory" not in relax:
+        checks.append(_in_range(host.memory_gb, res.memory))
+    disk = getattr(res, "disk", None)
+    if disk is not None and "disk" not in relax:
+        checks.append(_in_range(host.disk_gb, disk.size))
+    if "gpu" not in relax:
+        g = res.gpu
+        if g.name:
+            names = {n.lower() for n in g.name}
+            gpus = [x for x in gpus if x.name.lower() in names]
+        if g.vendor:
+            gpus = [x for x in gpus if x.vendor == g.vendor]
+        if g.memory:
+            gpus = [x for x in gpus if _in_range(x.memory_gb, g.memory)]
+        checks.append(_in_range(len(gpus), g.count))
+        if g.total_memory:
+            checks.append(_in_range(sum(x.memory_gb for x in gpus), g.total_memory))
+    if not all(checks):
+        return None
+    first = gpus[0] if gpus else None
+    return Offer(
+        backend="local",
+        region="local",
+        instance_type="local",
+        cpus=host.cpus,
+        cpu_arch=host.cpu_arch,
+        memory_gb=round(host.memory_gb, 1),
+        disk_gb=round(host.disk_gb, 1),
+        gpu_vendor=first.vendor if first else None,
+        gpu_name=first.name if first else None,
+        gpu_count=len(gpus),
+        gpu_memory_gb=first.memory_gb if first else None,
+        spot=False,
+        price=0.0,
+        backend_configured=True,
+    )
+
+
+_RELAX_ORDER = [
+    ("max_price", lambda r: r.max_price is not None, lambda r: f"under max_price ${r.max_price:g}"),
+    ("spot", lambda r: r.spot_policy != "auto", lambda r: f"with spot_policy {r.spot_policy}"),
+    ("regions", lambda r: bool(r.regions), lambda r: f"in regions {', '.join(r.regions)}"),
+    (
+        "instance_types",
+        lambda r: bool(r.instance_types),
+        lambda r: f"of instance types {', '.join(r.instance_types)}",
+    ),
+    ("backends", lambda r: bool(r.backends), lambda r: f"on backends {', '.join(r.backends)}"),
+    (
+        "disk",
+        lambda r: getattr(r.resources, "disk", None) is not None,
+        lambda r: "with that disk size",
+    ),
+    ("memory", lambda r: True, lambda r: "with that memory"),
+    ("cpu", lambda r: True, lambda r: "with that CPU count/arch"),
+    ("nodes", lambda r: r.nodes > 1, lambda r: f"for {r.nodes} nodes"),
+]
+
+
+def _explain_empty(req: Requirements, config: BackendsConfig, source: Any) -> str:
+    what = _describe(req)
+    everything = {name for name, _, _ in _RELAX_ORDER} | {"gpu"}
+    if not _match(req, config, source, relax=everything):
+        return f"no offer in the {source.label}"
+    for name, applies, text in _RELAX_ORDER:
+        if applies(req) and _match(req, config, source, relax={name}):
+            return f"no offer has {what} {text(req)}"
+    return f"no offer has {what}"
+
+
+def _describe(req: Requirements) -> str:
+    res = req.resources
+    g = res.gpu
+    if getattr(res, "wants_gpu", False) or g.count.min:
+        count = (
+            g.count.min
+            if g.count.min == g.count.max or g.count.max is None
+            else f"{g.count.min}..{g.count.max}"
+        )
+        name = "/".join(g.name) if g.name else "GPU"
+        mem = f":{_range_text(g.memory)}" if g.memory else ""
+        return f"{count} × {name}{mem}"
+    return res.pretty() if hasattr(res, "pretty") else "these resources"
+
+
+def _range_text(r: Any) -> str:
+    lo, hi = r.min, r.max
+    if lo == hi:
+        return f"{lo:g}GB"
+    return f"{'' if lo is None else f'{lo:g}GB'}..{'' if hi is None else f'{hi:g}GB'}"
+
+
+def _in_range(value: float, rng: Any) -> bool:
+    if rng is None:
+        return True
+    return (rng.min is None or value >= rng.min) and (rng.max is None or value <= rng.max)
+
+
+def _gb(value: float) -> str:
+    return f"{value:g}GB"
