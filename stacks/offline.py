@@ -65,9 +65,9 @@ def _run_mocked(program: Callable[[], None], project: str, stack: str) -> list[R
             self.changes.append(ResourceChange("create", args.typ, args.name, keys))
             return f"{args.name}-{PLACEHOLDER_ID}", {**args.inputs, "id": PLACEHOLDER_ID}
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
             # Lookups (AMIs, images, zones) answer with a placeholder that echoes the query.
-            return {**args.args, "id": PLACEHOLDER_ID, "imageId": PLACEHOLDER_ID}, None
+            return {**args.args, "id": PLACEHOLDER_ID, "imageId": PLACEHOLDER_ID}, []
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -78,6 +78,8 @@ def _run_mocked(program: Callable[[], None], project: str, stack: str) -> list[R
         loop.run_until_complete(run_pulumi_func(program))
     finally:
         pulumi_settings.reset_options()
+        for task in asyncio.all_tasks(loop):  # a failed program leaves registrations pending
+            task.cancel()
         loop.close()
         asyncio.set_event_loop(None)
     return mocks.changes

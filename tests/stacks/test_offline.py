@@ -16,10 +16,11 @@ def _program() -> None:
     import pulumi
     import pulumi_aws as aws
 
+    ami = aws.ec2.get_ami(most_recent=True, owners=["099720109477"])
     sg = aws.ec2.SecurityGroup("sg", description="fleet")
     for i in range(2):
         aws.ec2.Instance(
-            f"node-{i}", instance_type="g5.xlarge", ami="ami-123", vpc_security_group_ids=[sg.id]
+            f"node-{i}", instance_type="g5.xlarge", ami=ami.id, vpc_security_group_ids=[sg.id]
         )
     pulumi.export("ssh_user", "ubuntu")
 
@@ -32,7 +33,7 @@ def test_offline_plan_lists_every_resource_as_create_with_key_inputs():
     assert {c.op for c in diff.changes} == {"create"}
     node = next(c for c in diff.changes if c.name == "node-0")
     assert node.type == "aws:ec2/instance:Instance"
-    assert "instanceType=g5.xlarge" in node.changed
+    assert node.changed == ["instanceType=g5.xlarge", "ami=offline-placeholder"]
     assert diff.summary() == "+ 3 to create (no state compared)"
 
 
