@@ -101,3 +101,16 @@ def test_preview_up_destroy_against_moto(moto_endpoint, tmp_path, monkeypatch):
     assert not driver.preview(SPEC).has_changes
     driver.destroy("main", "train", "aws")
     driver.destroy("main", "train", "aws")  # idempotent
+
+
+def test_concurrent_update_becomes_a_stack_error_with_the_cancel_step():
+    from fleetstack.stacks.driver import _translated_errors
+    from fleetstack.stacks.errors import StackError
+    from pulumi import automation as auto
+
+    result = auto.CommandResult(
+        stdout="", stderr="[409] Conflict: Another update is in progress", code=255
+    )
+    with pytest.raises(StackError, match="dstack fleet cancel train"):
+        with _translated_errors("train"):
+            raise auto.ConcurrentUpdateError(result)
