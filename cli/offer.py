@@ -6,10 +6,48 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    app.command("offer", help="List the offers that match the requirements, cheapest first.")(offer_command)
+    app.command("offer", help="List the offers that match the requirements, cheapest first.")(
+        offer_command
+    )
 
 
-def offer_command() -> None:
-    from fleetstack.engine.errors import FleetstackError
+def offer_command(
+    gpu: str | None = typer.Option(None, "--gpu", help="GPU spec, e.g. A100:80GB:8 or 24GB.."),
+    cpu: str | None = typer.Option(None, "--cpu", help="CPU count, e.g. 8.. or arm:4.."),
+    memory: str | None = typer.Option(None, "--memory", help="Memory, e.g. 32GB.."),
+    disk: str | None = typer.Option(None, "--disk", help="Disk size, e.g. 200GB.."),
+    backend: list[str] | None = typer.Option(
+        None, "-b", "--backend", help="Backend (repeatable)"
+    ),
+    region: list[str] | None = typer.Option(None, "-r", "--region", help="Region (repeatable)"),
+    instance_type: list[str] | None = typer.Option(
+        None, "--instance-type", help="Instance type"
+    ),
+    spot: bool = typer.Option(False, "--spot", help="Spot offers only"),
+    on_demand: bool = typer.Option(False, "--on-demand", help="On-demand offers only"),
+    spot_auto: bool = typer.Option(False, "--spot-auto", help="Spot and on-demand"),
+    max_price: float | None = typer.Option(None, "--max-price", help="Max price per hour, USD"),
+    max_offers: int = typer.Option(50, "--max-offers", help="Rows to show"),
+    group_by: str | None = typer.Option(None, "--group-by", help="gpu[,backend][,region]"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    file: str | None = typer.Option(
+        None, "-f", "--file", help="Take requirements from a configuration"
+    ),
+) -> None:
+    from fleetstack.cli.offer_view import show_offers
 
-    raise FleetstackError("`dstack offer` is not available yet in this version of fleetstack.")
+    show_offers(
+        gpu=gpu,
+        cpu=cpu,
+        memory=memory,
+        disk=disk,
+        backends=backend or None,
+        regions=region or None,
+        instance_types=instance_type or None,
+        spot_policy="spot" if spot else "on-demand" if on_demand else "auto" if spot_auto else None,
+        max_price=max_price,
+        max_offers=max_offers,
+        group_by=group_by,
+        as_json=as_json,
+        file=file,
+    )

@@ -1,0 +1,119 @@
+"""Rendering of `dstack offer` (kept apart so cli/offer.py imports only typer)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, spot_policy,
+                max_price, max_offers, group_by, as_json, file) -> None:  # fmt: skip
+    from fleetstack.cli.output import console as make_console
+    from fleetstack.engine.offers import Requirements, find_offers
+    from fleetstack.engine.plan import render_offers
+
+    req = _requirements(file, gpu=gpu, cpu=cpu, memory=memory, disk=disk)
+    for key, value in dict(
+        backends=backends, regions=regions, instance_types=instance_types,
+        spot_policy=spot_policy, max_price=max_price,
+    ).items():  # fmt: skip
+        if value is not None:
+            setattr(req, key, value)
+    if req.spot_policy is None:
+        req.spot_policy = "auto"
+    assert isinstance(req, Requirements)
+    result = find_offers(req)
+    shown = result.offers[:max_offers]
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "requirements": _requirements_json(req),
+                    "offers": [o.to_json(req.nodes) for o in shown],
+                    "total_offers": result.total,
+                },
+                indent=2,
+            )
+        )
+        return
+    console = make_console()
+    res = req.resources
+    console.print(f"[dim]{result.catalog_label}[/dim]")
+    pretty = res.pretty() if hasattr(res, "pretty") else res
+    console.print(f"Resources: {pretty}   Spot policy: {req.spot_policy}")
+    console.print()
+    if not result.offers:
+        console.print(f"[yellow]{result.empty_reason}[/yellow]")
+        return
+    if group_by:
+        _render_groups(console, result.offers, group_by, req.nodes)
+        return
+    render_offers(console, shown, nodes=req.nodes)
+    if result.total > len(shown):
+        console.print(f"\nShown {len(shown)} of {result.total} offers (--max-offers to see more)")
+
+
+def _requirements(file: str | None, **flags: str | None) -> Any:
+    from fleetstack.engine.offers import Requirements
+    from fleetstack.engine.resources import ResourcesSpec
+
+    raw: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
+    if file:
+        from fleetstack.engine.config import load_configuration
+
+        loaded = load_configuration(file)
+        req = Requirements.from_configuration(loaded.configuration)
+        if raw:
+            base = req.resources.normalized() if hasattr(req.resources, "normalized") else {}
+            merged = (
+                {**(loaded.raw.get("resources") or {}), **raw}
+                if isinstance(loaded.raw, dict)
+                else raw
+            )
+            req.resources = ResourcesSpec.model_validate(merged or base)
+        return req
+    if "cpu" not in raw and "gpu" not in raw and "memory" not in raw:
+        raw.setdefault("cpu", "2..")
+    return Requirements(resources=ResourcesSpec.model_validate(raw), spot_policy=None)
+
+
+def _requirements_json(req: Any) -> dict[str, Any]:
+    res = req.resources
+    return {
+        "resources": res.normalized() if hasattr(res, "normalized") else str(res),
+        "backends": req.backends,
+        "regions": req.regions,
+        "instance_types": req.instance_types,
+        "spot_policy": req.spot_policy,
+        "max_price": req.max_price,
+        "nodes": req.nodes,
+    }
+
+
+def _render_groups(console: Any, offers: list, group_by: str, nodes: int) -> None:
+    from fleetstack.engine.errors import FleetstackError
+    from rich.table import Table
+
+    keys = [k.strip() for k in group_by.split(",") if k.strip()]
+    bad = [k for k in keys if k not in ("gpu", "backend", "region")]
+    if bad or "gpu" not in keys:
+        raise FleetstackError(f"--group-by {group_by}: use gpu, optionally with backend and region")
+    groups: dict[tuple, list] = {}
+    for o in offers:
+        gpu = f"{o.gpu_count}x{o.gpu_name} ({o.gpu_memory_gb:g}GB)" if o.gpu_count else "-"
+        key = tuple({"gpu": gpu, "backend": o.backend, "region": o.region}[k] for k in keys)
+        groups.setdefault(key, []).append(o)
+    table = Table(box=None, header_style="bold")
+    table.add_column("#")
+    for k in keys:
+        table.add_column(k.upper())
+    table.add_column("SPOT")
+    table.add_column("OFFERS")
+    table.add_column("PRICE")
+    for i, (key, items) in enumerate(sorted(groups.items(), key=lambda kv: kv[1][0].price), 1):
+        lo, hi = min(o.price for o in items) * nodes, max(o.price for o in items) * nodes
+        spots = {o.spot for o in items}
+        spot = "yes" if spots == {True} else "no" if spots == {False} else "auto"
+        price = f"${lo:g}" if lo == hi else f"${lo:g}..${hi:g}"
+        table.add_row(str(i), *key, spot, str(len(items)), price)
+    console.print(table)
