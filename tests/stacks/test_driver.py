@@ -111,6 +111,5 @@ def test_concurrent_update_becomes_a_stack_error_with_the_cancel_step():
     result = auto.CommandResult(
         stdout="", stderr="[409] Conflict: Another update is in progress", code=255
     )
-    with pytest.raises(StackError, match="dstack fleet cancel train"):
-        with _translated_errors("train"):
-            raise auto.ConcurrentUpdateError(result)
+    with pytest.raises(StackError, match="dstack fleet cancel train"), _translated_errors("train"):
+        raise auto.ConcurrentUpdateError(result)
