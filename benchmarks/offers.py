@@ -46,7 +46,8 @@ def generate(directory: Path, rows: int, seed: int = 1) -> None:
                 count = rnd.choice((1, 2, 4, 8)) if gpu else 0
                 cpus = rnd.choice((2, 4, 8, 16, 32, 96))
                 w.writerow([
-                    f"{provider}-type-{i % 5000}", f"region-{i % 40}", f"{rnd.uniform(0.05, 100):.4f}",
+                    f"{provider}-type-{i % 5000}", f"region-{i % 40}",
+                    f"{rnd.uniform(0.05, 100):.4f}",
                     cpus, cpus * 4, count, gpu if count else "", mem if count else "",
                     rnd.random() < 0.5, 100.0, "nvidia" if count else "", "", "x86", "{}",
                 ])  # fmt: skip
@@ -74,7 +75,8 @@ def main() -> None:
             generate(Path(tmp), rows)
             median, total = time_offer(Path(tmp))
             print(
-                f"{rows:>7} rows: median {median:.2f} s over 5 runs ({total} offers, {median / rows * 1e6:.1f} µs/row)"
+                f"{rows:>7} rows: median {median:.2f} s over 5 runs "
+                f"({total} offers, {median / rows * 1e6:.1f} µs/row)"
             )
 
 
