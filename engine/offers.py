@@ -134,6 +134,7 @@ def _match(
         if req.instance_types and "instance_types" not in relax
         else None
     )
+    default_regions = {b.type: b.regions for b in config.backends if b.regions}
     offers = []
     for item in items:
         if regions is not None and item.location.lower() not in regions:
