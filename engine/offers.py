@@ -141,9 +141,7 @@ def _match(
             continue
         if types is not None and item.instance_name.lower() not in types:
             continue
-        backend_regions = (
-            config.get(item.provider).regions if config.get(item.provider) else None
-        ) or None
+        backend_regions = default_regions.get(item.provider)
         if regions is None and backend_regions and item.location not in backend_regions:
             continue
         if (
