@@ -64,6 +64,7 @@ AZURE = [
     ("Standard_NC24ads_A100_v4", 24, 220, 1, "A100", 80, "nvidia", 3.673),
     ("Standard_NC96ads_A100_v4", 96, 880, 4, "A100", 80, "nvidia", 14.692),
     ("Standard_ND96asr_v4", 96, 900, 8, "A100", 40, "nvidia", 27.197),
+    ("Standard_ND96amsr_A100_v4", 96, 1900, 8, "A100", 80, "nvidia", 32.77),
     ("Standard_ND96isr_H100_v5", 96, 1900, 8, "H100", 80, "nvidia", 98.32),
     ("Standard_ND96isr_MI300X_v5", 96, 1850, 8, "MI300X", 192, "amd", 48.0),
     ("Standard_D4s_v5", 4, 16, 0, "", 0, "", 0.192),
