@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from fleetstack.cli import apply, delete, fleet, logs, offer, ps, schema, stop, validate
+from fleetstack.cli import apply, catalog, delete, fleet, logs, offer, ps, schema, stop, validate
 
 app = typer.Typer(
     name="dstack",
@@ -21,7 +21,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (apply, offer, ps, logs, stop, delete, fleet, validate, schema):
+for module in (apply, offer, catalog, ps, logs, stop, delete, fleet, validate, schema):
     module.register(app)
 
 
