@@ -1,4 +1,4 @@
-"""`dstack apply`: plan and apply a configuration: shows offers and the stack's diff, then runs it."""
+"""`dstack apply`: plan a configuration (offers, stack diff), confirm, then run it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,44 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    app.command("apply", help="Plan and apply a configuration: shows offers and the stack's diff, then runs it.")(apply_command)
+    app.command(
+        "apply",
+        help="Plan and apply a configuration: shows offers and the stack's diff, then runs it.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(apply_command)
 
 
-def apply_command() -> None:
-    from fleetstack.engine.errors import FleetstackError
+def apply_command(
+    ctx: typer.Context,
+    file: str = typer.Option(..., "-f", "--file", help="The configuration file (.dstack.yml)"),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan and exit"),
+    detach: bool = typer.Option(False, "-d", "--detach", help="Do not attach to the run"),
+    backend: list[str] | None = typer.Option(None, "-b", "--backend", help="Backend (repeatable)"),
+    region: list[str] | None = typer.Option(None, "-r", "--region", help="Region (repeatable)"),
+    instance_type: list[str] | None = typer.Option(None, "--instance-type", help="Instance type"),
+    spot: bool = typer.Option(False, "--spot", help="Spot instances only"),
+    on_demand: bool = typer.Option(False, "--on-demand", help="On-demand instances only"),
+    spot_auto: bool = typer.Option(False, "--spot-auto", help="Spot or on-demand, cheapest first"),
+    max_price: float | None = typer.Option(None, "--max-price", help="Max price per hour, USD"),
+    max_offers: int = typer.Option(3, "--max-offers", help="Offers shown in the plan"),
+    profile: str | None = typer.Option(None, "--profile", help="Profile from .dstack/profiles.yml"),
+) -> None:
+    from fleetstack.cli.apply_plan import plan_and_confirm
 
-    raise FleetstackError("`dstack apply` is not available yet in this version of fleetstack.")
+    overrides = {
+        "backends": backend or None,
+        "regions": region or None,
+        "instance_types": instance_type or None,
+        "spot_policy": "spot"
+        if spot
+        else "on-demand"
+        if on_demand
+        else "auto"
+        if spot_auto
+        else None,
+        "max_price": max_price,
+    }
+    args = [a for a in ctx.args if a != "--"]
+    plan_and_confirm(file, args, overrides, yes=yes, dry_run=dry_run, detach=detach,
+                     max_offers=max_offers, profile=profile)  # fmt: skip

@@ -1,0 +1,47 @@
+"""The plan step of `dstack apply`: build, render, confirm. What follows "y" belongs to runs."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def plan_and_confirm(
+    file: str,
+    run_args: list[str],
+    overrides: dict[str, Any],
+    *,
+    yes: bool,
+    dry_run: bool,
+    detach: bool,
+    max_offers: int,
+    profile: str | None,
+) -> None:
+    from fleetstack.cli.output import console as make_console
+    from fleetstack.engine.config import load_configuration
+    from fleetstack.engine.errors import FleetstackError
+    from fleetstack.engine.plan import build_plan, render_plan
+
+    loaded = load_configuration(file, run_args=run_args, profile=profile)
+    plan = build_plan(loaded, overrides)
+    console = make_console()
+    render_plan(plan, console, max_offers=max_offers)
+    if dry_run:
+        return
+    if not plan.offers.offers:
+        raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
+    if not yes:
+        if not sys.stdin.isatty():
+            console.print(
+                f"Submit the run {plan.run_name}? [y/n]: no (stdin is not a terminal; pass -y)"
+            )
+            raise SystemExit(1)
+        answer = (
+            console.input(f"Submit the run [bold]{plan.run_name}[/bold]? [y/n]: ").strip().lower()
+        )
+        if answer not in ("y", "yes"):
+            console.print("Run not submitted.")
+            raise SystemExit(1)
+    raise FleetstackError(
+        "provisioning is not available yet in this version of fleetstack: nothing was created"
+    )
