@@ -16,13 +16,9 @@ def offer_command(
     cpu: str | None = typer.Option(None, "--cpu", help="CPU count, e.g. 8.. or arm:4.."),
     memory: str | None = typer.Option(None, "--memory", help="Memory, e.g. 32GB.."),
     disk: str | None = typer.Option(None, "--disk", help="Disk size, e.g. 200GB.."),
-    backend: list[str] | None = typer.Option(
-        None, "-b", "--backend", help="Backend (repeatable)"
-    ),
+    backend: list[str] | None = typer.Option(None, "-b", "--backend", help="Backend (repeatable)"),
     region: list[str] | None = typer.Option(None, "-r", "--region", help="Region (repeatable)"),
-    instance_type: list[str] | None = typer.Option(
-        None, "--instance-type", help="Instance type"
-    ),
+    instance_type: list[str] | None = typer.Option(None, "--instance-type", help="Instance type"),
     spot: bool = typer.Option(False, "--spot", help="Spot offers only"),
     on_demand: bool = typer.Option(False, "--on-demand", help="On-demand offers only"),
     spot_auto: bool = typer.Option(False, "--spot-auto", help="Spot and on-demand"),
