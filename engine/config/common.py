@@ -1,0 +1,283 @@
+"""Field types shared by every configuration: durations, ports, env, retry, policies."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fleetstack.engine.durations import parse_duration
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+_DURATION_SCHEMA = {
+    "anyOf": [
+        {"type": "integer"},
+        {"type": "string", "pattern": r"^\s*(\d+\s*[smhdwSMHDW]?|off|-1)\s*$"},
+        {"type": "boolean", "const": False},
+        {"type": "null"},
+    ]
+}
+
+
+def _duration(value: Any) -> int | None:
+    return parse_duration(value)
+
+
+# seconds; None = off. Input: 30s, 30m, 2h, 1d, 1w, seconds, off
+Duration = Annotated[
+    int | None, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA, mode="validation")
+]
+
+SpotPolicy = Literal["spot", "on-demand", "auto"]
+CreationPolicy = Literal["reuse", "reuse-or-create"]
+TerminationPolicy = Literal["dont-destroy", "destroy-after-idle"]
+RetryEvent = Literal["no-capacity", "interruption", "error"]
+RETRY_EVENTS: list[str] = ["no-capacity", "interruption", "error"]
+DEFAULT_RETRY_DURATION = 3600
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors (the loader says which fields exist)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PortMapping(Strict):
+    """`8000` (same port on both ends), `"9000:9090"` (local:container), `"*:8080"` (any local)."""
+
+    local_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port on your machine (null: any free port)"
+    )
+    container_port: int = Field(ge=1, le=65535, description="Port inside the container")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"description": 'A port: 8000, "9000:9090" (local:container)'},
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return parse_port(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema = handler(core_schema)
+        return {"anyOf": [{"type": "integer"}, {"type": "string"}, schema]}
+
+
+def parse_port(value: Any) -> Any:
+    """{local_port, container_port} from 8000, "8000", "9000:9090" or "*:8080"."""
+    if isinstance(value, dict | PortMapping):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f'expected a port such as 8000 or "9000:9090", got {value}')
+    if isinstance(value, int):
+        return {"local_port": value, "container_port": value}
+    if not isinstance(value, str):
+        raise ValueError(f'expected a port such as 8000 or "9000:9090", got {value!r}')
+    text = value.strip()
+    if ":" not in text:
+        port = _port_number(text, value)
+        return {"local_port": port, "container_port": port}
+    local, container = (p.strip() for p in text.split(":", 1))
+    if not container:
+        raise ValueError(
+            f"{value!r} has no container port: write {local or 8080}:{local or 8080} "
+            f"(local:container) or just {local or 8080}"
+        )
+    return {
+        "local_port": None if local in ("*", "") else _port_number(local, value),
+        "container_port": _port_number(container, value),
+    }
+
+
+def _port_number(text: str, whole: Any) -> int:
+    if not re.fullmatch(r"\d+", text):
+        raise ValueError(f'{whole!r} is not a port: write e.g. 8000 or "9000:9090"')
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range: ports are 1..65535")
+    return port
+
+
+class RetryPolicy(Strict):
+    """`retry: true`, or `{on_events: [no-capacity, interruption, error], duration: 1h}`."""
+
+    on_events: list[RetryEvent] = Field(
+        default_factory=lambda: list(RETRY_EVENTS),
+        description="Events that trigger a retry: no-capacity, interruption, error (default all)",
+    )
+    duration: Duration = Field(
+        default=DEFAULT_RETRY_DURATION,
+        description="How long to keep retrying, e.g. 1h or 1d (default 1h)",
+    )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema = handler(core_schema)
+        return {"anyOf": [{"type": "boolean"}, schema]}
+
+
+def parse_retry(value: Any) -> Any:
+    """None/false -> no retry; true -> every event for 1h; a mapping -> as written."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return {}
+    return value
+
+
+class UtilizationPolicy(Strict):
+    min_gpu_utilization: int = Field(
+        ge=0, le=100, description="Minimum GPU utilization, percent, over time_window"
+    )
+    time_window: Duration = Field(description="Window over which utilization is averaged, e.g. 30m")
+
+
+class Schedule(Strict):
+    cron: list[str] = Field(description="Cron expression(s) (UTC) when the run starts")
+
+    @field_validator("cron", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ProfileParams(BaseModel):
+    """Policies a run configuration, a fleet and a profile share (dstack's profile fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backends: list[str] | None = Field(
+        default=None, description="Backends to consider, e.g. [aws, gcp] (default: all configured)"
+    )
+    regions: list[str] | None = Field(default=None, description="Regions to consider")
+    availability_zones: list[str] | None = Field(
+        default=None, description="Availability zones to consider"
+    )
+    instance_types: list[str] | None = Field(
+        default=None, description="Cloud instance types to consider, e.g. [p4d.24xlarge]"
+    )
+    reservation: str | None = Field(
+        default=None, description="A cloud reservation (e.g. AWS capacity reservation) to use"
+    )
+    spot_policy: SpotPolicy | None = Field(
+        default=None, description="spot, on-demand or auto (cheapest of both)"
+    )
+    retry: RetryPolicy | None = Field(
+        default=None,
+        description="Retry on no-capacity, interruption or error: true or "
+        "{on_events: [...], duration: 1h}",
+    )
+    max_price: float | None = Field(
+        default=None, gt=0, description="Maximum price per instance per hour, USD"
+    )
+    idle_duration: Duration = Field(
+        default=None,
+        description="How long an idle instance is kept before it is terminated, e.g. 1h or off",
+    )
+    tags: dict[str, str] | None = Field(
+        default=None, description="Tags (labels) put on cloud resources"
+    )
+    # older documents (dstack < 0.18.30) — mapped onto idle_duration
+    termination_policy: TerminationPolicy | None = Field(
+        default=None,
+        description="Deprecated: dont-destroy (= idle_duration: off) or destroy-after-idle",
+    )
+    termination_idle_time: Duration = Field(
+        default=None, description="Deprecated: use idle_duration"
+    )
+
+    @field_validator("retry", mode="before")
+    @classmethod
+    def _retry(cls, value: Any) -> Any:
+        return parse_retry(value)
+
+    @field_validator("backends", "regions", "availability_zones", "instance_types", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _legacy_idle(self) -> ProfileParams:
+        if "idle_duration" in self.model_fields_set:
+            return self
+        if self.termination_policy == "dont-destroy":
+            self.idle_duration = None
+            self.model_fields_set.add("idle_duration")
+        elif "termination_idle_time" in self.model_fields_set:
+            self.idle_duration = self.termination_idle_time
+            self.model_fields_set.add("idle_duration")
+        return self
+
+
+class RunProfileParams(ProfileParams):
+    """Policies of runs (tasks, services, dev environments) and of profiles."""
+
+    max_duration: Duration = Field(
+        default=None, description="Stop the run after this long, e.g. 2h or 1d (default off)"
+    )
+    stop_duration: Duration = Field(
+        default=300, description="Grace period to stop the run before killing it (default 5m)"
+    )
+    creation_policy: CreationPolicy | None = Field(
+        default=None,
+        description="reuse (only existing idle instances) or reuse-or-create (default)",
+    )
+    utilization_policy: UtilizationPolicy | None = Field(
+        default=None, description="Stop the run when GPU utilization stays below a threshold"
+    )
+    startup_order: Literal["any", "master-first", "workers-first"] | None = Field(
+        default=None, description="Order in which the jobs of a multi-node run start"
+    )
+    stop_criteria: Literal["all-done", "master-done"] | None = Field(
+        default=None, description="When a multi-node run is done: all-done or master-done"
+    )
+    schedule: Schedule | None = Field(
+        default=None, description="Start the run on a cron schedule: {cron: '0 * * * *'}"
+    )
+    fleets: list[str] | None = Field(
+        default=None, description="Fleets the run may use (default: any fleet of the project)"
+    )
+    priority: int | None = Field(
+        default=None, ge=0, le=100, description="Run priority 0..100 in the queue (default 0)"
+    )
+    pool_name: str | None = Field(default=None, description="Deprecated (pools are fleets now)")
+    instance_name: str | None = Field(default=None, description="Deprecated: ignored")
+
+
+def parse_env(value: Any) -> Any:
+    """Mapping stays a mapping; a list of KEY=VALUE / KEY becomes a mapping (KEY -> None)."""
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        result: dict[str, Any] = {}
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"env items are KEY=VALUE or KEY, got {item!r}")
+            key, sep, val = item.partition("=")
+            result[key.strip()] = val if sep else None
+        return result
+    return value
+
+
+def check_env_names(env: dict[str, Any]) -> None:
+    for key in env:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
+            raise ValueError(f"{key!r} is not an environment variable name (letters, digits, _)")

@@ -1,0 +1,174 @@
+"""Pydantic errors -> one ConfigurationError naming file, YAML path, line and what to write."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from fleetstack.engine.config.yamlfile import YamlDocument, format_path
+from fleetstack.engine.errors import ConfigurationError
+from pydantic import BaseModel, ValidationError
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "bytes"}
+# errors that say most about what went wrong come first when a union reports several
+_RANK = {
+    "extra_forbidden": 0,
+    "value_error": 0,
+    "assertion_error": 0,
+    "missing": 1,
+    "literal_error": 1,
+    "greater_than_equal": 1,
+    "greater_than": 1,
+    "less_than_equal": 1,
+    "too_short": 1,
+}
+
+
+def validation_error(
+    exc: ValidationError,
+    doc: YamlDocument,
+    model: type[BaseModel],
+    *,
+    prefix: tuple[Any, ...] = (),
+) -> ConfigurationError:
+    """The most telling error of `exc`, located in `doc` (values under `prefix`)."""
+    errors = exc.errors(include_url=False)
+    data = _at(doc.data, prefix)
+    cleaned = [(_clean(err["loc"], data), err) for err in errors]
+    cleaned.sort(key=lambda item: (_RANK.get(item[1]["type"], 2), -len(item[0])))
+    loc, err = cleaned[0]
+    path = (*prefix, *loc)
+    kind = err["type"]
+    message = _message(err, model, loc)
+    line = doc.line_of(path, key=kind == "extra_forbidden")
+    others = len({tuple(c[0]) for c in cleaned}) - 1
+    if others > 0:
+        message += f" (and {others} more problem{'s' if others > 1 else ''})"
+    return ConfigurationError(message, file=doc.file, path=format_path(path) or None, line=line)
+
+
+def field_names(model: type[BaseModel]) -> list[str]:
+    """Fields a user may write (deprecated ones left out), alphabetically."""
+    return sorted(
+        name
+        for name, info in model.model_fields.items()
+        if not (info.description or "").startswith("Deprecated")
+    )
+
+
+def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that holds the last part of `loc` (None when not a model)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(str(part))
+        if info is None:
+            return None
+        current = _first_model(info.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _message(err: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    kind = err["type"]
+    msg = str(err.get("msg", ""))
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else "?"
+        holder = model_at(model, loc[:-1]) if loc[:-1] else model
+        known = field_names(holder) if holder else []
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        where = _holder_name(holder, model, loc[:-1])
+        return f"unknown field `{name}`; {hint}fields of {where}: {', '.join(known)}"
+    if kind == "missing":
+        name = str(loc[-1]) if loc else "?"
+        return f"`{name}` is required{_hint(model, loc)}"
+    if kind in ("value_error", "assertion_error"):
+        return (
+            msg.split(", ", 1)[1]
+            if msg.startswith(("Value error, ", "Assertion failed, "))
+            else msg
+        )
+    if kind == "literal_error":
+        expected = msg.removeprefix("Input should be ").replace("'", "")
+        return f"{_shown(value)} is not accepted: use {expected}"
+    return f"{msg.rstrip('.')}, got {_shown(value)}{_hint(model, loc)}"
+
+
+def _hint(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return ""
+    holder = model_at(model, loc[:-1]) if loc[:-1] else model
+    last = next((p for p in reversed(loc) if not isinstance(p, int)), None)
+    if holder is None or last is None:
+        return ""
+    info = holder.model_fields.get(str(last))
+    if info is None or not info.description:
+        return ""
+    return f" ({info.description})"
+
+
+def _holder_name(holder: type[BaseModel] | None, root: type[BaseModel], loc: tuple) -> str:
+    if holder is root:
+        kind = root.model_fields.get("type")
+        if kind is not None and kind.description:
+            return f"a {kind.description}"
+        return root.__name__
+    return f"`{format_path(loc)}`" if loc else "this mapping"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clean(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """Keep the parts of a pydantic location that are keys or indexes of the YAML data."""
+    result: list[Any] = []
+    current = data
+    for part in loc:
+        if isinstance(part, int):
+            if isinstance(current, list) and 0 <= part < len(current):
+                result.append(part)
+                current = current[part]
+            continue
+        text = str(part)
+        if isinstance(current, dict) and text in current:
+            result.append(text)
+            current = current[text]
+            continue
+        if "[" in text or text in _TYPE_TAGS or text[:1].isupper() or "-" in text:
+            continue  # a union branch tag, not a key
+        if isinstance(current, dict):
+            result.append(text)  # a missing or unknown key
+            current = None
+    return tuple(result)
+
+
+def _at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _first_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return None
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType, list, typing.Annotated) or args:
+        for arg in args:
+            found = _first_model(arg)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,168 @@
+"""`type: fleet`: cloud fleets (nodes + resources) and SSH fleets (ssh_config.hosts)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fleetstack.engine.config.common import (
+    NAME_PATTERN,
+    Duration,
+    ProfileParams,
+    Strict,
+    check_env_names,
+    parse_env,
+)
+from fleetstack.engine.config.run import Env, _env_value
+from fleetstack.engine.resources import ResourcesSpec, parse_count
+from pydantic import Field, field_validator, model_validator
+
+DEFAULT_FLEET_IDLE_DURATION = 3 * 86400  # dstack: 3d
+
+
+class FleetNodes(Strict):
+    """`nodes: 2`, `nodes: 0..2`, `nodes: {min: 0, target: 1, max: 2}`."""
+
+    min: int | None = Field(default=None, ge=0, description="Fewest nodes")
+    target: int | None = Field(default=None, ge=0, description="Nodes provisioned at creation")
+    max: int | None = Field(default=None, ge=0, description="Most nodes (null = no limit)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, FleetNodes):
+            return value
+        return parse_count(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> FleetNodes:
+        lo, hi = self.min or 0, self.max
+        if hi is not None and lo > hi:
+            raise ValueError(f"nodes {lo}..{hi} has its min above its max: write {hi}..{lo}")
+        if self.target is not None and (self.target < lo or (hi is not None and self.target > hi)):
+            raise ValueError(f"nodes target {self.target} is outside {lo}..{hi or ''}")
+        return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema = handler(core_schema)
+        return {"anyOf": [{"type": "integer"}, {"type": "string"}, schema]}
+
+
+class ProxyJump(Strict):
+    hostname: str = Field(description="Jump host")
+    port: int | None = Field(default=None, ge=1, le=65535, description="SSH port")
+    user: str | None = Field(default=None, description="SSH user")
+    identity_file: str | None = Field(default=None, description="Private key file")
+
+
+class SSHHost(Strict):
+    hostname: str = Field(description="Host name or IP address")
+    port: int | None = Field(default=None, ge=1, le=65535, description="SSH port")
+    user: str | None = Field(default=None, description="SSH user (default: ssh_config.user)")
+    identity_file: str | None = Field(default=None, description="Private key file")
+    proxy_jump: ProxyJump | None = Field(default=None, description="Reach the host through this")
+    internal_ip: str | None = Field(default=None, description="IP inside the cluster network")
+    blocks: int | Literal["auto"] | None = Field(
+        default=None, description="Split the host into blocks (GPU shares)"
+    )
+
+
+class SSHConfig(Strict):
+    user: str | None = Field(default=None, description="SSH user of every host")
+    port: int | None = Field(default=None, ge=1, le=65535, description="SSH port of every host")
+    identity_file: str | None = Field(default=None, description="Private key file")
+    proxy_jump: ProxyJump | None = Field(default=None, description="Reach hosts through this")
+    hosts: list[str | SSHHost] = Field(
+        min_length=1, description="Hosts: hostnames/IPs, or mappings with hostname, user, ..."
+    )
+    network: str | None = Field(default=None, description="Cluster network CIDR, e.g. 10.0.0.0/24")
+
+
+class FleetConfiguration(ProfileParams):
+    """`type: fleet`: instances provisioned ahead of runs (cloud), or existing hosts (SSH)."""
+
+    type: Literal["fleet"] = Field(description="fleet")
+    name: str | None = Field(
+        default=None, description="Fleet name: lowercase letters, digits and hyphens"
+    )
+    env: Env = Field(default_factory=dict, description="Environment variables of SSH fleets")
+    ssh_config: SSHConfig | None = Field(
+        default=None, description="Existing hosts reached over SSH (on-prem fleet)"
+    )
+    nodes: int | FleetNodes | None = Field(
+        default=None, description="Number of instances: 2, a range 0..2, or {min, target, max}"
+    )
+    placement: Literal["any", "cluster"] | None = Field(
+        default=None, description="cluster: instances on one fast network (multi-node)"
+    )
+    resources: ResourcesSpec = Field(
+        default_factory=ResourcesSpec.unconstrained,
+        description="Resources of each instance (default: any instance)",
+    )
+    blocks: int | Literal["auto"] | None = Field(
+        default=None, description="Split each instance into blocks (GPU shares)"
+    )
+    idle_duration: Duration = Field(
+        default=DEFAULT_FLEET_IDLE_DURATION,
+        description="Terminate instances idle for this long, e.g. 1h or off (default 3d)",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not NAME_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid name: 2-41 lowercase letters, digits and hyphens, "
+                "starting with a letter"
+            )
+        return value
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _nodes(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("nodes: expected a count such as 2, 0..2 or {min: 0, max: 2}")
+        if isinstance(value, int):
+            if value < 1:
+                raise ValueError(f"nodes {value}: a fleet needs at least 1 node, or a range 0..2")
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return cls._nodes(int(value.strip()))
+        if isinstance(value, str | dict):
+            return FleetNodes.model_validate(value)
+        return value
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, value: Any) -> Any:
+        env = parse_env(value)
+        if isinstance(env, dict):
+            check_env_names(env)
+            missing = [k for k, v in env.items() if v is None]
+            if missing:
+                raise ValueError(f"{missing[0]} has no value: write {missing[0]}=VALUE")
+            return {k: _env_value(v) for k, v in env.items()}
+        return env
+
+    @model_validator(mode="after")
+    def _cloud_or_ssh(self) -> FleetConfiguration:
+        if self.ssh_config is None and self.nodes is None:
+            raise ValueError(
+                "a fleet needs nodes (e.g. nodes: 2 or nodes: 0..2) for a cloud fleet, "
+                "or ssh_config.hosts for existing machines"
+            )
+        return self
+
+    @property
+    def node_count(self) -> int:
+        """Nodes to provision when the fleet is created."""
+        nodes = self.nodes
+        if nodes is None:
+            return len(self.ssh_config.hosts) if self.ssh_config else 0
+        if isinstance(nodes, int):
+            return nodes
+        if nodes.target is not None:
+            return nodes.target
+        return nodes.min or 0

@@ -1,0 +1,100 @@
+"""`${{ run.args }}`, `${{ env.NAME }}`, `${{ secrets.NAME }}` in configuration strings.
+
+`$${{ ... }}` is an escape: it becomes the literal text `${{ ... }}`. An unknown namespace or
+name is an error that names the expression, the YAML path and the line.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from typing import Any
+
+_EXPRESSION = re.compile(r"(\$?)\$\{\{(.*?)\}\}", re.DOTALL)
+_REFERENCE = re.compile(r"^(run|env|secrets)\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+class InterpolationError(ValueError):
+    """An expression that cannot be resolved; `path` is where it was found."""
+
+    def __init__(self, message: str, path: tuple[Any, ...]) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def interpolate(
+    data: Any,
+    *,
+    run_args: list[str] | tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    path: tuple[Any, ...] = (),
+    skip: Callable[[tuple[Any, ...]], bool] | None = None,
+) -> Any:
+    """A copy of `data` with every expression in its strings replaced."""
+    context = _Context(list(run_args), env or {}, secrets or {})
+    return _walk(data, context, path, skip)
+
+
+class _Context:
+    def __init__(self, run_args: list[str], env: Mapping[str, str], secrets: Mapping[str, str]):
+        self.run_args = run_args
+        self.env = env
+        self.secrets = secrets
+
+    def resolve(self, expression: str, path: tuple[Any, ...]) -> str:
+        text = expression.strip()
+        match = _REFERENCE.match(text)
+        if not match:
+            raise InterpolationError(
+                f"cannot read ${{{{ {text} }}}}: write ${{{{ run.args }}}}, ${{{{ env.NAME }}}} "
+                f"or ${{{{ secrets.NAME }}}} (or $${{{{ ... }}}} for the literal text)",
+                path,
+            )
+        namespace, name = match.groups()
+        if namespace == "run":
+            if name != "args":
+                raise InterpolationError(
+                    f"unknown ${{{{ run.{name} }}}}: only ${{{{ run.args }}}} exists", path
+                )
+            # dstack: no arguments -> empty string
+            return shlex.join(self.run_args) if self.run_args else ""
+        source = self.env if namespace == "env" else self.secrets
+        if name not in source:
+            hint = (
+                "set it in env or in your environment"
+                if namespace == "env"
+                else "add the secret or pass it"
+            )
+            raise InterpolationError(f"${{{{ {namespace}.{name} }}}} is not set: {hint}", path)
+        return str(source[name])
+
+
+def _walk(
+    data: Any,
+    context: _Context,
+    path: tuple[Any, ...],
+    skip: Callable[[tuple[Any, ...]], bool] | None,
+) -> Any:
+    if skip is not None and skip(path):
+        return data
+    if isinstance(data, str):
+        return _substitute(data, context, path)
+    if isinstance(data, dict):
+        return {k: _walk(v, context, (*path, k), skip) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_walk(v, context, (*path, i), skip) for i, v in enumerate(data)]
+    return data
+
+
+def _substitute(text: str, context: _Context, path: tuple[Any, ...]) -> str:
+    if "${{" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1):  # $${{ ... }} -> ${{ ... }}
+            return "${{" + match.group(2) + "}}"
+        return context.resolve(match.group(2), path)
+
+    return _EXPRESSION.sub(replace, text)

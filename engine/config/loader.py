@@ -1,0 +1,243 @@
+"""load_configuration(): file -> validated configuration, with profiles, env and ${{ }} applied."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fleetstack.engine.config.errors import validation_error
+from fleetstack.engine.config.fleet import FleetConfiguration
+from fleetstack.engine.config.interpolate import InterpolationError, interpolate
+from fleetstack.engine.config.profiles import LoadedProfile, find_profile
+from fleetstack.engine.config.run import (
+    DevEnvironmentConfiguration,
+    ServiceConfiguration,
+    TaskConfiguration,
+)
+from fleetstack.engine.config.yamlfile import YamlDocument, format_path, read_yaml
+from fleetstack.engine.errors import ConfigurationError
+from pydantic import BaseModel, ValidationError
+
+AnyConfiguration = (
+    TaskConfiguration | ServiceConfiguration | DevEnvironmentConfiguration | FleetConfiguration
+)
+CONFIGURATION_TYPES: dict[str, type[BaseModel]] = {
+    "task": TaskConfiguration,
+    "service": ServiceConfiguration,
+    "dev-environment": DevEnvironmentConfiguration,
+    "fleet": FleetConfiguration,
+}
+# dstack types fleetstack does not run (yet): named in the error instead of "unknown type"
+_NOT_SUPPORTED = {"volume", "gateway"}
+_LEGACY_IDLE_KEYS = ("idle_duration", "termination_idle_time", "termination_policy")
+_LEGACY_RETRY_KEYS = ("retry", "retry_policy")
+
+
+@dataclass
+class LoadedConfiguration:
+    """A configuration ready for the engine: where it came from and what it said."""
+
+    path: Path
+    configuration: Any  # AnyConfiguration
+    raw: dict[str, Any]  # the file's mapping after interpolation and profile merging
+    profile: str | None = None  # name of the profile merged in, if any
+
+
+def load_configuration(
+    path: str | Path,
+    *,
+    run_args: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    profile: str | None = None,
+) -> LoadedConfiguration:
+    """Read, merge profiles, resolve env, interpolate ${{ }} and validate `path`.
+
+    Every problem is a ConfigurationError naming the file, YAML path and line.
+    """
+    file = Path(path)
+    doc = read_yaml(file, display=str(path))
+    return load_document(
+        doc,
+        path=file,
+        run_args=run_args,
+        environ=environ,
+        secrets=secrets,
+        profile=profile,
+        cwd=file.resolve().parent if file.is_file() else None,
+    )
+
+
+def load_document(
+    doc: YamlDocument,
+    *,
+    path: Path,
+    run_args: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    profile: str | None = None,
+    cwd: Path | None = None,
+) -> LoadedConfiguration:
+    """load_configuration() for an already parsed YAML document."""
+    environ = os.environ if environ is None else environ
+    data = doc.data
+    model = _model_for(doc)
+    raw = dict(data)
+    if "env" in raw:
+        raw["env"] = _resolve_env(doc, raw["env"], environ)
+    try:
+        env = raw.get("env") if isinstance(raw.get("env"), dict) else {}
+        env = interpolate(env, secrets=secrets, env=environ, path=("env",)) if env else {}
+        if env:
+            raw["env"] = env
+        context = {**environ, **{k: str(v) for k, v in env.items()}}
+        raw = interpolate(
+            raw,
+            run_args=list(run_args),
+            env=context,
+            secrets=secrets,
+            skip=lambda p: p == ("env",),
+        )
+    except InterpolationError as exc:
+        raise ConfigurationError(
+            str(exc), file=doc.file, path=format_path(exc.path), line=doc.line_of(exc.path)
+        ) from None
+    loaded_profile = find_profile(profile, cwd=cwd or Path.cwd())
+    if loaded_profile is not None:
+        raw = _merge_profile(raw, loaded_profile, model)
+    try:
+        configuration = model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc, doc, model) from None
+    return LoadedConfiguration(
+        path=path,
+        configuration=configuration,
+        raw=raw,
+        profile=loaded_profile.profile.name if loaded_profile else None,
+    )
+
+
+def apply_overrides(configuration: Any, **flags: Any) -> Any:
+    """A copy of `configuration` with CLI flags set (None = not given); flags win over all."""
+    fields = type(configuration).model_fields
+    updates = {k: v for k, v in flags.items() if v is not None}
+    unknown = [k for k in updates if k not in fields]
+    if unknown:
+        raise ConfigurationError(
+            f"--{unknown[0].replace('_', '-')} does not apply to a {configuration.type}"
+        )
+    data = configuration.model_dump(exclude_unset=True)
+    data.update(updates)
+    if "idle_duration" in updates:
+        data.pop("termination_idle_time", None)
+        data.pop("termination_policy", None)
+    try:
+        return type(configuration).model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = next((str(p) for p in first["loc"] if isinstance(p, str)), "?")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(
+            f"--{name.replace('_', '-')}: {message}, got {first.get('input')!r}"
+        ) from None
+
+
+def _model_for(doc: YamlDocument) -> type[BaseModel]:
+    data = doc.data
+    kinds = ", ".join(CONFIGURATION_TYPES)
+    if data is None:
+        raise ConfigurationError(
+            f"the file is empty: a configuration starts with `type:` ({kinds})", file=doc.file
+        )
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"the top level is a {_yaml_kind(data)}, not a mapping: a configuration is a "
+            f"mapping that starts with `type:` ({kinds})",
+            file=doc.file,
+            line=doc.line_of(()),
+        )
+    kind = data.get("type")
+    if kind is None:
+        raise ConfigurationError(
+            f"`type` is missing: add `type: task` (or {kinds})", file=doc.file, line=1, path="type"
+        )
+    line = doc.line_of(("type",))
+    if not isinstance(kind, str) or kind not in CONFIGURATION_TYPES:
+        if kind in _NOT_SUPPORTED:
+            message = f"type {kind} is a dstack type fleetstack does not support yet; use {kinds}"
+        else:
+            close = difflib.get_close_matches(str(kind), list(CONFIGURATION_TYPES), n=1)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            message = f"unknown type {kind!r}: {hint}use one of {kinds}"
+        raise ConfigurationError(message, file=doc.file, path="type", line=line)
+    return CONFIGURATION_TYPES[kind]
+
+
+def _resolve_env(doc: YamlDocument, env: Any, environ: Mapping[str, str]) -> Any:
+    """List items `KEY` and mapping values left empty take their value from `environ`."""
+    if isinstance(env, list):
+        resolved: dict[str, Any] = {}
+        for i, item in enumerate(env):
+            if not isinstance(item, str):
+                raise ConfigurationError(
+                    f"env items are KEY=VALUE or KEY, got {item!r}",
+                    file=doc.file,
+                    path=f"env[{i}]",
+                    line=doc.line_of(("env", i)),
+                )
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep:
+                value = _from_environ(doc, key, environ, ("env", i))
+            resolved[key] = value
+        return resolved
+    if isinstance(env, dict):
+        return {
+            key: _from_environ(doc, str(key), environ, ("env", key)) if value is None else value
+            for key, value in env.items()
+        }
+    return env
+
+
+def _from_environ(
+    doc: YamlDocument, key: str, environ: Mapping[str, str], path: tuple[Any, ...]
+) -> str:
+    if key not in environ:
+        raise ConfigurationError(
+            f"{key} is not set in your environment: export {key}=... or write {key}=VALUE",
+            file=doc.file,
+            path=format_path(path),
+            line=doc.line_of(path),
+        )
+    return environ[key]
+
+
+def _merge_profile(
+    raw: dict[str, Any], loaded: LoadedProfile, model: type[BaseModel]
+) -> dict[str, Any]:
+    """Profile values under the configuration's own: only keys the configuration lacks."""
+    merged = dict(raw)
+    fields = model.model_fields
+    own_idle = any(k in raw for k in _LEGACY_IDLE_KEYS)
+    own_retry = any(k in raw for k in _LEGACY_RETRY_KEYS)
+    for key, value in loaded.raw.items():
+        if key not in fields or key in raw:
+            continue
+        if key in _LEGACY_IDLE_KEYS and own_idle:
+            continue
+        if key in _LEGACY_RETRY_KEYS and own_retry:
+            continue
+        merged[key] = value
+    return merged
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
