@@ -9,7 +9,16 @@ def register(app: typer.Typer) -> None:
     app.command("schema", help="Print the JSON Schema of .dstack.yml for editors.")(schema_command)
 
 
-def schema_command() -> None:
-    from fleetstack.engine.errors import FleetstackError
+def schema_command(
+    compact: bool = typer.Option(False, "--compact", help="One line instead of indented"),
+) -> None:
+    import json
+    import sys
 
-    raise FleetstackError("`dstack schema` is not available yet in this version of fleetstack.")
+    from fleetstack.engine.config.schema import configuration_schema
+
+    schema = configuration_schema()
+    sys.stdout.write(
+        json.dumps(schema, separators=(",", ":")) if compact else json.dumps(schema, indent=2)
+    )
+    sys.stdout.write("\n")

@@ -9,9 +9,9 @@ Stricter than dstack: negative counts or sizes and ranges whose min exceeds max 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 GPU_EXAMPLES = "A100, 24GB.., A100:80GB:2, H100:8, A10G,L4, nvidia:2, 24GB..80GB:1..2"
 VENDORS = ("nvidia", "amd", "google", "intel", "tenstorrent")
@@ -49,6 +49,10 @@ class IntRange(BaseModel):
     min: int | None = Field(default=None, description="Lower bound (inclusive); null = none")
     max: int | None = Field(default=None, description="Upper bound (inclusive); null = none")
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return _with_text_forms(handler(core_schema), ["integer", "string"])
+
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: Any) -> Any:
@@ -70,6 +74,10 @@ class SizeRange(BaseModel):
 
     min: float | None = Field(default=None, description="Lower bound in GB; null = none")
     max: float | None = Field(default=None, description="Upper bound in GB; null = none")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return _with_text_forms(handler(core_schema), ["number", "string"])
 
     @model_validator(mode="before")
     @classmethod
@@ -97,6 +105,10 @@ class CPUSpec(BaseModel):
         default_factory=lambda: IntRange(min=2),
         description="Number of CPU cores, e.g. 8 or 8.. or 4..16 (default 2..)",
     )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return _with_text_forms(handler(core_schema), ["integer", "string"])
 
     @model_validator(mode="before")
     @classmethod
@@ -130,6 +142,10 @@ class GPUSpec(BaseModel):
     compute_capability: str | None = Field(
         default=None, description="Minimum NVIDIA compute capability, e.g. 8.0"
     )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return _with_text_forms(handler(core_schema), ["integer", "string"])
 
     @model_validator(mode="before")
     @classmethod
@@ -171,6 +187,10 @@ class DiskSpec(BaseModel):
 
     size: SizeRange = Field(description="Disk size, e.g. 100GB.. or 200GB..1TB")
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return _with_text_forms(handler(core_schema), ["number", "string"])
+
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: Any) -> Any:
@@ -195,9 +215,10 @@ class ResourcesSpec(BaseModel):
         default_factory=lambda: SizeRange(min=8),
         description="RAM, e.g. 64GB.. or 32GB..128GB (default 8GB..)",
     )
-    shm_size: float | None = Field(
-        default=None, description="Shared memory (/dev/shm) size, e.g. 16GB (GB)"
-    )
+    shm_size: Annotated[
+        float | None,
+        WithJsonSchema({"type": ["number", "string", "null"]}, mode="validation"),
+    ] = Field(default=None, description="Shared memory (/dev/shm) size, e.g. 16GB")
     gpu: GPUSpec = Field(
         default_factory=GPUSpec,
         description=f"GPUs, e.g. {GPU_EXAMPLES}, or a mapping of name, count, memory, "
@@ -495,6 +516,11 @@ def _set_once(result: dict, key: str, item: Any, whole: str, what: str) -> None:
     result[key] = item
 
 
+def _with_text_forms(schema: dict[str, Any], types: list[str]) -> dict[str, Any]:
+    """The JSON schema of a model that is also written as text (`24GB..`) or a number."""
+    return {"anyOf": [*({"type": t} for t in types), schema]}
+
+
 def _range_json(rng: Any) -> dict[str, Any]:
     return {"min": _number(rng.min), "max": _number(rng.max)}
 
@@ -511,7 +537,13 @@ def _fmt(value: float | int | None) -> str:
 
 def _range_text(lo: float | None, hi: float | None, unit: str) -> str:
     if lo is not None and lo == hi:
-        return f"{_fmt(lo)}{unit}"
-    left = f"{_fmt(lo)}{unit}" if lo is not None else ""
-    right = f"{_fmt(hi)}{unit}" if hi is not None else ""
+        return _with_unit(lo, unit)
+    left = _with_unit(lo, unit) if lo is not None else ""
+    right = _with_unit(hi, unit) if hi is not None else ""
     return f"{left}..{right}"
+
+
+def _with_unit(value: float, unit: str) -> str:
+    if unit == "GB" and value >= 1024 and value % 1024 == 0:
+        return f"{_fmt(value / 1024)}TB"
+    return f"{_fmt(value)}{unit}"

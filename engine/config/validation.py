@@ -1,0 +1,72 @@
+"""What `dstack validate` reports for one file: valid or not, type, name, resources, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fleetstack.engine.errors import ConfigurationError
+
+
+@dataclass
+class FileReport:
+    """The outcome of validating one file."""
+
+    file: str
+    ok: bool
+    type: str | None = None
+    name: str | None = None
+    resources: dict[str, Any] | None = None  # ResourcesSpec.normalized()
+    error: str | None = None
+    summary: str = ""  # resources in one line, for the text output
+
+    def as_json(self) -> dict[str, Any]:
+        """{"file", "ok", "type", "name", "resources", "error"}, as `--json` prints it."""
+        return {
+            "file": self.file,
+            "ok": self.ok,
+            "type": self.type,
+            "name": self.name,
+            "resources": self.resources,
+            "error": self.error,
+        }
+
+    def text(self) -> str:
+        """`FILE: OK (task NAME: resources)` or the error (file:line: path: message)."""
+        if not self.ok:
+            return str(self.error)
+        name = f" {self.name}" if self.name else ""
+        return f"{self.file}: OK ({self.type}{name}: {self.summary})"
+
+
+def validate_file(file: str, *, profile: str | None = None) -> FileReport:
+    """Load `file` as `dstack apply` would, without run arguments; never raises for bad input.
+
+    `${{ run.args }}` is empty and every `${{ secrets.X }}` validates as a placeholder, so a
+    file that needs secrets only at apply time still validates.
+    """
+    from fleetstack.engine.config.loader import load_configuration
+
+    try:
+        loaded = load_configuration(file, secrets=_AnySecret(), profile=profile)
+    except ConfigurationError as exc:
+        return FileReport(file=file, ok=False, error=str(exc) if exc.file else f"{file}: {exc}")
+    configuration = loaded.configuration
+    return FileReport(
+        file=file,
+        ok=True,
+        type=configuration.type,
+        name=configuration.name,
+        resources=configuration.resources.normalized(),
+        summary=configuration.resources.pretty(),
+    )
+
+
+class _AnySecret(dict):
+    """Every secret exists while validating; its value is a placeholder."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> str:
+        return f"<secret {key}>"
