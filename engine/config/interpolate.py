@@ -33,7 +33,9 @@ def interpolate(
     skip: Callable[[tuple[Any, ...]], bool] | None = None,
 ) -> Any:
     """A copy of `data` with every expression in its strings replaced."""
-    context = _Context(list(run_args), env or {}, secrets or {})
+    context = _Context(
+        list(run_args), env if env is not None else {}, secrets if secrets is not None else {}
+    )
     return _walk(data, context, path, skip)
 
 
