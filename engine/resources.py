@@ -155,10 +155,10 @@ class GPUSpec(BaseModel):
     @model_validator(mode="after")
     def _infer_vendor(self) -> GPUSpec:
         if self.name:
-            vendors = {gpu_vendor_of(n) for n in self.name}
-            known = vendors - {None}
-            if self.vendor is None and len(known) == 1 and None not in vendors:
-                self.vendor = known.pop()
+            # dstack: inferred from the names, nvidia for names it does not know
+            vendors = {gpu_vendor_of(n) or "nvidia" for n in self.name}
+            if self.vendor is None and len(vendors) == 1:
+                self.vendor = vendors.pop()
             elif self.vendor is not None:
                 wrong = [n for n in self.name if gpu_vendor_of(n) not in (None, self.vendor)]
                 if wrong:
@@ -249,12 +249,9 @@ class ResourcesSpec(BaseModel):
     @classmethod
     def unconstrained(cls) -> ResourcesSpec:
         """What a fleet without `resources` accepts: cpu 1.., memory 0GB.., any GPU, any disk."""
-        return cls(
-            cpu=CPUSpec(count=IntRange(min=1)),
-            memory=SizeRange(min=0),
-            gpu=GPUSpec(),
-            disk=None,
-        )
+        spec = cls(cpu=CPUSpec(count=IntRange(min=1)), memory=SizeRange(min=0), gpu=GPUSpec())
+        spec.disk = None  # set after validation: an explicit null in YAML means the default
+        return spec
 
     @property
     def wants_gpu(self) -> bool:

@@ -81,7 +81,8 @@ def parse_port(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f'expected a port such as 8000 or "9000:9090", got {value}')
     if isinstance(value, int):
-        return {"local_port": value, "container_port": value}
+        port = _port_number(str(value), value)
+        return {"local_port": port, "container_port": port}
     if not isinstance(value, str):
         raise ValueError(f'expected a port such as 8000 or "9000:9090", got {value!r}')
     text = value.strip()
@@ -101,7 +102,7 @@ def parse_port(value: Any) -> Any:
 
 
 def _port_number(text: str, whole: Any) -> int:
-    if not re.fullmatch(r"\d+", text):
+    if re.fullmatch(r"-\d+", text) or not re.fullmatch(r"\d+", text):
         raise ValueError(f'{whole!r} is not a port: write e.g. 8000 or "9000:9090"')
     port = int(text)
     if not 1 <= port <= 65535:
