@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.errors import ConfigurationError
 
