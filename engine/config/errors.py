@@ -37,7 +37,13 @@ def validation_error(
     errors = exc.errors(include_url=False)
     data = _at(doc.data, prefix)
     cleaned = [(_clean(err["loc"], data), err) for err in errors]
-    cleaned.sort(key=lambda item: (_RANK.get(item[1]["type"], 2), -len(item[0])))
+    cleaned.sort(
+        key=lambda item: (
+            _RANK.get(item[1]["type"], 2),
+            doc.line_of((*prefix, *item[0])) or 0,
+            -len(item[0]),
+        )
+    )
     loc, err = cleaned[0]
     path = (*prefix, *loc)
     kind = err["type"]

@@ -167,7 +167,7 @@ def _model_for(doc: YamlDocument) -> type[BaseModel]:
         )
     line = doc.line_of(("type",))
     if not isinstance(kind, str) or kind not in CONFIGURATION_TYPES:
-        if kind in _NOT_SUPPORTED:
+        if isinstance(kind, str) and kind in _NOT_SUPPORTED:
             message = f"type {kind} is a dstack type fleetstack does not support yet; use {kinds}"
         else:
             close = difflib.get_close_matches(str(kind), list(CONFIGURATION_TYPES), n=1)

@@ -35,20 +35,31 @@ class LoadedProfile:
 
 
 def profile_files(cwd: Path | None = None) -> list[Path]:
-    """The project's profiles.yml (cwd, then parents up to the repo root) and the user's."""
+    """The project's profiles.yml and the user's ($DSTACK_HOME/profiles.yml).
+
+    The project's is looked up from the configuration's folder, then from the current
+    directory, each time up to the repository root (the first folder holding .git).
+    """
     files: list[Path] = []
-    start = (cwd or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / ".dstack" / PROFILES_FILE
-        if candidate.is_file():
-            files.append(candidate)
-            break
-        if (folder / ".git").exists():
-            break
+    starts = [cwd.resolve()] if cwd is not None else []
+    starts.append(Path.cwd().resolve())
+    project = next((found for s in starts if (found := _project_file(s))), None)
+    if project is not None:
+        files.append(project)
     user = dstack_home() / PROFILES_FILE
     if user.is_file() and all(user.resolve() != f.resolve() for f in files):
         files.append(user)
     return files
+
+
+def _project_file(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / ".dstack" / PROFILES_FILE
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists():
+            return None
+    return None
 
 
 def find_profile(name: str | None, *, cwd: Path | None = None) -> LoadedProfile | None:
