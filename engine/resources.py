@@ -121,12 +121,21 @@ class GPUSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    vendor: Literal["nvidia", "amd", "google", "intel", "tenstorrent"] | None = Field(
+    vendor: Annotated[
+        Literal["nvidia", "amd", "google", "intel", "tenstorrent"] | None,
+        WithJsonSchema({"enum": [*VENDORS, "tpu", None]}, mode="validation"),
+    ] = Field(
         default=None,
         description="GPU vendor: nvidia, amd, google (alias tpu), intel or tenstorrent; "
         "inferred from known GPU names",
     )
-    name: list[str] | None = Field(
+    name: Annotated[
+        list[str] | None,
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+            mode="validation",
+        ),
+    ] = Field(
         default=None, description="Accepted GPU names, e.g. A100 or [A10G, L4] or v5litepod-8"
     )
     count: IntRange = Field(
@@ -139,9 +148,9 @@ class GPUSpec(BaseModel):
     total_memory: SizeRange | None = Field(
         default=None, description="Memory of all GPUs together, e.g. 80GB.."
     )
-    compute_capability: str | None = Field(
-        default=None, description="Minimum NVIDIA compute capability, e.g. 8.0"
-    )
+    compute_capability: Annotated[
+        str | None, WithJsonSchema({"type": ["string", "number", "null"]}, mode="validation")
+    ] = Field(default=None, description="Minimum NVIDIA compute capability, e.g. 8.0")
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:

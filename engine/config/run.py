@@ -85,7 +85,9 @@ class BaseRunConfiguration(RunProfileParams):
     registry_auth: RegistryAuth | None = Field(
         default=None, description="Credentials of a private Docker registry"
     )
-    python: str | None = Field(
+    python: Annotated[
+        str | None, WithJsonSchema({"type": ["string", "number", "null"]}, mode="validation")
+    ] = Field(
         default=None,
         description="Python version of the default image: 3.9, 3.10, 3.11, 3.12 or 3.13 "
         "(not together with image)",

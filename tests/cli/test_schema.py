@@ -1,0 +1,64 @@
+"""`dstack schema`: a JSON Schema generated from the models that every example satisfies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from fleetstack.cli.main import app
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((REPO / "examples").glob("*.dstack.yml"))
+CORPUS = yaml.safe_load((REPO / "tests" / "engine" / "corpus" / "valid.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_schema_is_valid_json_schema(schema):
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+    types = {branch["$ref"].rsplit("/", 1)[1] for branch in schema["oneOf"]}
+    assert types == {
+        "TaskConfiguration",
+        "ServiceConfiguration",
+        "DevEnvironmentConfiguration",
+        "FleetConfiguration",
+    }
+
+
+def test_fields_carry_descriptions(schema):
+    task = schema["$defs"]["TaskConfiguration"]["properties"]
+    assert "gpu" in json.dumps(task["resources"]) or "Resources" in task["resources"]["description"]
+    assert all(prop.get("description") for prop in task.values())
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_satisfies_the_schema(schema, example):
+    jsonschema.validate(yaml.safe_load(example.read_text()), schema)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c["name"] for c in CORPUS])
+def test_corpus_configurations_satisfy_the_schema(schema, case):
+    jsonschema.validate(yaml.safe_load(case["yaml"]), schema)
+
+
+def test_schema_rejects_unknown_fields_and_types(schema):
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"type": "task", "commands": ["x"], "comands": []}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"type": "job"}, schema)
+
+
+def test_compact_output_is_one_line():
+    result = CliRunner().invoke(app, ["schema", "--compact"])
+    assert result.exit_code == 0
+    assert len(result.output.strip().splitlines()) == 1
