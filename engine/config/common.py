@@ -228,6 +228,13 @@ class ProfileParams(BaseModel):
         return self
 
 
+class LegacyRetryPolicy(Strict):
+    """dstack < 0.18: `retry_policy: {retry: true, duration: 1h}`."""
+
+    retry: bool = Field(default=False, description="Retry when there is no capacity")
+    duration: Duration = Field(default=None, description="How long to keep retrying")
+
+
 class RunProfileParams(ProfileParams):
     """Policies of runs (tasks, services, dev environments) and of profiles."""
 
@@ -259,8 +266,20 @@ class RunProfileParams(ProfileParams):
     priority: int | None = Field(
         default=None, ge=0, le=100, description="Run priority 0..100 in the queue (default 0)"
     )
+    retry_policy: LegacyRetryPolicy | None = Field(
+        default=None, description="Deprecated: use retry"
+    )
     pool_name: str | None = Field(default=None, description="Deprecated (pools are fleets now)")
     instance_name: str | None = Field(default=None, description="Deprecated: ignored")
+
+    @model_validator(mode="after")
+    def _legacy_retry(self) -> RunProfileParams:
+        legacy = self.retry_policy
+        if "retry" in self.model_fields_set or legacy is None or not legacy.retry:
+            return self
+        self.retry = RetryPolicy(duration=legacy.duration or DEFAULT_RETRY_DURATION)
+        self.model_fields_set.add("retry")
+        return self
 
 
 def parse_env(value: Any) -> Any:
