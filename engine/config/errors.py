@@ -49,7 +49,8 @@ def validation_error(
     kind = err["type"]
     message = _message(err, model, loc)
     line = doc.line_of(path, key=kind == "extra_forbidden")
-    others = len({tuple(c[0]) for c in cleaned}) - 1
+    # a union reports each branch: its errors at a parent of the chosen path are the same problem
+    others = len({c[0] for c in cleaned if c[0] != loc and c[0] != loc[: len(c[0])]})
     if others > 0:
         message += f" (and {others} more problem{'s' if others > 1 else ''})"
     return ConfigurationError(message, file=doc.file, path=format_path(path) or None, line=line)
@@ -88,9 +89,10 @@ def _message(err: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) 
         holder = model_at(model, loc[:-1]) if loc[:-1] else model
         known = field_names(holder) if holder else []
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"did you mean `{close[0]}`? " if close else ""
+        if close:
+            return f"unknown field `{name}`: did you mean `{close[0]}`?"
         where = _holder_name(holder, model, loc[:-1])
-        return f"unknown field `{name}`; {hint}fields of {where}: {', '.join(known)}"
+        return f"unknown field `{name}`; the fields of {where} are {', '.join(known)}"
     if kind == "missing":
         name = str(loc[-1]) if loc else "?"
         return f"`{name}` is required{_hint(model, loc)}"

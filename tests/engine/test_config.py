@@ -84,7 +84,10 @@ def test_unknown_field_lists_fields_and_points_at_key(tmp_path):
     assert error.line == 4
     assert error.path == "placment"
     assert "did you mean `placement`" in str(error)
-    assert "ssh_config" in str(error)
+    error = error_of(write(tmp_path, "type: fleet\nname: f1\nnodes: 1\ngpu: A100\n"))
+    assert (error.path, error.line) == ("gpu", 4)
+    assert "the fields of a fleet are " in str(error)
+    assert "ssh_config" in str(error) and "resources" in str(error)
 
 
 def test_unknown_nested_field(tmp_path):
