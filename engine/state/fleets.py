@@ -1,0 +1,246 @@
+"""Repository of fleets and their instances. One short transaction per function.
+
+A fleet is recorded (with its stack_name) before `stack.up()` starts, so a crash leaves a
+row the reconciler can find and destroy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fleetstack.engine.errors import FleetstackError
+from fleetstack.engine.state.common import (
+    RecordNotFoundError,
+    apply_status,
+    fetch_for_update,
+    update_fields,
+)
+from fleetstack.engine.state.db import State
+from fleetstack.engine.state.models import FleetRow, InstanceRow, utcnow
+from fleetstack.engine.state.names import generate_name
+from fleetstack.engine.state.records import (
+    FleetRecord,
+    InstanceRecord,
+    fleet_record,
+    instance_record,
+)
+from fleetstack.engine.state.statuses import FleetStatus, InstanceStatus
+from sqlalchemy import select
+
+DEFAULT_PROJECT = "main"
+
+
+class FleetNameInUseError(FleetstackError):
+    """A fleet that is not terminated already has this name."""
+
+
+def create_fleet(
+    state: State,
+    *,
+    name: str | None = None,
+    project: str = DEFAULT_PROJECT,
+    spec: dict[str, Any] | None = None,
+    backend: str | None = None,
+    stack_name: str | None = None,
+    status: FleetStatus = FleetStatus.SUBMITTED,
+    fleet_id: str | None = None,
+) -> FleetRecord:
+    """A new fleet; a finished fleet with the same name is marked deleted, a live one refused."""
+    now = utcnow()
+    with state.write() as session:
+        if name is None:
+            name = generate_name(lambda n: _live_fleet(session, project, n) is not None)
+        else:
+            existing = _live_fleet(session, project, name)
+            if existing is not None:
+                if not FleetStatus(existing.status).is_finished:
+                    raise FleetNameInUseError(
+                        f"fleet {name} already exists ({existing.status}): delete it with "
+                        f"`dstack fleet delete {name}` or choose another name"
+                    )
+                existing.deleted = True
+                session.flush()
+        row = FleetRow(
+            id=fleet_id or str(uuid.uuid4()),
+            project=project,
+            name=name,
+            status=status.value,
+            spec=spec,
+            backend=backend,
+            stack_name=stack_name,
+            created_at=now,
+            last_processed_at=now,
+            deleted=False,
+        )
+        session.add(row)
+        session.flush()
+        return fleet_record(row)
+
+
+def get_fleet(state: State, fleet_id: str) -> FleetRecord | None:
+    with state.read() as session:
+        row = session.get(FleetRow, fleet_id)
+        return fleet_record(row) if row is not None else None
+
+
+def get_fleet_by_name(
+    state: State, name: str, project: str = DEFAULT_PROJECT
+) -> FleetRecord | None:
+    with state.read() as session:
+        row = _live_fleet(session, project, name)
+        return fleet_record(row) if row is not None else None
+
+
+def list_fleets(
+    state: State, *, include_finished: bool = False, project: str | None = None
+) -> list[FleetRecord]:
+    """Fleets not deleted, oldest first."""
+    query = select(FleetRow).where(FleetRow.deleted.is_(False))
+    if project is not None:
+        query = query.where(FleetRow.project == project)
+    if not include_finished:
+        finished = [s.value for s in FleetStatus if s.is_finished]
+        query = query.where(FleetRow.status.not_in(finished))
+    with state.read() as session:
+        return [fleet_record(row) for row in session.scalars(query.order_by(FleetRow.created_at))]
+
+
+def set_fleet_status(
+    state: State, fleet_id: str, status: FleetStatus, *, message: str | None = None
+) -> FleetRecord:
+    with state.write() as session:
+        row = fetch_for_update(session, FleetRow, fleet_id)
+        if apply_status(row, status) and status.is_finished:
+            row.terminated_at = utcnow()
+        if message is not None:
+            row.status_message = message
+        return fleet_record(row)
+
+
+def update_fleet(state: State, fleet_id: str, **fields: Any) -> FleetRecord:
+    """Set plain columns (spec, stack_name, stack_outputs, idle_since, backend...)."""
+    with state.write() as session:
+        row = fetch_for_update(session, FleetRow, fleet_id)
+        update_fields(row, fields, forbidden=("id", "terminated_at"))
+        return fleet_record(row)
+
+
+def create_instance(
+    state: State,
+    fleet_id: str,
+    *,
+    name: str,
+    backend: str,
+    instance_num: int = 0,
+    region: str | None = None,
+    instance_type: str | None = None,
+    spot: bool = False,
+    price: float | None = None,
+    resources: dict[str, Any] | None = None,
+    backend_data: dict[str, Any] | None = None,
+    hostname: str | None = None,
+    internal_ip: str | None = None,
+    ssh_user: str | None = None,
+    ssh_port: int | None = None,
+    status: InstanceStatus = InstanceStatus.PENDING,
+    instance_id: str | None = None,
+) -> InstanceRecord:
+    now = utcnow()
+    with state.write() as session:
+        if session.get(FleetRow, fleet_id) is None:
+            raise RecordNotFoundError(f"no fleet with id {fleet_id}")
+        row = InstanceRow(
+            id=instance_id or str(uuid.uuid4()),
+            fleet_id=fleet_id,
+            name=name,
+            instance_num=instance_num,
+            backend=backend,
+            region=region,
+            instance_type=instance_type,
+            spot=spot,
+            status=status.value,
+            price=price,
+            resources=resources,
+            backend_data=backend_data,
+            hostname=hostname,
+            internal_ip=internal_ip,
+            ssh_user=ssh_user,
+            ssh_port=ssh_port,
+            created_at=now,
+            last_processed_at=now,
+            idle_since=now if status is InstanceStatus.IDLE else None,
+        )
+        session.add(row)
+        session.flush()
+        return instance_record(row)
+
+
+def get_instance(state: State, instance_id: str) -> InstanceRecord | None:
+    with state.read() as session:
+        row = session.get(InstanceRow, instance_id)
+        return instance_record(row) if row is not None else None
+
+
+def instances_of_fleet(
+    state: State, fleet_id: str, *, include_terminated: bool = False
+) -> list[InstanceRecord]:
+    query = select(InstanceRow).where(InstanceRow.fleet_id == fleet_id)
+    if not include_terminated:
+        query = query.where(InstanceRow.status != InstanceStatus.TERMINATED.value)
+    with state.read() as session:
+        rows = session.scalars(query.order_by(InstanceRow.instance_num, InstanceRow.created_at))
+        return [instance_record(row) for row in rows]
+
+
+def list_instances(
+    state: State, *, statuses: list[InstanceStatus] | None = None
+) -> list[InstanceRecord]:
+    query = select(InstanceRow)
+    if statuses is not None:
+        query = query.where(InstanceRow.status.in_([s.value for s in statuses]))
+    with state.read() as session:
+        rows = session.scalars(query.order_by(InstanceRow.created_at))
+        return [instance_record(row) for row in rows]
+
+
+def set_instance_status(
+    state: State,
+    instance_id: str,
+    status: InstanceStatus,
+    *,
+    busy_job_id: str | None = None,
+    termination_reason: str | None = None,
+) -> InstanceRecord:
+    """Move an instance to `status` (checked). idle sets idle_since and clears busy_job_id;
+    busy records `busy_job_id`; terminated sets terminated_at."""
+    with state.write() as session:
+        row = fetch_for_update(session, InstanceRow, instance_id)
+        changed = apply_status(row, status)
+        if status is InstanceStatus.BUSY:
+            row.busy_job_id = busy_job_id
+            row.idle_since = None
+        elif status is InstanceStatus.IDLE and changed:
+            row.busy_job_id = None
+            row.idle_since = utcnow()
+        if status is InstanceStatus.TERMINATED and changed:
+            row.terminated_at = utcnow()
+            row.busy_job_id = None
+        if termination_reason is not None:
+            row.termination_reason = termination_reason
+        return instance_record(row)
+
+
+def update_instance(state: State, instance_id: str, **fields: Any) -> InstanceRecord:
+    """Set plain columns (hostname, internal_ip, ssh_user, backend_data, price...)."""
+    with state.write() as session:
+        row = fetch_for_update(session, InstanceRow, instance_id)
+        update_fields(row, fields, forbidden=("id", "fleet_id", "terminated_at"))
+        return instance_record(row)
+
+
+def _live_fleet(session: Any, project: str, name: str) -> FleetRow | None:
+    query = select(FleetRow).where(
+        FleetRow.project == project, FleetRow.name == name, FleetRow.deleted.is_(False)
+    )
+    return session.scalars(query).first()

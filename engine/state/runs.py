@@ -1,0 +1,326 @@
+"""Repository of runs and jobs. Every function is one short transaction; records come back.
+
+Status changes go through set_run_status / set_job_status (checked against statuses.py);
+other columns through update_run / update_job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fleetstack.engine.errors import FleetstackError
+from fleetstack.engine.state.common import (
+    RecordNotFoundError,
+    apply_status,
+    fetch_for_update,
+    update_fields,
+)
+from fleetstack.engine.state.db import State
+from fleetstack.engine.state.models import JobRow, RunRow, utcnow
+from fleetstack.engine.state.names import generate_name
+from fleetstack.engine.state.records import JobRecord, RunRecord, job_record, run_record
+from fleetstack.engine.state.statuses import (
+    JobStatus,
+    JobTerminationReason,
+    RunStatus,
+    RunTerminationReason,
+)
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+DEFAULT_PROJECT = "main"
+_FINAL_RUN_VALUES = tuple(s.value for s in RunStatus if s.is_finished)
+
+
+class RunNameInUseError(FleetstackError):
+    """A run that has not finished already has this name."""
+
+
+def create_run(
+    state: State,
+    *,
+    name: str | None = None,
+    project: str = DEFAULT_PROJECT,
+    configuration_path: str | None = None,
+    configuration: dict[str, Any] | None = None,
+    run_spec: dict[str, Any] | None = None,
+    status: RunStatus = RunStatus.SUBMITTED,
+    backend: str | None = None,
+    region: str | None = None,
+    price: float | None = None,
+    resources: str | None = None,
+    fleet_id: str | None = None,
+    run_id: str | None = None,
+) -> RunRecord:
+    """A new run. Without `name`, a fresh "adjective-animal-N" name is generated.
+
+    A finished run holding the same name is marked deleted (its name is reused, as in
+    dstack); an unfinished one makes this raise RunNameInUseError.
+    """
+    now = utcnow()
+    with state.write() as session:
+        if name is None:
+            name = generate_name(lambda n: _live_run(session, project, n) is not None)
+        else:
+            existing = _live_run(session, project, name)
+            if existing is not None:
+                if not RunStatus(existing.status).is_finished:
+                    raise RunNameInUseError(
+                        f"run {name} is still {existing.status}: stop it with "
+                        f"`dstack stop {name}` or give the new run another name"
+                    )
+                existing.deleted = True
+                session.flush()
+        row = RunRow(
+            id=run_id or str(uuid.uuid4()),
+            project=project,
+            name=name,
+            configuration_path=configuration_path,
+            configuration=configuration,
+            run_spec=run_spec,
+            status=status.value,
+            backend=backend,
+            region=region,
+            price=price,
+            resources=resources,
+            fleet_id=fleet_id,
+            submitted_at=now,
+            last_processed_at=now,
+            deleted=False,
+        )
+        session.add(row)
+        session.flush()
+        return run_record(row)
+
+
+def get_run(state: State, run_id: str) -> RunRecord | None:
+    with state.read() as session:
+        row = session.get(RunRow, run_id)
+        return run_record(row) if row is not None else None
+
+
+def get_run_by_name(state: State, name: str, project: str = DEFAULT_PROJECT) -> RunRecord | None:
+    """The run (not deleted) called `name`, finished or not."""
+    with state.read() as session:
+        row = _live_run(session, project, name)
+        return run_record(row) if row is not None else None
+
+
+def list_runs(
+    state: State,
+    *,
+    include_finished: bool = True,
+    limit: int | None = None,
+    project: str | None = None,
+) -> list[RunRecord]:
+    """Runs that were not deleted, newest first."""
+    query = select(RunRow).where(RunRow.deleted.is_(False))
+    if project is not None:
+        query = query.where(RunRow.project == project)
+    if not include_finished:
+        query = query.where(RunRow.status.not_in(_FINAL_RUN_VALUES))
+    query = query.order_by(RunRow.submitted_at.desc(), RunRow.id)
+    if limit is not None:
+        query = query.limit(limit)
+    with state.read() as session:
+        return [run_record(row) for row in session.scalars(query)]
+
+
+def set_run_status(
+    state: State,
+    run_id: str,
+    status: RunStatus,
+    *,
+    termination_reason: RunTerminationReason | None = None,
+    error: str | None = None,
+) -> RunRecord:
+    """Move a run to `status` (checked); sets finished_at on a final status."""
+    with state.write() as session:
+        row = fetch_for_update(session, RunRow, run_id)
+        if apply_status(row, status, termination_reason) and status.is_finished:
+            row.finished_at = utcnow()
+        if termination_reason is not None:
+            row.termination_reason = termination_reason.value
+        if error is not None:
+            row.error = error
+        return run_record(row)
+
+
+def finish_run(
+    state: State, run_id: str, reason: RunTerminationReason, *, error: str | None = None
+) -> RunRecord:
+    """Set the final status that `reason` leads to."""
+    return set_run_status(state, run_id, reason.to_status(), termination_reason=reason, error=error)
+
+
+def update_run(state: State, run_id: str, **fields: Any) -> RunRecord:
+    """Set plain columns (backend, price, resources, fleet_id, run_spec, error...)."""
+    with state.write() as session:
+        row = fetch_for_update(session, RunRow, run_id)
+        update_fields(row, fields, forbidden=("id", "termination_reason", "finished_at"))
+        return run_record(row)
+
+
+def delete_run(state: State, run_id: str) -> RunRecord:
+    """Mark a finished run deleted (`dstack delete`); an unfinished one is refused."""
+    with state.write() as session:
+        row = fetch_for_update(session, RunRow, run_id)
+        if not RunStatus(row.status).is_finished:
+            raise FleetstackError(
+                f"run {row.name} is still {row.status}: stop it with `dstack stop {row.name}` "
+                "before deleting it"
+            )
+        row.deleted = True
+        return run_record(row)
+
+
+def create_job(
+    state: State,
+    run_id: str,
+    *,
+    job_num: int = 0,
+    replica_num: int = 0,
+    submission_num: int = 0,
+    status: JobStatus = JobStatus.SUBMITTED,
+    job_spec: dict[str, Any] | None = None,
+    instance_id: str | None = None,
+    job_dir: str | None = None,
+    log_path: str | None = None,
+    job_id: str | None = None,
+) -> JobRecord:
+    now = utcnow()
+    with state.write() as session:
+        if session.get(RunRow, run_id) is None:
+            raise RecordNotFoundError(f"no run with id {run_id}")
+        row = JobRow(
+            id=job_id or str(uuid.uuid4()),
+            run_id=run_id,
+            job_num=job_num,
+            replica_num=replica_num,
+            submission_num=submission_num,
+            status=status.value,
+            job_spec=job_spec,
+            instance_id=instance_id,
+            job_dir=job_dir,
+            log_path=log_path,
+            submitted_at=now,
+            last_processed_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return job_record(row)
+
+
+def get_job(state: State, job_id: str) -> JobRecord | None:
+    with state.read() as session:
+        row = session.get(JobRow, job_id)
+        return job_record(row) if row is not None else None
+
+
+def jobs_of_run(state: State, run_id: str, *, latest_only: bool = False) -> list[JobRecord]:
+    """The run's jobs by job_num, replica, submission; `latest_only` keeps the last submission
+    of each (job_num, replica)."""
+    query = select(JobRow).where(JobRow.run_id == run_id)
+    if latest_only:
+        latest = (
+            select(
+                JobRow.job_num,
+                JobRow.replica_num,
+                func.max(JobRow.submission_num).label("submission_num"),
+            )
+            .where(JobRow.run_id == run_id)
+            .group_by(JobRow.job_num, JobRow.replica_num)
+            .subquery()
+        )
+        query = query.join(
+            latest,
+            and_(
+                JobRow.job_num == latest.c.job_num,
+                JobRow.replica_num == latest.c.replica_num,
+                JobRow.submission_num == latest.c.submission_num,
+            ),
+        )
+    query = query.order_by(JobRow.job_num, JobRow.replica_num, JobRow.submission_num)
+    with state.read() as session:
+        return [job_record(row) for row in session.scalars(query)]
+
+
+def list_jobs(state: State, *, statuses: list[JobStatus] | None = None) -> list[JobRecord]:
+    """Jobs in any of `statuses` (all jobs when None), oldest first."""
+    query = select(JobRow)
+    if statuses is not None:
+        query = query.where(JobRow.status.in_([s.value for s in statuses]))
+    with state.read() as session:
+        return [job_record(row) for row in session.scalars(query.order_by(JobRow.submitted_at))]
+
+
+def set_job_status(
+    state: State,
+    job_id: str,
+    status: JobStatus,
+    *,
+    termination_reason: JobTerminationReason | None = None,
+    exit_status: int | None = None,
+    error: str | None = None,
+) -> JobRecord:
+    """Move a job to `status` (checked). Sets started_at on running, finished_at on a final
+    status. A repeated status is a no-op apart from filling reason/exit/error left empty."""
+    with state.write() as session:
+        row = fetch_for_update(session, JobRow, job_id)
+        return job_record(_set_job_status(row, status, termination_reason, exit_status, error))
+
+
+def finish_job(
+    state: State,
+    job_id: str,
+    reason: JobTerminationReason,
+    *,
+    exit_status: int | None = None,
+    error: str | None = None,
+) -> JobRecord:
+    """Set the final status that `reason` leads to (done, failed or terminated)."""
+    return set_job_status(
+        state,
+        job_id,
+        reason.to_status(),
+        termination_reason=reason,
+        exit_status=exit_status,
+        error=error,
+    )
+
+
+def update_job(state: State, job_id: str, **fields: Any) -> JobRecord:
+    """Set plain columns (instance_id, job_dir, log_path, supervisor_pid, job_spec...)."""
+    with state.write() as session:
+        row = fetch_for_update(session, JobRow, job_id)
+        update_fields(row, fields, forbidden=("id", "run_id", "termination_reason"))
+        return job_record(row)
+
+
+def _set_job_status(
+    row: JobRow,
+    status: JobStatus,
+    reason: JobTerminationReason | None,
+    exit_status: int | None,
+    error: str | None,
+) -> JobRow:
+    changed = apply_status(row, status, reason)
+    if changed and status is JobStatus.RUNNING and row.started_at is None:
+        row.started_at = utcnow()
+    if changed and status.is_finished:
+        row.finished_at = utcnow()
+    if reason is not None and (changed or row.termination_reason is None):
+        row.termination_reason = reason.value
+    if exit_status is not None and (changed or row.exit_status is None):
+        row.exit_status = exit_status
+    if error is not None and (changed or row.error is None):
+        row.error = error
+    return row
+
+
+def _live_run(session: Session, project: str, name: str) -> RunRow | None:
+    query = select(RunRow).where(
+        RunRow.project == project, RunRow.name == name, RunRow.deleted.is_(False)
+    )
+    return session.scalars(query).first()
