@@ -332,10 +332,12 @@ class Supervisor:
 
     def _outcome(self, code: int | None, sig: int | None, error: str | None) -> tuple[str, str]:
         requested = _read_stop_request(self.job_dir)
-        if _Requests.abort:
-            return "terminated", requested or "aborted_by_user"
-        if _Requests.stop:
-            return "terminated", requested or "terminated_by_user"
+        if _Requests.abort or _Requests.stop:
+            if requested:
+                from fleetstack.engine.state.statuses import JobTerminationReason
+
+                return JobTerminationReason(requested).to_status().value, requested
+            return "terminated", "aborted_by_user" if _Requests.abort else "terminated_by_user"
         if self.deadline_hit:
             return "terminated", "max_duration_exceeded"
         if error is not None:
@@ -399,8 +401,11 @@ def _record_final(state: Any, job_id: str, record: ExitStatus) -> Any:
 
 
 def _read_stop_request(job_dir: Path) -> str | None:
+    from fleetstack.engine.state.statuses import JobTerminationReason
+
     try:
-        return json.loads((job_dir / STOP_REQUEST_FILE).read_text()).get("reason")
+        reason = json.loads((job_dir / STOP_REQUEST_FILE).read_text()).get("reason")
+        return JobTerminationReason(reason).value if reason else None
     except (FileNotFoundError, ValueError, AttributeError):
         return None
 
