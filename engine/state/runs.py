@@ -27,6 +27,7 @@ from fleetstack.engine.state.statuses import (
     RunTerminationReason,
 )
 from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 DEFAULT_PROJECT = "main"
@@ -58,6 +59,33 @@ def create_run(
     A finished run holding the same name is marked deleted (its name is reused, as in
     dstack); an unfinished one makes this raise RunNameInUseError.
     """
+    fields = {
+        "configuration_path": configuration_path,
+        "configuration": configuration,
+        "run_spec": run_spec,
+        "status": status.value,
+        "backend": backend,
+        "region": region,
+        "price": price,
+        "resources": resources,
+        "fleet_id": fleet_id,
+    }
+    for attempt in range(5):
+        try:
+            return _insert_run(state, name, project, fields, run_id)
+        except IntegrityError as e:
+            # Two writers took the same name at once (PostgreSQL only: SQLite serializes
+            # writers). A generated name is simply drawn again.
+            if name is not None:
+                raise RunNameInUseError(f"run {name} was just created by another command") from e
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert_run(
+    state: State, name: str | None, project: str, fields: dict[str, Any], run_id: str | None
+) -> RunRecord:
     now = utcnow()
     with state.write() as session:
         if name is None:
@@ -76,15 +104,7 @@ def create_run(
             id=run_id or str(uuid.uuid4()),
             project=project,
             name=name,
-            configuration_path=configuration_path,
-            configuration=configuration,
-            run_spec=run_spec,
-            status=status.value,
-            backend=backend,
-            region=region,
-            price=price,
-            resources=resources,
-            fleet_id=fleet_id,
+            **fields,
             submitted_at=now,
             last_processed_at=now,
             deleted=False,
