@@ -304,3 +304,18 @@ def test_naive_datetimes_are_refused(state):
     fleet = create_fleet(state, name="f")
     with pytest.raises(Exception, match="naive datetime"):
         update_fleet(state, fleet.id, idle_since=datetime(2026, 1, 1))
+
+
+def test_database_url_setting_is_used_unless_the_env_says_otherwise(tmp_path, monkeypatch):
+    monkeypatch.delenv("DSTACK_DATABASE_URL", raising=False)
+    setting = f"sqlite:///{tmp_path / 'configured.db'}"
+    try:
+        assert open_state(database_url_setting=setting).url == setting
+        monkeypatch.setenv("DSTACK_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+        assert open_state(database_url_setting=setting).url.endswith("env.db")
+    finally:
+        close_all()
+
+
+def test_open_state_is_cached_per_url(state):
+    assert open_state(state.url) is state
