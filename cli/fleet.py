@@ -1,15 +1,191 @@
-"""`dstack fleet`: list fleets and their instances."""
+"""`dstack fleet`: list fleets and instances; delete (destroys the stack) or cancel an update."""
 
 from __future__ import annotations
 
 import typer
 
+fleet_app = typer.Typer(
+    help="List fleets and their instances; delete a fleet (destroys its Pulumi stack).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
 
 def register(app: typer.Typer) -> None:
-    app.command("fleet", help="List fleets and their instances.")(fleet_command)
+    app.add_typer(fleet_app, name="fleet")
 
 
-def fleet_command() -> None:
+@fleet_app.callback()
+def fleet_main(
+    ctx: typer.Context,
+    all_fleets: bool = typer.Option(False, "-a", "--all", help="Also terminated fleets"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    if ctx.invoked_subcommand is None:
+        list_fleets_command(all_fleets=all_fleets, as_json=as_json)
+
+
+@fleet_app.command("list")
+def list_command(
+    all_fleets: bool = typer.Option(False, "-a", "--all", help="Also terminated fleets"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """List fleets (the same as `dstack fleet`)."""
+    list_fleets_command(all_fleets=all_fleets, as_json=as_json)
+
+
+@fleet_app.command("delete")
+def delete_command(
+    name: str = typer.Argument(..., help="The fleet's name"),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Delete a fleet: destroys its stack (every instance and resource), then forgets it."""
+    from fleetstack.cli.output import console as make_console
+    from fleetstack.engine.backends_config import load_backends_config
+    from fleetstack.engine.fleet_ops import delete_fleet, make_driver
+    from fleetstack.engine.state import get_fleet_by_name, open_state
+
+    state = open_state()
+    console = make_console()
+    if get_fleet_by_name(state, name) is None:
+        from fleetstack.engine.errors import FleetstackError
+
+        raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
+    _confirm(console, f"Delete the fleet {name} and destroy its stack?", yes)
+    config = load_backends_config()
+    delete_fleet(state, name, driver_for=lambda cloud: make_driver(cloud, config))
+    console.print(f"Fleet {name} deleted: its stack was destroyed.")
+
+
+@fleet_app.command("cancel")
+def cancel_command(name: str = typer.Argument(..., help="The fleet's name")) -> None:
+    """Cancel a stuck update of the fleet's stack and release its lock."""
+    from fleetstack.cli.output import console as make_console
+    from fleetstack.engine.backends_config import load_backends_config
     from fleetstack.engine.errors import FleetstackError
+    from fleetstack.engine.fleet_ops import make_driver
+    from fleetstack.engine.state import get_fleet_by_name, open_state
 
-    raise FleetstackError("`dstack fleet` is not available yet in this version of fleetstack.")
+    fleet = get_fleet_by_name(open_state(), name)
+    if fleet is None:
+        raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
+    cloud = (fleet.spec or {}).get("cloud") or fleet.backend
+    make_driver(cloud, load_backends_config()).cancel(fleet.project, fleet.name, cloud)
+    make_console().print(f"The update of fleet {name}'s stack was cancelled; its lock is released.")
+
+
+def list_fleets_command(*, all_fleets: bool, as_json: bool) -> None:
+    import json
+
+    from fleetstack.cli.output import console as make_console
+    from fleetstack.engine.state import instances_of_fleet, list_fleets, open_state
+
+    state = open_state()
+    _reap_idle(state)
+    fleets = list_fleets(state, include_finished=all_fleets)
+    rows = []
+    for fleet in fleets:
+        spec = fleet.spec or {}
+        instances = instances_of_fleet(state, fleet.id, include_terminated=all_fleets)
+        rows.append((fleet, spec, instances))
+    if as_json:
+        print(json.dumps([_fleet_json(f, s, i) for f, s, i in rows], indent=2))
+        return
+    console = make_console()
+    if not rows:
+        console.print("No fleets. Create one with `dstack apply -f fleet.dstack.yml`.")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for column in (
+        "FLEET",
+        "INSTANCE",
+        "BACKEND",
+        "REGION",
+        "RESOURCES",
+        "SPOT",
+        "PRICE",
+        "STATUS",
+    ):
+        table.add_column(column)
+    for fleet, spec, instances in rows:
+        status = fleet.status.value + (f" ({fleet.status_message})" if fleet.status_message else "")
+        table.add_row(
+            fleet.name, "", fleet.backend or "", spec.get("region", ""), "", "", "", status
+        )
+        for instance in instances:
+            table.add_row(
+                "",
+                str(instance.instance_num),
+                instance.backend,
+                instance.region or "",
+                f"{instance.instance_type or ''} {spec.get('resources', '')}".strip(),
+                "yes" if instance.spot else "no",
+                f"${instance.price:g}" if instance.price is not None else "",
+                instance.status.value,
+            )
+    console.print(table)
+
+
+def _fleet_json(fleet: object, spec: dict, instances: list) -> dict:
+    return {
+        "name": fleet.name,
+        "status": fleet.status.value,
+        "message": fleet.status_message,
+        "backend": fleet.backend,
+        "stack_name": fleet.stack_name,
+        "spec": spec,
+        "created_at": fleet.created_at.isoformat(),
+        "instances": [
+            {
+                "num": i.instance_num,
+                "status": i.status.value,
+                "instance_type": i.instance_type,
+                "region": i.region,
+                "spot": i.spot,
+                "price": i.price,
+                "hostname": i.hostname,
+                "internal_ip": i.internal_ip,
+                "ssh_user": i.ssh_user,
+            }
+            for i in instances
+        ],
+    }
+
+
+def _reap_idle(state: object) -> None:
+    """Destroy fleets idle past their idle_duration (needs the Pulumi CLI to act)."""
+    import shutil
+
+    from fleetstack.engine.fleet_ops import idle_fleets
+
+    if not idle_fleets(state):
+        return
+    from fleetstack.cli.output import print_error
+
+    if shutil.which("pulumi") is None:
+        print_error("some fleets are idle past their idle_duration; install the Pulumi CLI so "
+                    "`dstack fleet` can destroy them")  # fmt: skip
+        return
+    from fleetstack.engine.backends_config import load_backends_config
+    from fleetstack.engine.fleet_ops import make_driver, reap_idle_fleets
+
+    config = load_backends_config()
+    for name in reap_idle_fleets(state, driver_for=lambda cloud: make_driver(cloud, config)):
+        print_error(f"fleet {name} was idle past its idle_duration: its stack was destroyed")
+
+
+def _confirm(console: object, question: str, yes: bool) -> None:
+    import sys
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        from fleetstack.engine.errors import FleetstackError
+
+        raise FleetstackError(f"{question} Not confirmed: stdin is not a terminal; pass -y")
+    answer = console.input(f"{question} [y/n]: ").strip().lower()
+    if answer not in ("y", "yes"):
+        console.print("Nothing was deleted.")
+        raise SystemExit(1)

@@ -1,0 +1,232 @@
+"""From a plan to a fleet's Pulumi stack: the StackSpec of an offer, its resource plan, its driver.
+
+The engine owns the mapping (configuration + offer -> StackSpec with cloud-init user-data);
+stacks/ owns the programs, the offline evaluation and the Automation API driver.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fleetstack.engine.errors import FleetstackError
+
+# Clouds that have a stack program in stacks/.
+STACK_CLOUDS = ("aws", "gcp", "azure")
+DEFAULT_PROJECT = "main"
+DEFAULT_DISK_GB = 100
+# Shown in a dry run's user-data when the project key has not been generated yet.
+KEY_PLACEHOLDER = "ssh-ed25519 AAAA-the-project-key-is-generated-on-apply fleetstack"
+
+
+@dataclass
+class ResourcePlan:
+    """What the fleet's stack would change, for the offer the plan would take first."""
+
+    offer: Any
+    spec: Any  # StackSpec
+    diff: Any  # StackDiff
+    source: str  # "preview" (compared with the stack's state) or "offline"
+    reason: str | None = None  # why the plan is offline
+
+
+def first_cloud_offer(plan: Any) -> Any | None:
+    """The offer `dstack apply` would take first when it is a cloud one (not local)."""
+    offers = plan.offers.offers
+    if not offers or offers[0].backend == "local":
+        return None
+    return offers[0]
+
+
+def fleet_name_of(plan: Any) -> str:
+    """Fleets keep their own name; a run on a cloud gets a fleet named after the run."""
+    return getattr(plan.configuration, "name", None) or plan.run_name
+
+
+def stack_spec_for(
+    plan: Any,
+    offer: Any,
+    *,
+    ssh_public_key: str,
+    project: str = DEFAULT_PROJECT,
+    run_id: str | None = None,
+    config: Any = None,
+) -> Any:
+    """The StackSpec of `offer` for the plan's configuration, with its cloud-init user-data."""
+    from fleetstack.stacks.spec import StackSpec
+    from fleetstack.templates.render import render_user_data
+
+    if offer.backend not in STACK_CLOUDS:
+        raise FleetstackError(
+            f"{offer.backend} offers cannot be provisioned as a stack yet (stack programs exist "
+            f"for {', '.join(STACK_CLOUDS)}): pick another backend with -b"
+        )
+    configuration = plan.configuration
+    is_fleet = getattr(configuration, "type", None) == "fleet"
+    nodes = configuration.node_count if is_fleet else getattr(configuration, "nodes", 1) or 1
+    fleet = fleet_name_of(plan)
+    job = _job_spec(configuration, plan.run_name, run_id or uuid.uuid4().hex, offer, is_fleet)
+    user_data = render_user_data(
+        job,
+        ssh_public_keys=[ssh_public_key],
+        gpu_vendor=offer.gpu_vendor if offer.gpu_count else None,
+    )
+    backend_config = config.get(offer.backend) if config is not None else None
+    extra = backend_config.extra if backend_config is not None else {}
+    return StackSpec(
+        project=project,
+        fleet=fleet,
+        cloud=offer.backend,
+        region=offer.region,
+        instance_type=offer.instance_type,
+        ssh_public_key=ssh_public_key,
+        user_data=user_data,
+        nodes=max(1, nodes),
+        spot=offer.spot,
+        max_price=plan.requirements.max_price if offer.spot else None,
+        disk_gb=_disk_gb(offer, plan.requirements.resources),
+        gpu_vendor=offer.gpu_vendor if offer.gpu_count else None,
+        gpu_name=offer.gpu_name if offer.gpu_count else None,
+        gpu_count=offer.gpu_count,
+        ports=_ports(configuration),
+        allowed_cidr=str(extra.get("allowed_cidr", "0.0.0.0/0")),
+        placement_cluster=getattr(configuration, "placement", None) == "cluster"
+        or (not is_fleet and nodes > 1),
+        tags={"run": plan.run_name} if not is_fleet else {},
+    )
+
+
+def provider_config(offer_backend: str, config: Any) -> dict[str, str]:
+    """Pulumi provider settings from the backends config (references only, never secrets)."""
+    backend = config.get(offer_backend) if config is not None else None
+    if backend is None:
+        return {}
+    creds, extra = backend.creds, backend.extra
+    settings: dict[str, str] = {}
+    if offer_backend == "aws" and creds.get("type") == "profile":
+        settings["aws:profile"] = str(creds["profile"])
+    if offer_backend == "gcp":
+        if extra.get("project_id"):
+            settings["gcp:project"] = str(extra["project_id"])
+        if creds.get("filename"):
+            settings["gcp:credentials"] = str(creds["filename"])
+    if offer_backend == "azure" and extra.get("subscription_id"):
+        settings["azure-native:subscriptionId"] = str(extra["subscription_id"])
+    return settings
+
+
+def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePlan | None:
+    """The resource plan of the plan's first cloud offer, or None when it runs locally.
+
+    Offline (asked for, or without the Pulumi CLI): the program is evaluated in-process against
+    an empty state. Otherwise a real `pulumi preview --diff` of the fleet's stack.
+    """
+    offer = first_cloud_offer(plan)
+    if offer is None or offer.backend not in STACK_CLOUDS:
+        return None
+    key = _public_key(create=not offline)
+    spec = stack_spec_for(plan, offer, ssh_public_key=key, config=config)
+    if not offline and shutil.which("pulumi"):
+        from fleetstack.stacks.driver import StackDriver
+
+        driver = StackDriver(provider_config=provider_config(offer.backend, config))
+        return ResourcePlan(offer, spec, driver.preview(spec), "preview")
+    from fleetstack.stacks.offline import offline_plan
+
+    reason = "--dry-run" if offline else "the pulumi CLI is not installed"
+    return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason)
+
+
+def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
+    """The stack's resources under the offers: `+ create  aws:ec2/instance:Instance  name ...`."""
+    from fleetstack.stacks.diff import diff_rows
+    from rich.table import Table
+
+    spec = rp.spec
+    where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
+    console.print()
+    if rp.source == "offline":
+        console.print(
+            f"[bold]Resource plan[/bold] of stack fleetstack/{spec.stack_name} ({where}) — "
+            f"[yellow]offline: evaluated in-process, no state compared[/yellow] ({rp.reason})"
+        )
+    else:
+        console.print(
+            f"[bold]Resource plan[/bold] of stack fleetstack/{spec.stack_name} ({where}) — "
+            "pulumi preview against the stack's state"
+        )
+    table = Table(box=None, header_style="bold")
+    for column in ("", "OP", "TYPE", "NAME", "DETAILS"):
+        table.add_column(column, overflow="fold")
+    for symbol, op, rtype, name, changed in diff_rows(rp.diff):
+        table.add_row(symbol, op, rtype, name, changed)
+    console.print(table)
+    console.print(rp.diff.summary())
+
+
+def _job_spec(configuration: Any, run_name: str, run_id: str, offer: Any, is_fleet: bool) -> Any:
+    from fleetstack.templates.render import JobSpec
+
+    if is_fleet:
+        # A fleet's instances only get ready (runtime, key); runs bring their own jobs.
+        return JobSpec(run_name=run_name, run_id=run_id, commands=[])
+    env = {
+        **{k: str(v) for k, v in (getattr(configuration, "env", None) or {}).items()},
+        "DSTACK_RUN_NAME": run_name,
+        "DSTACK_RUN_ID": run_id,
+        "DSTACK_GPUS_PER_NODE": str(offer.gpu_count),
+        "DSTACK_GPUS_NUM": str(offer.gpu_count * (getattr(configuration, "nodes", 1) or 1)),
+        "DSTACK_NODES_NUM": str(getattr(configuration, "nodes", 1) or 1),
+    }
+    image = getattr(configuration, "image", None) or _default_image(configuration)
+    shm = getattr(getattr(configuration, "resources", None), "shm_size", None)
+    return JobSpec(
+        run_name=run_name,
+        run_id=run_id,
+        commands=list(getattr(configuration, "commands", None) or []),
+        env=env,
+        working_dir=getattr(configuration, "working_dir", None),
+        image=image,
+        python=getattr(configuration, "python", None),
+        ports=[(p, p) for p in _ports(configuration)],
+        shm_size_gb=shm,
+        gpus=offer.gpu_count,
+        gpu_vendor=offer.gpu_vendor if offer.gpu_count else None,
+    )
+
+
+def _default_image(configuration: Any) -> str:
+    from fleetstack.templates import jobspec
+
+    python = getattr(configuration, "python", None)
+    default_image = getattr(jobspec, "default_image", None)
+    if default_image is not None:
+        return default_image(python)
+    return f"python:{python or '3.11'}-slim"
+
+
+def _ports(configuration: Any) -> tuple[int, ...]:
+    ports = [p.container_port for p in getattr(configuration, "ports", None) or []]
+    service_port = getattr(configuration, "port", None)
+    if service_port is not None:
+        ports.append(getattr(service_port, "container_port", service_port))
+    return tuple(sorted(set(int(p) for p in ports)))
+
+
+def _disk_gb(offer: Any, resources: Any) -> int:
+    disk = getattr(resources, "disk", None)
+    wanted = disk.size.min if disk is not None and disk.size.min is not None else None
+    size = wanted or offer.disk_gb or DEFAULT_DISK_GB
+    return max(int(round(size)), 8)
+
+
+def _public_key(*, create: bool) -> str:
+    from fleetstack.engine.paths import dstack_home
+    from fleetstack.engine.sshkeys import project_key
+
+    try:
+        return project_key(dstack_home(), create=create).public_key
+    except FleetstackError:
+        return KEY_PLACEHOLDER
