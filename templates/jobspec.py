@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 
 CONTAINER_RUNTIMES = ("auto", "docker", "podman")
+
+# The image a cloud job runs in when the configuration gives `python:` (or nothing) but no
+# `image:`, as dstack does. dstack publishes one image per Python version, tagged
+# dstackai/base:py<X.Y>-<image version>-cuda-12.1 (Ubuntu, bash, conda + pip with that Python
+# first on PATH, CUDA 12.1 runtime libraries). Newer dstack releases moved to a single
+# dstackai/base:<version>-base-ubuntu<release> image whose Python is chosen at job start by
+# dstack's own runner (a uv venv); the job script here runs the commands itself, so it needs an
+# image whose `python` already is the requested version: the per-Python tags are that image.
+# The version is pinned, so a run today and a run next month get the same image.
+DEFAULT_IMAGE_REPOSITORY = "dstackai/base"
+DEFAULT_IMAGE_VERSION = "0.7"
+DEFAULT_IMAGE_PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Names bash refuses to assign (readonly) and the job script's own prefix.
@@ -74,6 +87,25 @@ def validate_job(job: JobSpec) -> None:
         raise ValueError("stop_grace_seconds: must be 0 or more")
 
 
+def default_image(python: str | None) -> str:
+    """The image for a job that sets no `image:`: dstack's base image for that Python version.
+
+    python is "3.9" .. "3.13"; None means the Python version fleetstack itself runs on, as
+    dstack picks its own, or the newest one offered when that version has no image. Raises
+    ValueError naming the versions offered for any other value. Local runs without an image run
+    on the host and do not use this.
+    """
+    if python is None:
+        python = _running_python()
+    if not isinstance(python, str) or python not in DEFAULT_IMAGE_PYTHON_VERSIONS:
+        raise ValueError(
+            f"python: {python!r} has no default image; use one of "
+            + ", ".join(DEFAULT_IMAGE_PYTHON_VERSIONS)
+            + " or set image:"
+        )
+    return f"{DEFAULT_IMAGE_REPOSITORY}:py{python}-{DEFAULT_IMAGE_VERSION}-cuda-12.1"
+
+
 def validate_env_name(name: str) -> None:
     """Raise ValueError unless name can be exported by bash and passed to a container."""
     if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
@@ -102,6 +134,13 @@ def effective_gpu_vendor(job: JobSpec) -> str | None:
     if job.gpus <= 0:
         return None
     return job.gpu_vendor or "nvidia"
+
+
+def _running_python() -> str:
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if version in DEFAULT_IMAGE_PYTHON_VERSIONS:
+        return version
+    return DEFAULT_IMAGE_PYTHON_VERSIONS[-1]
 
 
 def _check_text(label: str, value: object, *, allow_empty: bool = True) -> None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from fleetstack.templates.render import JobSpec, render_job_script
 
 
@@ -26,18 +25,32 @@ def find_tool(name: str) -> str | None:
 
 @pytest.fixture
 def require_tool() -> Callable[[str], str]:
-    """require_tool("cloud-init") -> its path; skips when missing, fails when CI is "true"."""
+    """require_tool("cloud-init") -> its path.
+
+    A missing tool skips the test on a workstation, and fails it when every test must run:
+    FLEETSTACK_REQUIRE_ALL_TESTS=1 (set by .ci/run) or CI=true.
+    """
 
     def require(name: str) -> str:
         path = find_tool(name)
         if path:
             return path
         message = f"`{name}` is not installed, so this check cannot run"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI=true: install it in the CI image)")
+        reason = _all_tests_required()
+        if reason:
+            pytest.fail(f"{message}: install `{name}` ({reason} requires every test to run)")
         pytest.skip(message)
 
     return require
+
+
+def _all_tests_required() -> str | None:
+    """The setting that forbids skipping a test for a missing tool, or None."""
+    if os.environ.get("FLEETSTACK_REQUIRE_ALL_TESTS", "").strip() not in ("", "0"):
+        return "FLEETSTACK_REQUIRE_ALL_TESTS=1"
+    if os.environ.get("CI", "").strip().lower() == "true":
+        return "CI=true"
+    return None
 
 
 def _make_job(**overrides: object) -> JobSpec:

@@ -96,7 +96,7 @@ def test_a_failing_command_inside_a_line_stops_the_job(job_runner, make_job):
 
 def test_multi_line_commands_run_as_one_script(job_runner, make_job):
     commands = [
-        "for i in 1 2 3; do\n  echo \"n=$i\"\ndone > loop.txt",
+        'for i in 1 2 3; do\n  echo "n=$i"\ndone > loop.txt',
         "if [ -s loop.txt ]; then\n  echo yes > if.txt\nfi",
         "cat <<'EOF' > heredoc.txt\n$NOT_EXPANDED\nEOF",
     ]
