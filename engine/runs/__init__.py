@@ -1,0 +1,29 @@
+"""The run lifecycle on top of engine/state and engine/supervisor.
+
+    from fleetstack.engine.runs import submit_run, refresh_runs, run_error_text
+    run = submit_run(plan, run_args=[...])     # run + job rows, code copy, supervisor started
+    refresh_runs(state)                         # reconcile jobs, derive run statuses, retry
+
+Modules: code.py (project copy honouring .gitignore/.dstackignore), local.py (the job's
+environment and JobSpec on this machine), submit.py (submit_run), lifecycle.py
+(refresh_runs, run_error_text, retry with dstack's backoff). Imports are lazy here so that
+`from fleetstack.engine.runs import refresh_runs` does not load the templates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["refresh_run", "refresh_runs", "run_error_text", "submit_run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("refresh_runs", "refresh_run", "run_error_text"):
+        from fleetstack.engine.runs import lifecycle
+
+        return getattr(lifecycle, name)
+    if name == "submit_run":
+        from fleetstack.engine.runs.submit import submit_run
+
+        return submit_run
+    raise AttributeError(name)

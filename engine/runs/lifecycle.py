@@ -1,0 +1,287 @@
+"""Run statuses derived from job statuses, final reasons and errors, and retry with backoff.
+
+`refresh_runs(state)` is what every command that shows or waits on runs calls first
+(`dstack ps`, `dstack logs -f`, an attached `dstack apply`). It is one step of a status
+driven state machine, safe to repeat and to run in several processes at once:
+
+1. supervisor.reconcile_jobs: jobs whose supervisor ended get their recorded final status
+   (or `failed`, "supervisor vanished");
+2. each unfinished run follows its latest job submissions: submitted -> provisioning ->
+   running -> done | failed | terminated, with a termination reason and an error text;
+3. a job that failed on an event listed in the run's `retry.on_events` moves the run to
+   `pending`; once dstack's backoff delay has passed it is resubmitted (a new job row with
+   submission_num + 1), as long as `retry.duration` allows.
+
+Retry duration, as dstack counts it: for `no-capacity`, the age of the run; for `error`
+and `interruption`, the time since the latest submission that had started ended. So a job
+that keeps failing with an error is retried (with growing delays, at most 10 minutes
+apart) until it is stopped, while waiting for capacity ends after `duration`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from fleetstack.engine.state import (
+    IllegalTransitionError,
+    JobRecord,
+    JobStatus,
+    JobTerminationReason,
+    RunRecord,
+    RunStatus,
+    RunTerminationReason,
+    State,
+    finish_run,
+    get_run,
+    jobs_of_run,
+    list_runs,
+    set_run_status,
+)
+from fleetstack.engine.state.models import utcnow
+
+# dstack's delays between resubmissions of a pending run: the n-th resubmission waits the
+# n-th delay after the previous submission ended, the last one repeats.
+RETRY_DELAYS_SECONDS: tuple[int, ...] = (15, 30, 60, 120, 300, 600)
+
+# Which retry event a job termination reason is.
+_RETRY_EVENTS: dict[JobTerminationReason, str] = {
+    JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY: "no-capacity",
+    JobTerminationReason.WAITING_INSTANCE_LIMIT_EXCEEDED: "no-capacity",
+    JobTerminationReason.INTERRUPTED_BY_NO_CAPACITY: "interruption",
+    JobTerminationReason.INSTANCE_UNREACHABLE: "interruption",
+    JobTerminationReason.CONTAINER_EXITED_WITH_ERROR: "error",
+    JobTerminationReason.EXECUTOR_ERROR: "error",
+    JobTerminationReason.CREATING_CONTAINER_ERROR: "error",
+    JobTerminationReason.PORTS_BINDING_FAILED: "error",
+}
+
+# Run termination reason of a run whose job ended this way (failures not listed: job_failed).
+_RUN_REASONS: dict[JobTerminationReason, RunTerminationReason] = {
+    JobTerminationReason.DONE_BY_RUNNER: RunTerminationReason.ALL_JOBS_DONE,
+    JobTerminationReason.TERMINATED_BY_USER: RunTerminationReason.STOPPED_BY_USER,
+    JobTerminationReason.ABORTED_BY_USER: RunTerminationReason.ABORTED_BY_USER,
+    JobTerminationReason.TERMINATED_BY_SERVER: RunTerminationReason.STOPPED_BY_USER,
+    JobTerminationReason.MAX_DURATION_EXCEEDED: RunTerminationReason.MAX_DURATION_EXCEEDED,
+}
+
+# The job script's own failures (no container runtime, setup): it says why on stderr.
+_SCRIPT_EXIT_CODES = (2, 125)
+_SCRIPT_MESSAGE_PREFIX = b"fleetstack: "
+_LOG_TAIL_BYTES = 16 * 1024
+
+_ORDER = {
+    RunStatus.PENDING: 0,
+    RunStatus.SUBMITTED: 1,
+    RunStatus.PROVISIONING: 2,
+    RunStatus.RUNNING: 3,
+    RunStatus.TERMINATING: 4,
+}
+
+
+def refresh_runs(state: State, *, now: datetime | None = None) -> list[RunRecord]:
+    """Reconcile jobs, then bring every unfinished run up to date; returns the runs that changed.
+
+    Cheap when nothing is active: two indexed queries.
+    """
+    from fleetstack.engine.supervisor import reconcile_jobs
+
+    reconcile_jobs(state)
+    changed = []
+    for run in list_runs(state, include_finished=False):
+        updated = refresh_run(state, run, now=now)
+        if updated.status is not run.status:
+            changed.append(updated)
+    return changed
+
+
+def refresh_run(state: State, run: RunRecord, *, now: datetime | None = None) -> RunRecord:
+    """One step for one run; a concurrent process having moved it first is not an error."""
+    for _ in range(3):
+        try:
+            return _step(state, run, now or utcnow())
+        except IllegalTransitionError:
+            fresh = get_run(state, run.id)  # another process moved it meanwhile: look again
+            if fresh is None or fresh.status.is_finished:
+                return fresh or run
+            run = fresh
+    return run
+
+
+def run_error_text(run: RunRecord | None, job: JobRecord | None) -> str:
+    """What went wrong, in a few words, as `dstack ps -v` shows it ("" when nothing did).
+
+    "exited (3)", "max duration exceeded", "stopped by user", "supervisor vanished", and for
+    the job script's own failures its message: "exited (125): image X needs docker or podman...".
+    """
+    if job is None or job.termination_reason is None:
+        return (run.error or "") if run is not None else ""
+    reason = job.termination_reason
+    if reason is JobTerminationReason.DONE_BY_RUNNER:
+        return ""
+    if reason is JobTerminationReason.CONTAINER_EXITED_WITH_ERROR:
+        if job.exit_status is None:
+            return job.error or "exited with an error"
+        if job.exit_status > 128 and job.error and job.error.startswith("killed by signal"):
+            return job.error
+        text = f"exited ({job.exit_status})"
+        if job.exit_status in _SCRIPT_EXIT_CODES:
+            message = _script_message(job)
+            if message:
+                text = f"{text}: {message}"
+        return text
+    if reason is JobTerminationReason.MAX_DURATION_EXCEEDED:
+        return "max duration exceeded"
+    if reason is JobTerminationReason.TERMINATED_BY_USER:
+        return "stopped by user"
+    if reason is JobTerminationReason.ABORTED_BY_USER:
+        return "aborted by user"
+    if reason is JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY:
+        return job.error or "no capacity"
+    return job.error or reason.value.replace("_", " ")
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """dstack's wait before the `attempt`-th resubmission (1-based): 15s, 30s, 1m, 2m, 5m, 10m..."""
+    index = min(max(attempt, 1), len(RETRY_DELAYS_SECONDS)) - 1
+    return timedelta(seconds=RETRY_DELAYS_SECONDS[index])
+
+
+def retry_event(job: JobRecord) -> str | None:
+    """The retry event ("no-capacity", "interruption", "error") a finished job's end is."""
+    if job.termination_reason is None:
+        return None
+    return _RETRY_EVENTS.get(job.termination_reason)
+
+
+# ---------------------------------------------------------------- one step of one run
+
+
+def _step(state: State, run: RunRecord, now: datetime) -> RunRecord:
+    jobs = jobs_of_run(state, run.id, latest_only=True)
+    if not jobs:
+        return run  # submit_run is between its two inserts
+    if run.status is RunStatus.PENDING:
+        return _process_pending(state, run, jobs, now)
+    active = [j for j in jobs if not j.status.is_finished]
+    if active:
+        return _follow_active(state, run, active)
+    return _process_finished_jobs(state, run, jobs, now)
+
+
+def _follow_active(state: State, run: RunRecord, active: list[JobRecord]) -> RunRecord:
+    if run.status is RunStatus.TERMINATING:
+        return run  # a stop is under way: wait for the jobs to end
+    statuses = {j.status for j in active}
+    if JobStatus.RUNNING in statuses:
+        target = RunStatus.RUNNING
+    elif statuses & {JobStatus.PROVISIONING, JobStatus.PULLING}:
+        target = RunStatus.PROVISIONING
+    elif JobStatus.TERMINATING in statuses:
+        target = RunStatus.TERMINATING
+    else:
+        target = RunStatus.SUBMITTED
+    if _ORDER[target] <= _ORDER.get(run.status, 0):
+        return run  # never backwards (running -> provisioning) from a stale job
+    return set_run_status(state, run.id, target)
+
+
+def _process_finished_jobs(
+    state: State, run: RunRecord, jobs: list[JobRecord], now: datetime
+) -> RunRecord:
+    failed = [j for j in jobs if j.status is not JobStatus.DONE]
+    if not failed:
+        if run.status in (RunStatus.SUBMITTED, RunStatus.PROVISIONING):
+            run = set_run_status(state, run.id, RunStatus.RUNNING)  # done only follows running
+        return finish_run(state, run.id, RunTerminationReason.ALL_JOBS_DONE, error="")
+    job = failed[0]
+    if run.status is not RunStatus.TERMINATING:
+        decision = _retry_decision(run, job, jobs, now)
+        if decision == "retry":
+            return set_run_status(state, run.id, RunStatus.PENDING)
+    else:
+        decision = "no"
+    reason = _final_reason(run, job, retry_exhausted=decision == "exhausted")
+    return finish_run(state, run.id, reason, error=run_error_text(run, job))
+
+
+def _process_pending(
+    state: State, run: RunRecord, jobs: list[JobRecord], now: datetime
+) -> RunRecord:
+    latest = max(jobs, key=lambda j: j.submission_num)
+    ended = latest.finished_at or latest.last_processed_at
+    if now - ended < retry_delay(latest.submission_num + 1):
+        return run
+    if not _claim_pending(state, run.id):
+        return get_run(state, run.id) or run  # another process resubmits it
+    _resubmit(state, run, jobs)
+    return get_run(state, run.id) or run
+
+
+def _resubmit(state: State, run: RunRecord, jobs: list[JobRecord]) -> None:
+    from fleetstack.engine.runs.submit import resubmit_jobs
+
+    resubmit_jobs(state, run, jobs)
+
+
+def _retry_decision(run: RunRecord, job: JobRecord, jobs: list[JobRecord], now: datetime) -> str:
+    """ "retry", "exhausted" (retry applies but its duration ran out) or "no"."""
+    retry = (run.run_spec or {}).get("retry")
+    event = retry_event(job)
+    if not retry or event is None or event not in (retry.get("on_events") or []):
+        return "no"
+    duration = retry.get("duration")
+    if duration is None:
+        return "retry"
+    if event == "no-capacity":
+        since = run.submitted_at
+    else:
+        started = [j for j in jobs if j.started_at is not None]
+        latest = max(started, key=lambda j: j.submission_num) if started else job
+        since = latest.finished_at or latest.last_processed_at
+    return "retry" if now - since <= timedelta(seconds=duration) else "exhausted"
+
+
+def _final_reason(run: RunRecord, job: JobRecord, *, retry_exhausted: bool) -> RunTerminationReason:
+    if run.termination_reason is not None:
+        return run.termination_reason  # set by whoever asked the run to stop
+    if job.termination_reason in _RUN_REASONS:
+        return _RUN_REASONS[job.termination_reason]
+    if job.status is JobStatus.TERMINATED:
+        return RunTerminationReason.STOPPED_BY_USER
+    if retry_exhausted:
+        return RunTerminationReason.RETRY_LIMIT_EXCEEDED
+    return RunTerminationReason.JOB_FAILED
+
+
+def _claim_pending(state: State, run_id: str) -> bool:
+    """Move a pending run to submitted in one transaction; False when another process did."""
+    from fleetstack.engine.state.common import apply_status, fetch_for_update
+    from fleetstack.engine.state.models import RunRow
+
+    with state.write() as session:
+        row = fetch_for_update(session, RunRow, run_id)
+        if row.status != RunStatus.PENDING.value:
+            return False
+        apply_status(row, RunStatus.SUBMITTED)
+        return True
+
+
+def _script_message(job: JobRecord) -> str | None:
+    """The last "fleetstack: ..." line the job script wrote to the job's log."""
+    path = Path(job.log_path) if job.log_path else None
+    if path is None and job.job_dir:
+        path = Path(job.job_dir) / "output.log"
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - _LOG_TAIL_BYTES))
+            tail = f.read()
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        if line.startswith(_SCRIPT_MESSAGE_PREFIX):
+            return line[len(_SCRIPT_MESSAGE_PREFIX) :].decode("utf-8", "replace").strip()
+    return None
