@@ -20,7 +20,12 @@ def build_user_data(
     stop_grace_seconds: int,
 ) -> str:
     """The "#cloud-config" document for one instance (see render.render_user_data)."""
+    if isinstance(ssh_public_keys, str):
+        raise ValueError("ssh_public_keys: expected a list of keys, got one string")
     keys = [_check_key(key) for key in ssh_public_keys]
+    if not keys:
+        # cloud-init rejects an empty list, and an instance nobody can reach is of no use.
+        raise ValueError("ssh_public_keys: at least one key is needed to reach the instance")
     nvidia = gpu_vendor == "nvidia"
     unit = render.render_static(
         "fleetstack-job.service.j2",

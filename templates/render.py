@@ -94,6 +94,9 @@ def render_user_data(
     job_script_path and starts it as the systemd unit fleetstack-job.service, which runs in
     /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
     exit status in /var/lib/fleetstack/exit-status.
+
+    Raises ValueError when ssh_public_keys is empty or holds an empty or multi-line key, and
+    for any job value render_job_script refuses.
     """
     from fleetstack.templates.cloud_init import build_user_data
 

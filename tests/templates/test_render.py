@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fleetstack.templates.render import (
     EXIT_SETUP_FAILED,
     EXIT_TERMINATED,
