@@ -1,0 +1,409 @@
+"""The job script's container path, with fake `docker`/`podman` commands (no real engine).
+
+The fakes come first on a PATH that holds only the basic tools the script needs, so a real
+docker or podman installed on the machine never answers in these tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from fleetstack.templates.render import (
+    EXIT_NO_CONTAINER_RUNTIME,
+    EXIT_TERMINATED,
+    container_name,
+)
+
+IMAGE = "dstackai/base:py3.11-0.7-cuda-12.1"
+
+# What the job script, the fakes and the test commands run (bash builtins aside).
+HOST_TOOLS = (
+    "bash",
+    "base64",
+    "basename",
+    "cat",
+    "dirname",
+    "env",
+    "grep",
+    "head",
+    "mkdir",
+    "mkfifo",
+    "mktemp",
+    "printf",
+    "pwd",
+    "rm",
+    "sleep",
+    "tee",
+    "touch",
+)
+
+
+def hostile_env(marker: Path) -> dict[str, str]:
+    return {
+        "SINGLE_QUOTE": "it's 'quoted'",
+        "DOUBLE_QUOTE": 'say "hi" \\"',
+        "SUBSTITUTION": f"$(touch {marker})",
+        "BACKTICKS": f"`touch {marker}`",
+        "NEWLINES": "line one\nline two\n\n",
+        "LEADING_NEWLINE": "\nstarts with a newline",
+        "EQUALS": "a=b=c",
+        "OPTION": "--privileged",
+        "YAML": ": # - { } [ ] ' \" \n key: value",
+        "UNICODE": "héllo ✓ 日本語 🚀",
+        "CARRIAGE_RETURN": "a\r\nb\r",
+        "EMPTY": "",
+        "LONG": "x" * 100_000 + "'\"$`\\",
+    }
+
+
+@pytest.fixture
+def host_path(tmp_path: Path) -> Path:
+    """A folder of links to the basic tools: a PATH without any real docker or podman."""
+    folder = tmp_path / "hostbin"
+    folder.mkdir()
+    for name in HOST_TOOLS:
+        found = shutil.which(name)
+        assert found, f"{name} is needed by these tests"
+        (folder / name).symlink_to(found)
+    return folder
+
+
+class ContainerJob:
+    """Runs a rendered job script with fake runtimes in front of the basic tools."""
+
+    def __init__(self, job_runner, host_path: Path, tmp_path: Path) -> None:
+        self.runner = job_runner
+        self.host_path = host_path
+        self.calls = tmp_path / "calls"
+        self.bin = tmp_path / "fakebin"
+        self.bin.mkdir(exist_ok=True)
+        self.calls.mkdir(exist_ok=True)
+
+    def environ(self, **extra: str) -> dict[str, str]:
+        return self.runner.environ(PATH=f"{self.bin}:{self.host_path}", **extra)
+
+    def run(self, job, **extra: str) -> subprocess.CompletedProcess[str]:
+        script = self.runner.write(job)
+        return subprocess.run(
+            ["bash", str(script)],
+            cwd=self.runner.project,
+            env=self.environ(**extra),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def argv(self, record: str = "run.argv") -> list[str]:
+        """The arguments a fake recorded (NUL-separated) in calls/<record>."""
+        return self.calls.joinpath(record).read_bytes().decode().split("\0")[:-1]
+
+    def run_env(self) -> dict[bytes, bytes]:
+        entries = self.calls.joinpath("run.env").read_bytes().split(b"\0")[:-1]
+        return dict(entry.split(b"=", 1) for entry in entries)
+
+
+@pytest.fixture
+def container_job(job_runner, host_path, tmp_path) -> ContainerJob:
+    return ContainerJob(job_runner, host_path, tmp_path)
+
+
+def option_values(argv: list[str], option: str) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == option]
+
+
+# --- docker answering -----------------------------------------------------------------------
+
+
+def test_docker_run_gets_the_image_ports_gpus_shm_and_mounts(
+    container_job, fake_runtime_bin, make_job
+):
+    fake_runtime_bin(answering=True)
+    job = make_job(
+        image=IMAGE,
+        ports=[(8000, 80), (9000, 9000)],
+        gpus=2,
+        shm_size_gb=1.5,
+        working_dir="src",
+        commands=["touch ran-on-host"],
+    )
+
+    result = container_job.run(job)
+
+    assert result.returncode == 0, result.stderr
+    argv = container_job.argv()
+    script = container_job.runner.tmp_path / "job.sh"
+    project = container_job.runner.project
+    assert argv[:3] == ["run", "--rm", "--init"]
+    assert option_values(argv, "--name") == [container_name(job)]
+    assert option_values(argv, "-p") == ["8000:80", "9000:9000"]
+    assert option_values(argv, "--gpus") == ["all"]
+    assert option_values(argv, "--shm-size") == ["1536m"]
+    assert option_values(argv, "-v") == [f"{project}:/workflow", f"{script}:/fleetstack/job.sh:ro"]
+    assert option_values(argv, "-w") == ["/workflow"]
+    assert option_values(argv, "--entrypoint") == ["bash"]
+    assert argv[-3:] == [IMAGE, "/fleetstack/job.sh", "--in-container"]
+    # A container left by an earlier attempt of this job is removed first.
+    assert container_job.argv("rm") == ["rm", "-f", container_name(job)]
+    # The commands run in the container only.
+    assert not (project / "ran-on-host").exists()
+
+
+def test_no_gpu_no_ports_no_shm_means_no_such_flags(container_job, fake_runtime_bin, make_job):
+    fake_runtime_bin(answering=True)
+
+    result = container_job.run(make_job(image=IMAGE))
+
+    assert result.returncode == 0, result.stderr
+    argv = container_job.argv()
+    for flag in ("-p", "--gpus", "--device", "--shm-size", "-e"):
+        assert flag not in argv
+
+
+def test_amd_gpus_get_the_rocm_devices(container_job, fake_runtime_bin, make_job):
+    fake_runtime_bin(answering=True)
+
+    container_job.run(make_job(image="rocm/pytorch", gpus=1, gpu_vendor="amd"))
+
+    argv = container_job.argv()
+    assert option_values(argv, "--device") == ["/dev/kfd", "/dev/dri"]
+    assert option_values(argv, "--group-add") == ["video"]
+    assert "--gpus" not in argv
+
+
+def test_env_reaches_docker_byte_for_byte_and_never_on_its_command_line(
+    container_job, fake_runtime_bin, make_job, tmp_path
+):
+    fake_runtime_bin(answering=True)
+    marker = tmp_path / "marker"
+    env = hostile_env(marker)
+
+    result = container_job.run(make_job(image=IMAGE, env=env))
+
+    assert result.returncode == 0, result.stderr
+    argv = container_job.argv()
+    assert option_values(argv, "-e") == list(env)
+    run_env = container_job.run_env()
+    for name, value in env.items():
+        assert run_env[name.encode()] == value.encode("utf-8"), name
+    # Values travel in the environment of docker, not in its arguments (visible in `ps`).
+    joined = "\0".join(argv)
+    for name in ("SUBSTITUTION", "NEWLINES", "LONG", "UNICODE"):
+        assert env[name] not in joined
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 137])
+def test_the_containers_exit_code_is_the_jobs(container_job, fake_runtime_bin, make_job, code):
+    fake_runtime_bin(answering=True)
+
+    result = container_job.run(make_job(image=IMAGE), FAKE_RUN_EXIT=str(code))
+
+    assert result.returncode == code, result.stderr
+
+
+# --- no runtime answers ------------------------------------------------------------------
+
+
+def test_no_answering_runtime_exits_125_and_never_runs_on_the_host(
+    container_job, fake_runtime_bin, make_job
+):
+    fake_runtime_bin(answering=False)
+    job = make_job(image=IMAGE, commands=["touch ran-on-host"])
+
+    result = container_job.run(job)
+
+    assert result.returncode == EXIT_NO_CONTAINER_RUNTIME == 125
+    assert result.stderr == (
+        f"fleetstack: image {IMAGE} needs docker or podman, and neither is running on this "
+        "machine: docker: Cannot connect to the docker engine at unix:///fake.sock.; "
+        "podman: Cannot connect to the podman engine at unix:///fake.sock.\n"
+    )
+    assert not (container_job.runner.project / "ran-on-host").exists()
+    assert not container_job.calls.joinpath("run.argv").exists()
+
+
+def test_no_runtime_installed_exits_125_and_says_so(container_job, make_job):
+    job = make_job(image=IMAGE, commands=["touch ran-on-host"])
+
+    result = container_job.run(job)
+
+    assert result.returncode == EXIT_NO_CONTAINER_RUNTIME
+    assert "docker: not installed; podman: not installed" in result.stderr
+    assert not (container_job.runner.project / "ran-on-host").exists()
+
+
+def test_a_chosen_runtime_that_is_missing_is_not_replaced(
+    container_job, fake_runtime_bin, make_job
+):
+    fake_runtime_bin(answering=True, names=("podman",))
+
+    result = container_job.run(make_job(image=IMAGE, container_runtime="docker"))
+
+    assert result.returncode == EXIT_NO_CONTAINER_RUNTIME
+    assert f"image {IMAGE} needs docker (container_runtime)" in result.stderr
+    assert "docker: not installed" in result.stderr
+    assert not container_job.calls.joinpath("run.argv").exists()
+
+
+# --- podman ------------------------------------------------------------------------------
+
+
+def test_podman_runs_the_job_when_docker_is_absent(container_job, fake_runtime_bin, make_job):
+    fake_runtime_bin(answering=True, names=("podman",))
+
+    result = container_job.run(make_job(image=IMAGE, gpus=1, ports=[(8080, 80)]), FAKE_RUN_EXIT="4")
+
+    assert result.returncode == 4, result.stderr
+    argv = container_job.argv()
+    assert argv[0] == "run"
+    assert option_values(argv, "-p") == ["8080:80"]
+    # podman reaches NVIDIA GPUs through CDI, not --gpus.
+    assert option_values(argv, "--device") == ["nvidia.com/gpu=all"]
+    assert "--gpus" not in argv
+
+
+def test_podman_is_used_when_docker_does_not_answer(container_job, fake_runtime_bin, make_job):
+    fake_runtime_bin(answering=False, names=("docker",))
+    fake_runtime_bin(answering=True, names=("podman",))
+
+    result = container_job.run(make_job(image=IMAGE, gpus=1))
+
+    assert result.returncode == 0, result.stderr
+    assert option_values(container_job.argv(), "--device") == ["nvidia.com/gpu=all"]
+
+
+def test_a_chosen_podman_wins_over_an_answering_docker(container_job, fake_runtime_bin, make_job):
+    fake_runtime_bin(answering=True)
+
+    result = container_job.run(make_job(image=IMAGE, gpus=1, container_runtime="podman"))
+
+    assert result.returncode == 0, result.stderr
+    assert option_values(container_job.argv(), "--device") == ["nvidia.com/gpu=all"]
+
+
+# --- stop --------------------------------------------------------------------------------
+
+
+def test_sigterm_stops_the_container_and_exits_143(container_job, fake_runtime_bin, make_job):
+    fake_runtime_bin(answering=True)
+    container_job.calls.joinpath("hang").touch()
+    job = make_job(image=IMAGE, stop_grace_seconds=7)
+    script = container_job.runner.write(job)
+    process = subprocess.Popen(
+        ["bash", str(script)],
+        cwd=container_job.runner.project,
+        env=container_job.environ(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    pid_file = container_job.calls / "run.pid"
+    try:
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert process.returncode == EXIT_TERMINATED, stderr
+    assert container_job.argv("stop.argv") == ["stop", "-t", "7", container_name(job)]
+
+
+# --- a fake that runs the container's side too ---------------------------------------------
+
+
+EMULATOR = r"""#!/usr/bin/env bash
+# Plays docker: `run` maps the /workflow and /fleetstack/job.sh mounts onto their host folders
+# and runs the entrypoint there with only the -e variables (and PATH, as an image sets it).
+case "$1" in
+  info|rm) exit 0 ;;
+  run) shift ;;
+  *) echo "emulator: unexpected $*" >&2; exit 99 ;;
+esac
+names=()
+while (($#)); do
+  case "$1" in
+    -v)
+      source=${2%%:*}; rest=${2#*:}; target=${rest%%:*}
+      case "$target" in
+        /workflow) workflow=$source ;;
+        /fleetstack/job.sh) script=$source ;;
+      esac
+      shift 2 ;;
+    -w) [[ "$2" == /workflow ]] || exit 98; shift 2 ;;
+    -e) names+=("$2"); shift 2 ;;
+    --entrypoint) entrypoint=$2; shift 2 ;;
+    --name|-p|--shm-size|--gpus|--device|--group-add) shift 2 ;;
+    --rm|--init) shift ;;
+    *) break ;;
+  esac
+done
+shift  # the image
+[[ "$1" == /fleetstack/job.sh ]] || exit 97
+shift
+assignments=()
+for name in "${names[@]}"; do
+  assignments+=("$name=${!name}")
+done
+cd "$workflow" || exit 96
+exec env -i PATH="$PATH" "${assignments[@]}" "$entrypoint" "$script" "$@"
+"""
+
+
+def test_inside_the_container_the_commands_run_in_working_dir_with_the_env(
+    container_job, make_job, tmp_path
+):
+    docker = container_job.bin / "docker"
+    docker.write_text(EMULATOR)
+    docker.chmod(0o755)
+    project = container_job.runner.project
+    (project / "src").mkdir()
+    marker = tmp_path / "marker"
+    env = hostile_env(marker)
+    commands = [
+        "pwd > where.txt",
+        "mkdir -p out",
+        *[f"printf '%s' \"${name}\" > out/{name}" for name in env],
+        "exit 6",
+    ]
+
+    result = container_job.run(make_job(image=IMAGE, env=env, working_dir="src", commands=commands))
+
+    assert result.returncode == 6, result.stderr
+    assert (project / "src" / "where.txt").read_text().strip() == str((project / "src").resolve())
+    for name, value in env.items():
+        assert (project / "src" / "out" / name).read_bytes() == value.encode("utf-8"), name
+    assert not marker.exists()
+
+
+def test_inside_the_container_a_missing_working_dir_fails_clearly(container_job, make_job):
+    docker = container_job.bin / "docker"
+    docker.write_text(EMULATOR)
+    docker.chmod(0o755)
+
+    result = container_job.run(make_job(image=IMAGE, working_dir="nope", commands=["true"]))
+
+    assert result.returncode == 2
+    assert "fleetstack: working_dir nope does not exist" in result.stderr
+
+
+def _wait_for(condition, process: subprocess.Popen, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"the job ended early with {process.returncode}")
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        time.sleep(0.05)
+
+
+def test_host_path_holds_no_container_runtime(host_path):
+    assert not {"docker", "podman"} & set(os.listdir(host_path))
