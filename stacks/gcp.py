@@ -14,6 +14,7 @@ Instances use the project's `default` network and get an ephemeral public IP. Ch
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from fleetstack.stacks.common import (
     SSH_USER,
@@ -190,8 +191,8 @@ def accelerator_type(spec: StackSpec) -> str | None:
 
 
 def gcp_labels(tags: dict[str, str]) -> dict[str, str]:
-    """Tags as GCP labels: lowercase, only [a-z0-9_-], at most 63 characters, keys start with
-    a letter (`x-` is put in front of a key that does not), empty keys dropped."""
+    """Tags as GCP labels: lowercase ASCII, only [a-z0-9_-], at most 63 characters, keys start
+    with a letter (`x-` is put in front of a key that does not), empty keys dropped."""
     labels: dict[str, str] = {}
     for key, value in tags.items():
         label_key = _label_text(key)
@@ -204,7 +205,9 @@ def gcp_labels(tags: dict[str, str]) -> dict[str, str]:
 
 
 def _label_text(text: str) -> str:
-    return re.sub(r"[^a-z0-9_-]+", "-", str(text).lower()).strip("-")
+    # accents are dropped rather than the letters that carry them (Ü -> u)
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9_-]+", "-", ascii_text.lower()).strip("-")
 
 
 def _guest_accelerators(spec: StackSpec) -> list | None:

@@ -50,6 +50,8 @@ def fake_outputs(typ: str, name: str, inputs: dict[str, Any], index: int) -> dic
     public, private = f"203.0.113.{10 + index}", f"10.0.0.{10 + index}"
     if typ == "aws:ec2/instance:Instance":
         return {"publicIp": public, "privateIp": private}
+    if typ == "aws:ec2/keyPair:KeyPair":
+        return {"keyName": f"{inputs.get('keyNamePrefix', '')}0001"}
     if typ == "gcp:compute/instance:Instance":
         interfaces = [
             {**nic, "networkIp": private, "accessConfigs": [{"natIp": public}]}
@@ -139,7 +141,7 @@ async def _resolve(value: Any) -> Any:
     return await pulumi.Output.from_input(value).future()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_spec() -> Callable[..., StackSpec]:
     """A factory of StackSpecs: sensible single-node defaults, any field overridden by keyword."""
 
@@ -158,7 +160,7 @@ def make_spec() -> Callable[..., StackSpec]:
     return factory
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_program() -> Callable[[StackSpec], Evaluation]:
     """Evaluate the real program of a spec (through program_for) under mocks."""
 

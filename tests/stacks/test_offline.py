@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 import importlib.util
 
 import pytest
@@ -55,3 +56,24 @@ def test_offline_plan_of_the_aws_program_creates_one_instance_per_node():
     instances = [c for c in diff.changes if c.type == "aws:ec2/instance:Instance"]
     assert len(instances) == 2
     assert diff.state_compared is False
+
+
+@pytest.mark.parametrize(
+    ("cloud", "region", "instance_type", "instance_token", "size_input"),
+    [
+        ("gcp", "us-central1", "g2-standard-8", "gcp:compute/instance:Instance", "machineType"),
+        ("azure", "eastus", "Standard_NC4as_T4_v3", "azure-native:compute:VirtualMachine", None),
+    ],
+)
+def test_offline_plan_of_the_gcp_and_azure_programs_creates_one_instance_per_node(
+    cloud, region, instance_type, instance_token, size_input
+):
+    spec = dataclasses.replace(
+        SPEC, cloud=cloud, region=region, instance_type=instance_type, gpu_count=1
+    )
+    diff = offline_plan(spec)
+    instances = [c for c in diff.changes if c.type == instance_token]
+    assert len(instances) == 2
+    assert {c.op for c in diff.changes} == {"create"}
+    if size_input:
+        assert f"{size_input}={instance_type}" in instances[0].changed
