@@ -6,10 +6,21 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ps", help="List runs and their statuses.")(ps_command)
+    app.command(
+        "ps",
+        help="List runs. By default the active runs, or the last finished one when none is active.",
+    )(ps_command)
 
 
-def ps_command() -> None:
-    from fleetstack.engine.errors import FleetstackError
+def ps_command(
+    all_runs: bool = typer.Option(False, "-a", "--all", help="Show all runs, finished ones too"),
+    watch: bool = typer.Option(False, "-w", "--watch", help="Refresh every 2 s until Ctrl-C"),
+    last: int | None = typer.Option(
+        None, "-n", "--last", help="Show only the last N runs (implies --all)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON"),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Add the ERROR column"),
+) -> None:
+    from fleetstack.cli.ps_view import show_runs
 
-    raise FleetstackError("`dstack ps` is not available yet in this version of fleetstack.")
+    show_runs(all_runs=all_runs, last=last, watch=watch, as_json=as_json, verbose=verbose)

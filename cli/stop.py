@@ -1,4 +1,4 @@
-"""`dstack stop`: stop a run."""
+"""`dstack stop`: stop a run (SIGTERM, then kill after the grace period) or abort it (-x)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,35 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    app.command("stop", help="Stop a run.")(stop_command)
+    app.command(
+        "stop", help="Stop a run: SIGTERM, then kill after the grace period; -x kills now."
+    )(stop_command)
 
 
-def stop_command() -> None:
-    from fleetstack.engine.errors import FleetstackError
+def stop_command(
+    run_name: str = typer.Argument(..., metavar="RUN", help="The run's name (see `dstack ps`)"),
+    abort: bool = typer.Option(False, "-x", "--abort", help="Kill the run now, without a grace"),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
+) -> None:
+    from fleetstack.cli.confirm import confirm
+    from fleetstack.engine.runs.control import find_run, stop_run
+    from fleetstack.engine.state import open_state
 
-    raise FleetstackError("`dstack stop` is not available yet in this version of fleetstack.")
+    state = open_state()
+    run = find_run(state, run_name)
+    if run.status.is_finished:
+        print(f"Run {run.name} has already finished ({run.status.value}): nothing to stop.")
+        return
+    question = f"Abort the run {run.name} (kill it now)?" if abort else f"Stop the run {run.name}?"
+    if not confirm(question, yes=yes):
+        print(f"Run {run.name} left {run.status.value}.")
+        raise typer.Exit(1)
+    print(f"{'Aborting' if abort else 'Stopping'} {run.name}...", flush=True)
+    run = stop_run(state, run.name, abort=abort)
+    if run.status.is_finished:
+        print(f"Run {run.name} {'aborted' if abort else 'stopped'}: {run.status.value}.")
+    else:
+        print(
+            f"Run {run.name} is {run.status.value}: its job has not ended yet; "
+            "`dstack ps` shows when it does."
+        )
