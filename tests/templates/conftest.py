@@ -144,7 +144,9 @@ def fake_runtime_bin(tmp_path: Path) -> Callable[..., Path]:
 
     answering=False: `info` fails like a client whose engine is not running. answering=True:
     `info` works; `run` records its argv and environment (NUL-separated) in calls/, exits with
-    $FAKE_RUN_EXIT, or blocks when calls/hang exists until `stop` kills it.
+    $FAKE_RUN_EXIT, or blocks when calls/hang exists until `stop` kills it. Every call appends
+    "<name> <verb>" to calls/log. With calls/no-container, `stop` fails like a container that
+    does not exist yet (the image still being pulled) and kills nothing.
     """
 
     def make(*, answering: bool, names: tuple[str, ...] = ("docker", "podman")) -> Path:
@@ -169,6 +171,7 @@ def _fake_runtime(name: str, calls: Path, answering: bool) -> str:
     )
     return f"""#!/usr/bin/env bash
 calls='{calls}'
+echo "{name} $1" >>"$calls/log"
 case "$1" in
   --version) echo "{name} version 0.0-fake"; exit 0 ;;
   info) {info} ;;
@@ -182,6 +185,10 @@ case "$1" in
     ;;
   stop)
     printf '%s\\0' "$@" >"$calls/stop.argv"
+    if [[ -f "$calls/no-container" ]]; then
+      echo "Error response from daemon: No such container: ${{3:-}}" >&2
+      exit 1
+    fi
     kill "$(cat "$calls/run.pid")"
     exit 0
     ;;

@@ -104,6 +104,10 @@ class ContainerJob:
         """The arguments a fake recorded (NUL-separated) in calls/<record>."""
         return self.calls.joinpath(record).read_bytes().decode().split("\0")[:-1]
 
+    def log(self) -> list[str]:
+        """The fakes' calls in order: "docker info", "podman run", ..."""
+        return self.calls.joinpath("log").read_text().splitlines()
+
     def run_env(self) -> dict[bytes, bytes]:
         entries = self.calls.joinpath("run.env").read_bytes().split(b"\0")[:-1]
         return dict(entry.split(b"=", 1) for entry in entries)
@@ -261,6 +265,7 @@ def test_podman_runs_the_job_when_docker_is_absent(container_job, fake_runtime_b
     result = container_job.run(make_job(image=IMAGE, gpus=1, ports=[(8080, 80)]), FAKE_RUN_EXIT="4")
 
     assert result.returncode == 4, result.stderr
+    assert container_job.log() == ["podman info", "podman rm", "podman run"]
     argv = container_job.argv()
     assert argv[0] == "run"
     assert option_values(argv, "-p") == ["8080:80"]
@@ -276,6 +281,7 @@ def test_podman_is_used_when_docker_does_not_answer(container_job, fake_runtime_
     result = container_job.run(make_job(image=IMAGE, gpus=1))
 
     assert result.returncode == 0, result.stderr
+    assert container_job.log() == ["docker info", "podman info", "podman rm", "podman run"]
     assert option_values(container_job.argv(), "--device") == ["nvidia.com/gpu=all"]
 
 
@@ -285,6 +291,7 @@ def test_a_chosen_podman_wins_over_an_answering_docker(container_job, fake_runti
     result = container_job.run(make_job(image=IMAGE, gpus=1, container_runtime="podman"))
 
     assert result.returncode == 0, result.stderr
+    assert container_job.log() == ["podman info", "podman rm", "podman run"]
     assert option_values(container_job.argv(), "--device") == ["nvidia.com/gpu=all"]
 
 
@@ -315,6 +322,48 @@ def test_sigterm_stops_the_container_and_exits_143(container_job, fake_runtime_b
 
     assert process.returncode == EXIT_TERMINATED, stderr
     assert container_job.argv("stop.argv") == ["stop", "-t", "7", container_name(job)]
+    # After the stop, the container is removed by name in case the client left one behind.
+    assert container_job.log() == [
+        "docker info",
+        "docker rm",
+        "docker run",
+        "docker stop",
+        "docker rm",
+    ]
+
+
+def test_sigterm_during_the_pull_kills_the_client_and_removes_the_container(
+    container_job, fake_runtime_bin, make_job
+):
+    # `stop` finds no container while the image is pulled: the client is killed after the
+    # grace (0 s here, + 10 s for the runtime) and any container it started is removed.
+    fake_runtime_bin(answering=True)
+    container_job.calls.joinpath("hang").touch()
+    container_job.calls.joinpath("no-container").touch()
+    job = make_job(image=IMAGE, stop_grace_seconds=0)
+    script = container_job.runner.write(job)
+    process = subprocess.Popen(
+        ["bash", str(script)],
+        cwd=container_job.runner.project,
+        env=container_job.environ(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    pid_file = container_job.calls / "run.pid"
+    try:
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert process.returncode == EXIT_TERMINATED, stderr
+    assert container_job.log()[-2:] == ["docker stop", "docker rm"]
+    assert container_job.argv("rm") == ["rm", "-f", container_name(job)]
+    client = int(pid_file.read_text())
+    _wait_for(lambda: not _running(client))
 
 
 # --- a fake that runs the container's side too ---------------------------------------------
@@ -395,10 +444,23 @@ def test_inside_the_container_a_missing_working_dir_fails_clearly(container_job,
     assert "fleetstack: working_dir nope does not exist" in result.stderr
 
 
-def _wait_for(condition, process: subprocess.Popen, limit: float = 60) -> None:
+def _running(pid: int) -> bool:
+    """True while pid exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_for(condition, process: subprocess.Popen | None = None, limit: float = 60) -> None:
     deadline = time.monotonic() + limit
     while not condition():
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             pytest.fail(f"the job ended early with {process.returncode}")
         if time.monotonic() > deadline:
             pytest.fail("condition not reached in time")
