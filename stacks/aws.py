@@ -7,6 +7,8 @@ Canonical's Ubuntu 22.04; Graviton (arm64) instance types get the arm64 flavour 
 
 from __future__ import annotations
 
+import base64
+import gzip
 import re
 
 from fleetstack.stacks.common import (
@@ -17,8 +19,10 @@ from fleetstack.stacks.common import (
     node_names,
     wants_nvidia_image,
 )
+from fleetstack.stacks.errors import StackError
 from fleetstack.stacks.spec import StackSpec
 
+USER_DATA_LIMIT = 16 * 1024  # EC2's limit on raw user data
 CANONICAL_OWNER = "099720109477"
 # (owner, AMI name pattern) by (NVIDIA driver wanted, cpu arch); "*" is the build date.
 AMI_PATTERNS = {
@@ -47,7 +51,8 @@ def program(spec: StackSpec) -> None:
 
     sg = aws.ec2.SecurityGroup(
         f"{prefix}-sg",
-        description=f"fleetstack fleet {spec.fleet}: SSH and service ports",
+        # EC2 accepts few characters in a description: the stack name is always safe
+        description=f"fleetstack {spec.stack_name}: SSH and service ports",
         ingress=[
             aws.ec2.SecurityGroupIngressArgs(
                 protocol="tcp", from_port=port, to_port=port, cidr_blocks=[spec.allowed_cidr]
@@ -103,7 +108,7 @@ def program(spec: StackSpec) -> None:
                 root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                     volume_size=spec.disk_gb, volume_type="gp3", delete_on_termination=True
                 ),
-                user_data=spec.user_data,
+                **user_data_args(spec),
                 # a new boot script means a new machine: a stop/start cannot re-run cloud-init
                 user_data_replace_on_change=True,
                 metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
@@ -118,6 +123,22 @@ def program(spec: StackSpec) -> None:
     pulumi.export("public_ips", [i.public_ip for i in instances])
     pulumi.export("private_ips", [i.private_ip for i in instances])
     pulumi.export("ssh_user", SSH_USER)
+
+
+def user_data_args(spec: StackSpec) -> dict[str, str]:
+    """`user_data` as is when it fits EC2's 16 KB, else gzipped as `user_data_base64`
+    (cloud-init unpacks gzip); a StackError when even that is too big."""
+    raw = spec.user_data.encode()
+    if len(raw) <= USER_DATA_LIMIT:
+        return {"user_data": spec.user_data}
+    packed = gzip.compress(raw, mtime=0)  # mtime=0: the same script gives the same bytes
+    if len(packed) > USER_DATA_LIMIT:
+        raise StackError(
+            f"fleet {spec.fleet!r}: the boot script is {len(raw) // 1024} KB "
+            f"({len(packed) // 1024} KB gzipped); EC2 accepts 16 KB of user data: "
+            "shorten the commands or env, or move large files into the image"
+        )
+    return {"user_data_base64": base64.b64encode(packed).decode()}
 
 
 def instance_arch(instance_type: str) -> str:

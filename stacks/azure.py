@@ -66,7 +66,7 @@ def program(spec: StackSpec) -> None:
         security_rules=[
             network.SecurityRuleArgs(
                 name="fleetstack-inbound",
-                description=f"fleetstack fleet {spec.fleet}: SSH and service ports",
+                description=f"fleetstack {spec.stack_name}: SSH and service ports",
                 priority=INBOUND_PRIORITY,
                 direction="Inbound",
                 access="Allow",

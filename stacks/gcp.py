@@ -67,7 +67,7 @@ def program(spec: StackSpec) -> None:
     gcp.compute.Firewall(
         f"{prefix}-fw",
         network="default",
-        description=f"fleetstack fleet {spec.fleet}: SSH and service ports",
+        description=f"fleetstack {spec.stack_name}: SSH and service ports",
         direction="INGRESS",
         allows=[
             gcp.compute.FirewallAllowArgs(
@@ -82,7 +82,7 @@ def program(spec: StackSpec) -> None:
         gcp.compute.Firewall(
             f"{prefix}-internal",
             network="default",
-            description=f"fleetstack fleet {spec.fleet}: traffic between its nodes",
+            description=f"fleetstack {spec.stack_name}: traffic between its nodes",
             direction="INGRESS",
             allows=[gcp.compute.FirewallAllowArgs(protocol="all")],
             source_tags=[network_tag],
@@ -93,7 +93,7 @@ def program(spec: StackSpec) -> None:
         policy = gcp.compute.ResourcePolicy(
             f"{prefix}-placement",
             region=spec.region,
-            description=f"fleetstack fleet {spec.fleet}: nodes close together",
+            description=f"fleetstack {spec.stack_name}: nodes close together",
             group_placement_policy=gcp.compute.ResourcePolicyGroupPlacementPolicyArgs(
                 collocation="COLLOCATED", vm_count=spec.nodes
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -34,7 +35,8 @@ class Evaluation:
     exports: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[Registered]:
-        return [r for r in self.resources if r.typ == typ]
+        """Resources of one type in node order (registration order varies from run to run)."""
+        return sorted((r for r in self.resources if r.typ == typ), key=lambda r: _natural(r.name))
 
     def one(self, typ: str) -> Registered:
         found = self.of_type(typ)
@@ -45,8 +47,17 @@ class Evaluation:
         return sorted(r.typ for r in self.resources)
 
 
-def fake_outputs(typ: str, name: str, inputs: dict[str, Any], index: int) -> dict[str, Any]:
-    """Provider-computed outputs a program reads back (IPs, self links), per resource type."""
+def _natural(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Provider-computed outputs a program reads back (IPs, self links), per resource type.
+
+    IPs follow the node number in the name: node-0 gets 203.0.113.10 and 10.0.0.10.
+    """
+    node = re.search(r"node-(\d+)", name)
+    index = int(node.group(1)) if node else 99
     public, private = f"203.0.113.{10 + index}", f"10.0.0.{10 + index}"
     if typ == "aws:ec2/instance:Instance":
         return {"publicIp": public, "privateIp": private}
@@ -93,12 +104,9 @@ def _run_mocked(program: Callable[[], None]) -> Evaluation:
     from pulumi.runtime.stack import run_pulumi_func
 
     evaluation = Evaluation()
-    counters: dict[str, int] = {}
 
     class RecordingMocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-            index = counters.get(args.typ, 0)
-            counters[args.typ] = index + 1
             resource_id = f"{args.name}-id"
             evaluation.resources.append(
                 Registered(args.typ, args.name, dict(args.inputs), resource_id)
@@ -107,7 +115,7 @@ def _run_mocked(program: Callable[[], None]) -> Evaluation:
                 **args.inputs,
                 "id": resource_id,
                 "name": args.inputs.get("name", args.name),
-                **fake_outputs(args.typ, args.name, args.inputs, index),
+                **fake_outputs(args.typ, args.name, args.inputs),
             }
             return resource_id, outputs
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import random
+import string
+
 import pytest
-from fleetstack.stacks.aws import instance_arch
+from fleetstack.stacks.aws import instance_arch, user_data_args
+from fleetstack.stacks.errors import StackError
 
 INSTANCE = "aws:ec2/instance:Instance"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -180,3 +186,19 @@ def test_spot_without_max_price_leaves_the_cap_to_aws_and_graviton_gets_arm64_im
 )
 def test_instance_arch_recognises_graviton_types(instance_type, arch):
     assert instance_arch(instance_type) == arch
+
+
+def test_user_data_over_16kb_is_gzipped_and_identical_each_time(make_spec):
+    script = "#cloud-config\nwrite_files:\n" + "  - path: /etc/x\n    content: aaaa\n" * 1000
+    spec = make_spec("aws", user_data=script)
+    args = user_data_args(spec)
+    assert list(args) == ["user_data_base64"]
+    assert gzip.decompress(base64.b64decode(args["user_data_base64"])).decode() == script
+    assert user_data_args(spec) == args  # no timestamp in the gzip header: no spurious diff
+    assert user_data_args(make_spec("aws")) == {"user_data": make_spec("aws").user_data}
+
+
+def test_user_data_too_big_even_gzipped_is_a_clear_error(make_spec):
+    noise = "".join(random.Random(7).choices(string.ascii_letters, k=40_000))
+    with pytest.raises(StackError, match=r"EC2 accepts 16 KB of user data"):
+        user_data_args(make_spec("aws", user_data=noise))
