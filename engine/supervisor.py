@@ -283,19 +283,19 @@ class Supervisor:
                     eof = True
             now = time.monotonic()
             if _Requests.abort and not kill_sent:
-                _killpg(proc.pid, signal.SIGKILL)
+                _kill_session(proc.pid, signal.SIGKILL)
                 kill_sent = True
             if not term_sent and (_Requests.stop or (deadline is not None and now >= deadline)):
                 self.deadline_hit = not _Requests.stop
                 _killpg(proc.pid, signal.SIGTERM)
                 term_sent, kill_at = True, now + self.grace
             if kill_at is not None and now >= kill_at and not kill_sent:
-                _killpg(proc.pid, signal.SIGKILL)
+                _kill_session(proc.pid, signal.SIGKILL)
                 kill_sent = True
             if proc.poll() is not None:
                 break
         # The script is gone: nothing of its process group may outlive it.
-        _killpg(proc.pid, signal.SIGKILL)
+        _kill_session(proc.pid, signal.SIGKILL)
         end = time.monotonic() + DRAIN_SECONDS
         while not eof and time.monotonic() < end:
             ready, _, _ = select.select([out], [], [], 0.1)
@@ -408,6 +408,28 @@ def _read_stop_request(job_dir: Path) -> str | None:
         return JobTerminationReason(reason).value if reason else None
     except (FileNotFoundError, ValueError, AttributeError):
         return None
+
+
+def _kill_session(sid: int, sig: int) -> None:
+    """Signal every process group of the job's session (the script's pid is its session id).
+
+    The job script runs its commands under job control, in a process group of their own;
+    killing the script's group alone would leave them running, orphaned.
+    """
+    groups = {sid}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp session ...
+            if len(fields) > 3 and fields[3] == str(sid):
+                groups.add(int(fields[2]))
+    for pgid in groups:
+        _killpg(pgid, sig)
 
 
 def _killpg(pgid: int, sig: int) -> None:
