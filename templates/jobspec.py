@@ -25,6 +25,25 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESERVED_ENV_NAMES = frozenset({"BASHOPTS", "BASH_VERSINFO", "EUID", "PPID", "SHELLOPTS", "UID"})
 _RESERVED_ENV_PREFIX = "_fs_"
 _CONTAINER_NAME_UNSAFE = re.compile(r"[^a-z0-9_.-]+")
+# Variables that steer the container runtime's client (its config, daemon, helpers, loader) or
+# the start of the container (the PATH its bash is found in, the shell that reads the job
+# script, where mktemp writes). They are not given to docker/podman: the job script exports
+# them inside the container, so the commands still see the job's values.
+_RUNTIME_ENV_NAMES = frozenset(
+    {
+        "BASH_ENV",
+        "CDPATH",
+        "ENV",
+        "HOME",
+        "PATH",
+        "POSIXLY_CORRECT",
+        "REGISTRY_AUTH_FILE",
+        "SSL_CERT_DIR",
+        "SSL_CERT_FILE",
+        "TMPDIR",
+    }
+)
+_RUNTIME_ENV_PREFIXES = ("BUILDKIT_", "CONTAINER_", "CONTAINERS_", "DOCKER_", "LD_", "XDG_")
 
 
 @dataclass
@@ -117,6 +136,15 @@ def validate_env_name(name: str) -> None:
         raise ValueError(f"env: {name} is a read-only bash variable and cannot be set")
     if name.startswith(_RESERVED_ENV_PREFIX):
         raise ValueError(f"env: names starting with {_RESERVED_ENV_PREFIX} are reserved")
+
+
+def passed_to_runtime(name: str) -> bool:
+    """True when the env variable `name` is given to docker/podman with `-e NAME`.
+
+    False for the few that would change how the client or the container's start works (PATH,
+    HOME, TMPDIR, LD_*, DOCKER_*...): the job script sets those inside the container instead.
+    """
+    return name not in _RUNTIME_ENV_NAMES and not name.startswith(_RUNTIME_ENV_PREFIXES)
 
 
 def container_name(job: JobSpec) -> str:

@@ -19,6 +19,7 @@ from fleetstack.templates.jobspec import (
     JobSpec,
     container_name,
     effective_gpu_vendor,
+    passed_to_runtime,
     validate_job,
 )
 
@@ -72,6 +73,11 @@ def render_job_script(job: JobSpec) -> str:
         "stop_grace": str(job.stop_grace_seconds),
         "commands_b64": b64encode_text(commands),
         "env": [(name, b64encode_text(value)) for name, value in job.env.items()],
+        "runtime_env": [
+            (name, b64encode_text(value))
+            for name, value in job.env.items()
+            if passed_to_runtime(name)
+        ],
         "publish_args": [f"{host}:{container}" for host, container in job.ports],
         "shm_size": f"{max(1, round(job.shm_size_gb * 1024))}m" if job.shm_size_gb else "",
         "exit_no_runtime": EXIT_NO_CONTAINER_RUNTIME,

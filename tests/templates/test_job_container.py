@@ -469,3 +469,64 @@ def _wait_for(condition, process: subprocess.Popen | None = None, limit: float =
 
 def test_host_path_holds_no_container_runtime(host_path):
     assert not {"docker", "podman"} & set(os.listdir(host_path))
+
+
+def test_env_that_steers_the_runtime_or_the_shell_still_reaches_only_the_commands(
+    container_job, make_job, tmp_path
+):
+    # PATH (where the container's bash and the script's tools are looked up), TMPDIR, CDPATH,
+    # HOME and DOCKER_* would change how the container starts or how docker itself runs.
+    docker = container_job.bin / "docker"
+    docker.write_text(EMULATOR)
+    docker.chmod(0o755)
+    env = {
+        "PATH": "/opt/conda/bin:/nonexistent",
+        "TMPDIR": "/nonexistent/tmp",
+        "CDPATH": "/",
+        "HOME": "/workspace",
+        "DOCKER_HOST": "tcp://203.0.113.1:2375",
+        "BASH_ENV": "/nonexistent/rc",
+        "LD_PRELOAD": "/nonexistent/lib.so",
+        "PLAIN": "kept",
+    }
+    # printf is a builtin: with this PATH, the commands find no mkdir.
+    commands = [f"printf '%s' \"${name}\" > out/{name}" for name in env]
+    (container_job.runner.project / "src" / "out").mkdir(parents=True)
+
+    result = container_job.run(make_job(image=IMAGE, env=env, commands=commands, working_dir="src"))
+
+    assert result.returncode == 0, result.stderr
+    for name, value in env.items():
+        out = container_job.runner.project / "src" / "out" / name
+        assert out.read_text() == value, name
+
+
+def test_env_that_steers_the_runtime_is_not_given_to_docker(
+    container_job, fake_runtime_bin, make_job
+):
+    fake_runtime_bin(answering=True)
+    env = {
+        "PATH": "/opt/conda/bin",
+        "HOME": "/workspace",
+        "DOCKER_CONFIG": "/nonexistent",
+        "DOCKER_HOST": "tcp://203.0.113.1:2375",
+        "CONTAINER_HOST": "ssh://203.0.113.1",
+        "TMPDIR": "/nonexistent",
+        "LD_LIBRARY_PATH": "/usr/local/cuda/lib64",
+        "HF_TOKEN": "hf_x",
+    }
+
+    result = container_job.run(make_job(image=IMAGE, env=env))
+
+    assert result.returncode == 0, result.stderr
+    assert option_values(container_job.argv(), "-e") == ["HF_TOKEN"]
+    client_env = container_job.run_env()
+    assert client_env[b"HF_TOKEN"] == b"hf_x"
+    assert client_env[b"PATH"] == container_job.environ()["PATH"].encode()
+    assert client_env[b"HOME"] == container_job.environ()["HOME"].encode()
+    for name in ("DOCKER_CONFIG", "DOCKER_HOST", "CONTAINER_HOST", "LD_LIBRARY_PATH"):
+        assert name.encode() not in client_env
+    # The script inside the container still exports every value for the commands.
+    script = (container_job.runner.tmp_path / "job.sh").read_text()
+    inside = script.split("\n_fs_export_env() {\n", 1)[1].split("\n}\n", 1)[0]
+    assert inside.count("  _fs_setenv ") == len(env)

@@ -1,4 +1,4 @@
-"""templates/jobspec.py: the default image of a job without `image:`."""
+"""templates/jobspec.py: the default image of a job without `image:`, env given to docker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 from fleetstack.templates import jobspec
-from fleetstack.templates.jobspec import DEFAULT_IMAGE_PYTHON_VERSIONS, default_image
+from fleetstack.templates.jobspec import (
+    DEFAULT_IMAGE_PYTHON_VERSIONS,
+    default_image,
+    passed_to_runtime,
+)
 from fleetstack.templates.render import render_job_script
 
 
@@ -48,3 +52,32 @@ def test_the_default_image_is_a_valid_job_image(make_job):
     for python in DEFAULT_IMAGE_PYTHON_VERSIONS:
         script = render_job_script(make_job(image=default_image(python), python=python))
         assert f"_fs_image=dstackai/base:py{python}-0.7-cuda-12.1\n" in script
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["HF_TOKEN", "CUDA_VISIBLE_DEVICES", "DSTACK_RUN_NAME", "PYTHONPATH", "NCCL_DEBUG", "A"],
+)
+def test_ordinary_env_is_given_to_the_container_runtime(name):
+    assert passed_to_runtime(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PATH",
+        "HOME",
+        "TMPDIR",
+        "CDPATH",
+        "BASH_ENV",
+        "LD_LIBRARY_PATH",
+        "LD_PRELOAD",
+        "DOCKER_HOST",
+        "DOCKER_CONFIG",
+        "CONTAINER_HOST",
+        "XDG_RUNTIME_DIR",
+        "REGISTRY_AUTH_FILE",
+    ],
+)
+def test_env_that_steers_the_runtime_stays_in_the_script(name):
+    assert not passed_to_runtime(name)

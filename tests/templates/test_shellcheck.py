@@ -33,6 +33,10 @@ JOB_VARIANTS = {
         "gpu_vendor": "amd",
     },
     "image-no-gpu-no-env": {"image": "alpine"},
+    "image-only-runtime-steering-env": {
+        "image": "alpine",
+        "env": {"PATH": "/x", "DOCKER_HOST": ""},
+    },
 }
 
 
