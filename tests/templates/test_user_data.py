@@ -195,6 +195,8 @@ def test_the_nvidia_toolkit_is_installed_for_nvidia_only(make_job, vendor):
 
     assert "docker.io" in setup
     assert "systemctl enable --now docker" in setup
+    # apt waits for the dpkg lock that unattended-upgrades holds at first boot.
+    assert setup.count("-o DPkg::Lock::Timeout=600") == 2
     if vendor == "nvidia":
         assert "apt_install nvidia-container-toolkit" in setup
         assert "nvidia-ctk runtime configure --runtime=docker" in setup
