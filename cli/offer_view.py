@@ -19,8 +19,8 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
     ).items():  # fmt: skip
         if value is not None:
             setattr(req, key, value)
-    if req.spot_policy is None:
-        req.spot_policy = "auto"
+    if req.spot_policy is None:  # dstack offer plans a task: on-demand unless told otherwise
+        req.spot_policy = "on-demand"
     assert isinstance(req, Requirements)
     result = find_offers(req)
     shown = result.offers[:max_offers]
@@ -92,6 +92,8 @@ def _requirements_json(req: Any) -> dict[str, Any]:
 
 def _render_groups(console: Any, offers: list, group_by: str, nodes: int) -> None:
     from fleetstack.engine.errors import FleetstackError
+    from fleetstack.engine.offers import format_price
+    from fleetstack.engine.plan import print_table
     from rich.table import Table
 
     keys = [k.strip() for k in group_by.split(",") if k.strip()]
@@ -114,6 +116,6 @@ def _render_groups(console: Any, offers: list, group_by: str, nodes: int) -> Non
         lo, hi = min(o.price for o in items) * nodes, max(o.price for o in items) * nodes
         spots = {o.spot for o in items}
         spot = "yes" if spots == {True} else "no" if spots == {False} else "auto"
-        price = f"${lo:g}" if lo == hi else f"${lo:g}..${hi:g}"
+        price = format_price(lo) if lo == hi else f"{format_price(lo)}..{format_price(hi)}"
         table.add_row(str(i), *key, spot, str(len(items)), price)
-    console.print(table)
+    print_table(console, table)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -77,7 +79,8 @@ class Requirements:
         nodes = getattr(configuration, "nodes", 1) or 1
         if not isinstance(nodes, int):  # fleets: IntRange
             nodes = getattr(nodes, "min", None) or 1
-        default_policy = "auto" if getattr(configuration, "type", "") == "fleet" else "on-demand"
+        # dstack: on-demand unless the configuration or a profile says otherwise, fleets included
+        default_policy = "on-demand"
         return cls(
             resources=configuration.resources,
             backends=getattr(configuration, "backends", None),
@@ -91,7 +94,7 @@ class Requirements:
 
 @dataclass
 class OfferList:
-    offers: list[Offer] = field(default_factory=list)
+    offers: Sequence[Offer] = field(default_factory=list)  # an OfferSeq from find_offers
     total: int = 0
     empty_reason: str | None = None
     catalog_label: str = ""
@@ -100,20 +103,61 @@ class OfferList:
 def find_offers(req: Requirements, *, config: BackendsConfig | None = None) -> OfferList:
     """Every matching offer, cheapest first (then more generous first); why none, if none."""
     from fleetstack.engine.catalog import catalog_source
+    from fleetstack.engine.catalog_rows import paused_gc
 
     config = config if config is not None else load_backends_config()
     source = catalog_source()
-    offers = _match(req, config, source)
+    with paused_gc():
+        offers = _match(req, config, source)
     result = OfferList(offers=offers, total=len(offers), catalog_label=source.label)
     if not offers:
         result.empty_reason = _explain_empty(req, config, source)
     return result
 
 
+class OfferSeq(Sequence):
+    """Offers in order, each built from its catalog item when first read.
+
+    A query can match 10^5 catalog rows while a command shows 3 or 50 of them: building every
+    Offer up front cost more than the whole query.
+    """
+
+    def __init__(self, entries: list, configured: frozenset[str]) -> None:
+        self._entries = entries  # Offer | gpuhunt CatalogItem, already sorted
+        self._configured = configured
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._offer_at(i) for i in range(*index.indices(len(self._entries)))]
+        if index < 0:
+            index += len(self._entries)
+        if not 0 <= index < len(self._entries):
+            raise IndexError("offer index out of range")
+        return self._offer_at(index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"OfferSeq({len(self)} offers)"
+
+    def _offer_at(self, index: int) -> Offer:
+        entry = self._entries[index]
+        if not isinstance(entry, Offer):
+            entry = self._entries[index] = _offer(entry, entry.provider in self._configured)
+        return entry
+
+
 def _match(
     req: Requirements, config: BackendsConfig, source: Any, relax: set[str] = frozenset()
-) -> list[Offer]:
+) -> OfferSeq:
     from fleetstack.engine.catalog import query_catalog
+    from fleetstack.engine.catalog_rows import offer_order
 
     res = req.resources
     filters = _gpuhunt_filters(res, relax)
@@ -126,7 +170,6 @@ def _match(
     backends = req.backends if "backends" not in relax else None
     providers = [b for b in backends if b != "local"] if backends else None
     items = query_catalog(source, providers, **filters) if providers != [] else []
-    configured = config.configured
     disk = getattr(res, "disk", None) if "disk" not in relax else None
     regions = {r.lower() for r in req.regions} if req.regions and "regions" not in relax else None
     types = (
@@ -134,37 +177,30 @@ def _match(
         if req.instance_types and "instance_types" not in relax
         else None
     )
-    default_regions = {b.type: b.regions for b in config.backends if b.regions}
-    offers = []
-    for item in items:
-        if regions is not None and item.location.lower() not in regions:
-            continue
-        if types is not None and item.instance_name.lower() not in types:
-            continue
-        backend_regions = default_regions.get(item.provider)
-        if regions is None and backend_regions and item.location not in backend_regions:
-            continue
-        if (
-            disk is not None
-            and item.disk_size is not None
-            and not _in_range(item.disk_size, disk.size)
-        ):
-            continue
-        offers.append(_offer(item, item.provider in configured))
+    if regions is not None:
+        items = [i for i in items if i.location.lower() in regions]
+    if types is not None:
+        items = [i for i in items if i.instance_name.lower() in types]
+    default_regions = {b.type: set(b.regions) for b in config.backends if b.regions}
+    if regions is None and default_regions:
+        items = [
+            i
+            for i in items
+            if i.provider not in default_regions or i.location in default_regions[i.provider]
+        ]
+    if disk is not None and (disk.size.min is not None or disk.size.max is not None):
+        items = [i for i in items if i.disk_size is None or _in_range(i.disk_size, disk.size)]
+    items.sort(key=offer_order)  # gpuhunt merged the providers by price only
+    entries: list = items
     local = _local_offer(req, config, relax)
     if local is not None:
-        offers.append(local)
-    offers.sort(
-        key=lambda o: (
-            o.price,
-            -o.gpu_count,
-            -(o.gpu_memory_gb or 0),
-            -o.cpus,
-            -o.memory_gb,
-            o.backend,
-        )
-    )
-    return offers
+        at = bisect.bisect_left(items, _sort_key(local), key=offer_order)
+        entries = [*items[:at], local, *items[at:]]
+    return OfferSeq(entries, frozenset(config.configured))
+
+
+def _sort_key(o: Offer) -> tuple:
+    return (o.price, -o.gpu_count, -(o.gpu_memory_gb or 0), -o.cpus, -o.memory_gb, o.backend)
 
 
 def _gpuhunt_filters(res: Any, relax: set[str]) -> dict[str, Any]:
@@ -193,12 +229,13 @@ def _gpuhunt_filters(res: Any, relax: set[str]) -> dict[str, Any]:
 
 
 def _offer(item: Any, configured: bool) -> Offer:
+    arch = item.cpu_arch
     return Offer(
         backend=item.provider,
         region=item.location,
         instance_type=item.instance_name,
         cpus=item.cpu,
-        cpu_arch=getattr(item.cpu_arch, "value", str(item.cpu_arch)),
+        cpu_arch=arch.value if hasattr(arch, "value") else str(arch),
         memory_gb=item.memory,
         disk_gb=item.disk_size,
         gpu_vendor=getattr(item.gpu_vendor, "value", None) if item.gpu_count else None,
@@ -330,6 +367,12 @@ def _in_range(value: float, rng: Any) -> bool:
     if rng is None:
         return True
     return (rng.min is None or value >= rng.min) and (rng.max is None or value <= rng.max)
+
+
+def format_price(value: float) -> str:
+    """A price as dstack prints it: `$0.096`, `$2.99`, `$113.068` (at most 4 decimals)."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return f"${'0' if text == '-0' else text}"
 
 
 def _gb(value: float) -> str:
