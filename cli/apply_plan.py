@@ -1,4 +1,4 @@
-"""The plan step of `dstack apply`: build, render, confirm. What follows "y" belongs to runs."""
+"""The plan step of `dstack apply`: build, render, confirm; then submit (cli/apply_run.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def plan_and_confirm(
         if answer not in ("y", "yes"):
             console.print("Run not submitted.")
             raise SystemExit(1)
-    raise FleetstackError(
-        "provisioning is not available yet in this version of fleetstack: nothing was created"
-    )
+    from fleetstack.cli.apply_run import submit_and_attach
+
+    code = submit_and_attach(plan, run_args, detach=detach, console=console)
+    if code:
+        raise SystemExit(code)

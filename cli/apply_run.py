@@ -1,0 +1,172 @@
+"""What `dstack apply` does after "y": submit the run, then attach to it (or detach).
+
+Attached, the job's output goes to stdout byte for byte as it is written, and the run's
+status changes (submitted -> running -> done) go to stderr, so `> out.txt` captures the
+job's output alone. The exit code is 0 when the run is done, 1 otherwise. Ctrl-C asks
+whether to stop the run; "n" detaches and leaves it running. Killing this process in any
+way leaves the run going: the job belongs to its supervisor, not to the CLI.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+POLL_SECONDS = 0.2
+_STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": "yellow"}
+
+
+def submit_and_attach(plan: Any, run_args: list[str], *, detach: bool, console: Any) -> int:
+    """Submit `plan`'s run; with `detach` say how to follow it and return 0, else attach."""
+    from fleetstack.engine.runs.submit import submit_run
+
+    run = submit_run(plan, run_args=run_args)
+    if detach:
+        console.print(f"Run [bold]{run.name}[/bold] submitted and detached.")
+        console.print(
+            f"Follow its output with `dstack logs {run.name} -f`; `dstack ps` shows its status; "
+            f"`dstack stop {run.name}` stops it."
+        )
+        return 0
+    return attach(run, console)
+
+
+def attach(run: Any, console: Any) -> int:
+    """Stream the run's output and status until it finishes; returns the exit code."""
+    from rich.console import Console
+
+    status = Console(stderr=True, highlight=False, soft_wrap=True)
+    attached = _Attached(run, status)
+    try:
+        return attached.follow()
+    except KeyboardInterrupt:
+        return attached.interrupted(console)
+
+
+class _Attached:
+    def __init__(self, run: Any, status_console: Any) -> None:
+        from fleetstack.engine.state import open_state
+
+        self.state = open_state()
+        self.run = run
+        self.status = status_console
+        self.out = sys.stdout.buffer
+        self.shown: str | None = None
+        self.job_id: str | None = None
+        self.log_path: str | None = None
+        self.offset = 0
+        self.at_line_start = True
+
+    def follow(self) -> int:
+        from fleetstack.engine.runs.lifecycle import refresh_runs
+        from fleetstack.engine.state import get_run
+
+        while True:
+            refresh_runs(self.state)
+            run = get_run(self.state, self.run.id) or self.run
+            self.run = run
+            self._pump_log()
+            self._show_status(run)
+            if run.status.is_finished:
+                self._pump_log()  # the job's last bytes are on disk before its final status
+                return self._finish(run)
+            time.sleep(POLL_SECONDS)
+
+    def interrupted(self, console: Any) -> int:
+        name = self.run.name
+        self._newline()
+        if sys.stdin.isatty():
+            try:
+                answer = console.input(f"Stop the run [bold]{name}[/bold]? [y/n]: ")
+                stop = answer.strip().lower() in ("y", "yes")
+            except (KeyboardInterrupt, EOFError):
+                stop = True  # a second Ctrl-C insists
+        else:
+            stop = True  # nobody to ask: do not leave a run behind unasked
+        if not stop:
+            console.print(
+                f"Detached: the run goes on. `dstack logs {name} -f` follows it, "
+                f"`dstack stop {name}` stops it."
+            )
+            return 0
+        from fleetstack.engine.runs.control import stop_run
+
+        self.status.print(f"Stopping [bold]{name}[/bold]...")
+        run = stop_run(self.state, name, abort=False)
+        self._pump_log()
+        self._show_status(run)
+        return 1 if run.status.value != "done" else 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def _pump_log(self) -> None:
+        from fleetstack.engine.state import jobs_of_run
+
+        jobs = jobs_of_run(self.state, self.run.id, latest_only=True)
+        if not jobs:
+            return
+        job = jobs[0]
+        if job.id != self.job_id:
+            if self.job_id is not None:
+                self._read_new_bytes()  # the rest of the previous submission's output
+                self._newline()
+                self.status.print(
+                    f"[bold]{self.run.name}[/bold] resubmitted (attempt {job.submission_num + 1})"
+                )
+            self.job_id, self.log_path, self.offset = job.id, job.log_path, 0
+        self._read_new_bytes()
+
+    def _read_new_bytes(self) -> None:
+        if not self.log_path:
+            return
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.offset)
+                while chunk := f.read(1 << 16):
+                    self.offset += len(chunk)
+                    self.out.write(chunk)
+                    self.at_line_start = chunk.endswith(b"\n")
+        except FileNotFoundError:
+            return
+        self.out.flush()
+
+    def _show_status(self, run: Any) -> None:
+        value = run.status.value
+        if value == self.shown:
+            return
+        early = self.shown in ("submitted", "provisioning", "pending")
+        if run.status.is_finished and early and self._job_started():
+            self._print_status(run, "running")  # it ran between two looks: say so
+        self._print_status(run, value)
+
+    def _print_status(self, run: Any, value: str) -> None:
+        self.shown = value
+        self._newline()
+        style = _STYLES.get(value, "cyan")
+        detail = ""
+        if value == "pending" and run.termination_reason is None:
+            detail = " (will retry)"
+        self.status.print(f"[bold]{run.name}[/bold] [{style}]{value}[/{style}]{detail}")
+
+    def _job_started(self) -> bool:
+        from fleetstack.engine.state import get_job
+
+        job = get_job(self.state, self.job_id) if self.job_id else None
+        return job is not None and job.started_at is not None
+
+    def _finish(self, run: Any) -> int:
+        if run.status.value == "done":
+            return 0
+        from fleetstack.cli.output import print_error
+
+        error = run.error or (run.termination_reason.value if run.termination_reason else "")
+        print_error(f"run {run.name} {run.status.value}" + (f": {error}" if error else ""))
+        return 1
+
+    def _newline(self) -> None:
+        # Keep a status line off the end of a job line that has no newline yet.
+        if not self.at_line_start and self.out.isatty():
+            self.out.write(b"\n")
+            self.out.flush()
+        self.at_line_start = True
