@@ -87,6 +87,7 @@ class Cli:
     """The helpers above, as one fixture (test modules cannot import conftest)."""
 
     wait = WAIT
+    executable = DSTACK
     run = staticmethod(dstack)
     ps_json = staticmethod(ps_json)
     run_of = staticmethod(run_of)

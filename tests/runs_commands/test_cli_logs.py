@@ -1,0 +1,86 @@
+"""`dstack logs` end to end: raw bytes, --since, -f until the run ends, unknown runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from datetime import UTC, datetime
+
+PAYLOAD = (
+    b"no newline at first"
+    + b"\n"
+    + b"x" * (1024 * 1024)  # one 1 MB line
+    + b"\n"
+    + bytes(range(256)) * 4  # every byte value, invalid UTF-8 included
+    + b"\r\x00tail without newline"
+)
+
+
+def test_logs_are_byte_exact(cli, submit, project):
+    (project / "payload.bin").write_bytes(PAYLOAD)
+    submit("binary", ["cat payload.bin"])
+    cli.wait_for_status("binary", "done")
+    proc = cli.run("logs", "binary")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == PAYLOAD
+
+
+def test_logs_since_a_time_and_a_duration(cli, submit, gate):
+    submit("phases", ["echo early", cli.wait_on(gate), "echo late"])
+    cli.wait_for_status("phases", "running")
+    cli.wait_for(lambda: cli.run("logs", "phases").stdout == b"early\n", "early output")
+    time.sleep(1.5)  # room between the two outputs, not a measurement
+    between = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    time.sleep(1.5)
+    gate.touch()
+    cli.wait_for_status("phases", "done")
+    assert cli.run("logs", "phases").stdout == b"early\nlate\n"
+    assert cli.run("logs", "phases", "--since", between).stdout == b"late\n"
+    assert cli.run("logs", "phases", "--since", "1h").stdout == b"early\nlate\n"
+    bad = cli.run("logs", "phases", "--since", "yesterday-ish")
+    assert bad.returncode == 1
+    assert "--since yesterday-ish: expected a duration such as 10m" in bad.stderr
+
+
+def test_logs_follow_ends_when_the_run_ends(cli, submit, gate):
+    submit("followed", ["printf 'first '", cli.wait_on(gate), "printf 'second'"])
+    cli.wait_for_status("followed", "running")
+    follower = subprocess.Popen(
+        [cli.executable, "logs", "followed", "-f"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    try:
+        assert follower.stdout is not None
+        seen = b""
+        while b"first " not in seen:
+            chunk = follower.stdout.read1(4096)
+            assert chunk, "logs -f ended before the run did"
+            seen += chunk
+        assert follower.poll() is None  # still following: the run goes on
+        gate.touch()
+        rest, err = follower.communicate(timeout=cli.wait)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+        gate.touch()
+    assert follower.returncode == 0, err
+    assert seen + rest == b"first second"
+
+
+def test_logs_of_an_unknown_run_is_one_red_line(cli):
+    proc = cli.run("logs", "nobody")
+    assert proc.returncode == 1
+    assert proc.stdout == b""
+    assert proc.stderr.strip() == "run nobody not found; `dstack ps -a` lists runs"
+
+
+def test_logs_diagnose_prints_the_supervisor_log(cli, submit):
+    submit("diag", ["echo hi"])
+    cli.wait_for_status("diag", "done")
+    (cli.job_dir("diag") / "supervisor.log").write_bytes(b"supervisor says hi\n")
+    proc = cli.run("logs", "diag", "-d")
+    assert proc.returncode == 0
+    assert proc.stdout == b"supervisor says hi\n"

@@ -1,0 +1,136 @@
+"""`dstack ps` end to end: the real CLI in a subprocess over runs that really run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def test_ps_shows_a_running_run_then_the_done_run(cli, submit, gate):
+    submit("gated", ["echo started", cli.wait_on(gate), "echo finished"])
+    cli.wait_for_status("gated", "running")
+    proc = cli.run("ps")
+    assert proc.returncode == 0, proc.stderr
+    header, row = proc.stdout.decode().splitlines()
+    assert header.split() == ["NAME", "BACKEND", "GPU", "PRICE", "STATUS", "SUBMITTED"]
+    assert row.split()[:5] == ["gated", "local", "-", "$0", "running"]
+    assert "ago" in row or row.endswith("now")
+    gate.touch()
+    cli.wait_for_status("gated", "done")
+    # Nothing active: plain `dstack ps` shows the last finished run.
+    out = cli.run("ps").stdout.decode()
+    assert "gated" in out and "done" in out
+
+
+def test_ps_all_last_json_and_verbose(cli, submit):
+    submit("first", ["echo one"])
+    cli.wait_for_status("first", "done")
+    submit("second", ["echo two", "exit 3"])
+    cli.wait_for_status("second", "failed")
+    submit("third", ["echo three"])
+    cli.wait_for_status("third", "done")
+
+    default = cli.run("ps").stdout.decode()
+    assert "third" in default and "second" not in default and "first" not in default
+
+    every = cli.run("ps", "-a").stdout.decode().splitlines()
+    assert [line.split()[0] for line in every[1:]] == ["third", "second", "first"]
+
+    last_two = cli.run("ps", "-n", "2").stdout.decode().splitlines()
+    assert [line.split()[0] for line in last_two[1:]] == ["third", "second"]
+
+    verbose = cli.run("ps", "-a", "-v").stdout.decode().splitlines()
+    assert verbose[0].split()[-1] == "ERROR"
+    (failed_row,) = [line for line in verbose if line.startswith("second")]
+    assert "failed" in failed_row and failed_row.endswith("exited (3)")
+
+    runs = json.loads(cli.run("ps", "-a", "--json").stdout)["runs"]
+    assert [r["name"] for r in runs] == ["third", "second", "first"]
+    second = runs[1]
+    assert second["status"] == "failed"
+    assert second["error"] == "exited (3)"
+    assert second["exit_status"] == 3
+    assert second["backend"] == "local"
+    assert second["price"] == 0
+    assert second["submitted_at"].endswith("Z") and second["finished_at"].endswith("Z")
+    for key in ("region", "gpu", "termination_reason", "started_at", "resources"):
+        assert key in second
+    assert runs[0]["error"] is None
+
+
+def test_ps_with_no_database_says_there_are_no_runs(cli):
+    proc = cli.run("ps")
+    assert proc.returncode == 0
+    assert b"No runs" in proc.stdout
+    assert not (Path(os.environ["DSTACK_HOME"]) / "state.db").exists()
+    assert json.loads(cli.run("ps", "--json").stdout) == {"runs": []}
+
+
+def test_a_job_killed_with_its_supervisor_shows_failed_with_a_reason(cli, submit):
+    submit("orphan", ["echo started", "sleep 300"])
+    cli.wait_for_status("orphan", "running")
+    job_dir = cli.job_dir("orphan")
+    supervisor_pid = json.loads((job_dir / "supervisor.pid").read_text())["pid"]
+    script_pids = _children(supervisor_pid)
+    assert script_pids
+    os.kill(supervisor_pid, signal.SIGKILL)
+    for pid in script_pids:  # the job script leads its own session: kill it and its groups
+        os.killpg(pid, signal.SIGKILL)
+        for child in _children(pid):
+            os.killpg(os.getpgid(child), signal.SIGKILL)
+    run = cli.wait_for_status("orphan", "failed")
+    assert run["error"] == "supervisor vanished"
+    row = cli.run("ps", "-a", "-v").stdout.decode().splitlines()[1]
+    assert row.startswith("orphan") and "failed" in row and "supervisor vanished" in row
+
+
+def test_ps_watch_redraws_until_ctrl_c_and_exits_cleanly(cli, submit, gate):
+    submit("watched", [cli.wait_on(gate)])
+    cli.wait_for_status("watched", "running")
+    proc = subprocess.Popen(
+        [cli.executable, "ps", "-w"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    try:
+        assert proc.stdout is not None
+        seen = b""
+        while b"watched" not in seen:
+            chunk = proc.stdout.read1(4096)
+            assert chunk, "ps -w ended early"
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=cli.wait)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        gate.touch()
+    assert proc.returncode == 0
+    assert b"Traceback" not in err
+
+
+def test_ps_rejects_json_with_watch_and_a_bad_count(cli):
+    proc = cli.run("ps", "-w", "--json")
+    assert proc.returncode == 1
+    assert "--json cannot be combined with -w/--watch" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = cli.run("ps", "-n", "0")
+    assert proc.returncode == 1 and "-n/--last must be 1 or more" in proc.stderr

@@ -1,0 +1,99 @@
+"""`dstack stop` and `dstack delete` end to end, on detached runs started by `dstack apply -d`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def test_stop_of_a_detached_sleep_run_terminates_it_as_stopped_by_user(cli, submit):
+    submit("napper", ["echo started", "sleep 300"])
+    cli.wait_for_status("napper", "running")
+    proc = cli.run("stop", "napper", "-y")
+    assert proc.returncode == 0, proc.stderr
+    assert b"Run napper stopped: terminated." in proc.stdout
+    run = cli.run_of("napper")
+    assert run["status"] == "terminated"
+    assert run["termination_reason"] == "stopped_by_user"
+    assert run["job_termination_reason"] == "terminated_by_user"
+    assert run["error"] == "stopped by user"
+
+
+def test_stop_abort_kills_now_as_aborted_by_user(cli, submit):
+    # The commands ignore SIGTERM and have a 10 minute grace: only -x ends them soon.
+    submit(
+        "mule", ["trap '' TERM", "echo started", "while true; do sleep 0.2; done"],
+        extra="stop_duration: 10m\n",
+    )  # fmt: skip
+    cli.wait_for_status("mule", "running")
+    proc = cli.run("stop", "mule", "-x", "-y")
+    assert proc.returncode == 0, proc.stderr
+    assert b"Run mule aborted: terminated." in proc.stdout
+    run = cli.run_of("mule")
+    assert (run["status"], run["termination_reason"]) == ("terminated", "aborted_by_user")
+    assert run["job_termination_reason"] == "aborted_by_user"
+
+
+def test_a_job_that_ignores_sigterm_is_killed_after_the_grace_period(cli, submit):
+    submit(
+        "deaf", ["trap '' TERM", "echo started", "while true; do sleep 0.2; done"],
+        extra="stop_duration: 1s\n",
+    )  # fmt: skip
+    cli.wait_for_status("deaf", "running")
+    proc = cli.run("stop", "deaf", "-y")
+    assert proc.returncode == 0, proc.stderr
+    run = cli.wait_for_status("deaf", "terminated")
+    assert run["job_termination_reason"] == "terminated_by_user"
+
+
+def test_stop_asks_first_and_refuses_without_a_terminal(cli, submit, gate):
+    submit("asked", [cli.wait_on(gate)])
+    cli.wait_for_status("asked", "running")
+    proc = cli.run("stop", "asked")  # stdin is /dev/null, no -y
+    assert proc.returncode == 1
+    assert "Stop the run asked? [y/n]: stdin is not a terminal; pass -y" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert cli.run_of("asked")["status"] == "running"
+    gate.touch()
+    cli.wait_for_status("asked", "done")
+
+
+def test_stop_of_a_finished_run_says_so_and_succeeds(cli, submit):
+    submit("over", ["true"])
+    cli.wait_for_status("over", "done")
+    proc = cli.run("stop", "over", "-y")
+    assert proc.returncode == 0
+    assert b"Run over has already finished (done): nothing to stop." in proc.stdout
+    assert cli.run_of("over")["status"] == "done"
+
+
+def test_stop_of_an_unknown_run_fails_in_one_line(cli):
+    proc = cli.run("stop", "ghost", "-y")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "run ghost not found; `dstack ps -a` lists runs"
+
+
+def test_delete_of_a_finished_run_removes_it_and_its_logs(cli, submit):
+    submit("gone", ["echo bye"])
+    cli.wait_for_status("gone", "done")
+    run_dir = cli.job_dir("gone").parent
+    assert (run_dir / "job-0-0" / "output.log").exists()
+    proc = cli.run("delete", "gone", "-y")
+    assert proc.returncode == 0, proc.stderr
+    assert b"Run gone deleted." in proc.stdout
+    assert not run_dir.exists()
+    assert cli.run_of("gone") is None
+    assert b"gone" not in cli.run("ps", "-a").stdout
+    assert cli.run("logs", "gone").returncode == 1
+
+
+def test_delete_refuses_an_active_run(cli, submit, gate):
+    submit("active", [cli.wait_on(gate)])
+    cli.wait_for_status("active", "running")
+    proc = cli.run("delete", "active", "-y")
+    assert proc.returncode == 1
+    assert "stop it first with `dstack stop active`" in proc.stderr
+    assert cli.run_of("active")["status"] == "running"
+    gate.touch()
+    cli.wait_for_status("active", "done")
+    assert Path(os.environ["DSTACK_HOME"], "runs").is_dir()
