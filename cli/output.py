@@ -9,7 +9,9 @@ def print_error(message: str) -> None:
     """Print an expected failure in red on stderr, no traceback."""
     from rich.console import Console
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]{_escape(message)}[/red]")
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
+        f"[red]{_escape(message)}[/red]"
+    )
 
 
 def _escape(text: str) -> str:
