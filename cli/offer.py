@@ -32,6 +32,15 @@ def offer_command(
 ) -> None:
     from fleetstack.cli.offer_view import show_offers
 
+    policies = [
+        p
+        for p, on in (("--spot", spot), ("--on-demand", on_demand), ("--spot-auto", spot_auto))
+        if on
+    ]  # noqa: E501
+    if len(policies) > 1:
+        from fleetstack.engine.errors import FleetstackError
+
+        raise FleetstackError(f"{' and '.join(policies)}: give one spot policy flag at most")
     show_offers(
         gpu=gpu,
         cpu=cpu,

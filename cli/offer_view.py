@@ -9,9 +9,15 @@ from typing import Any
 def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, spot_policy,
                 max_price, max_offers, group_by, as_json, file) -> None:  # fmt: skip
     from fleetstack.cli.output import console as make_console
-    from fleetstack.engine.offers import Requirements, find_offers
+    from fleetstack.engine.errors import FleetstackError
+    from fleetstack.engine.offers import find_offers
     from fleetstack.engine.plan import render_offers
 
+    if max_offers < 0:
+        raise FleetstackError(f"--max-offers {max_offers}: give 0 or more rows to show")
+    if max_price is not None and max_price <= 0:
+        raise FleetstackError(f"--max-price {max_price:g}: give a price above 0 (USD per hour)")
+    _check_backends(backends)
     req = _requirements(file, gpu=gpu, cpu=cpu, memory=memory, disk=disk)
     for key, value in dict(
         backends=backends, regions=regions, instance_types=instance_types,
@@ -21,8 +27,9 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
             setattr(req, key, value)
     if req.spot_policy is None:  # dstack offer plans a task: on-demand unless told otherwise
         req.spot_policy = "on-demand"
-    assert isinstance(req, Requirements)
     result = find_offers(req)
+    if not result.offers:
+        _check_gpu_names(req.resources)
     shown = result.offers[:max_offers]
     if as_json:
         print(
@@ -55,7 +62,6 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
 
 def _requirements(file: str | None, **flags: str | None) -> Any:
     from fleetstack.engine.offers import Requirements
-    from fleetstack.engine.resources import ResourcesSpec
 
     raw: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
     if file:
@@ -63,18 +69,55 @@ def _requirements(file: str | None, **flags: str | None) -> Any:
 
         loaded = load_configuration(file)
         req = Requirements.from_configuration(loaded.configuration)
-        if raw:
-            base = req.resources.normalized() if hasattr(req.resources, "normalized") else {}
-            merged = (
-                {**(loaded.raw.get("resources") or {}), **raw}
-                if isinstance(loaded.raw, dict)
-                else raw
-            )
-            req.resources = ResourcesSpec.model_validate(merged or base)
+        if raw:  # flags replace the file's values for the same resource
+            in_file = loaded.raw.get("resources") if isinstance(loaded.raw, dict) else None
+            req.resources = _resources({**(in_file if isinstance(in_file, dict) else {}), **raw})
         return req
     if "cpu" not in raw and "gpu" not in raw and "memory" not in raw:
         raw.setdefault("cpu", "2..")
-    return Requirements(resources=ResourcesSpec.model_validate(raw), spot_policy=None)
+    return Requirements(resources=_resources(raw), spot_policy=None)
+
+
+def _resources(raw: dict[str, Any]) -> Any:
+    """ResourcesSpec of the flags; a bad value is a one-line error naming the flag."""
+    from fleetstack.engine.errors import FleetstackError
+    from fleetstack.engine.resources import ResourcesSpec
+    from pydantic import ValidationError
+
+    try:
+        return ResourcesSpec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        flag = str(first["loc"][0]) if first["loc"] else "gpu"
+        message = str(first["msg"]).removeprefix("Value error, ").removeprefix(f"{flag}: ")
+        value = raw.get(flag)
+        shown = f" {value}" if isinstance(value, str) else ""
+        raise FleetstackError(f"--{flag}{shown}: {message}") from None
+
+
+def _check_backends(backends: list[str] | None) -> None:
+    from fleetstack.engine.backends_config import ALL_BACKENDS
+    from fleetstack.engine.catalog import PROVIDERS
+    from fleetstack.engine.errors import FleetstackError
+
+    known = sorted({*ALL_BACKENDS, *PROVIDERS})
+    for backend in backends or []:
+        if backend not in known:
+            raise FleetstackError(f"-b {backend}: unknown backend; use one of {', '.join(known)}")
+
+
+def _check_gpu_names(resources: Any) -> None:
+    """No offer and a GPU name that gpuhunt does not know: most likely a typo, say so."""
+    from fleetstack.engine.errors import FleetstackError
+    from gpuhunt import KNOWN_ACCELERATORS
+
+    known = {a.name.lower() for a in KNOWN_ACCELERATORS}
+    for name in resources.gpu.name or []:
+        if name.lower() not in known:
+            raise FleetstackError(
+                f"--gpu: unknown GPU name {name!r} (no offer has it and gpuhunt does not know it); "
+                "write e.g. T4, L4, A10G, L40S, A100, H100, H200, MI300X, or a size like 24GB.."
+            )
 
 
 def _requirements_json(req: Any) -> dict[str, Any]:
