@@ -127,3 +127,37 @@ def test_unconfigured_backends_are_marked_and_local_offered_by_default():
 def test_local_is_single_node():
     req = Requirements(resources(cpu=(1, None), memory=(0, None)), backends=["local"], nodes=2)
     assert find_offers(req, config=BackendsConfig()).offers == []
+
+
+def test_spot_policy_defaults_to_on_demand_for_runs_and_fleets_as_in_dstack():
+    for kind in ("task", "service", "dev-environment", "fleet"):
+        configuration = N(type=kind, resources=resources(), spot_policy=None)
+        assert Requirements.from_configuration(configuration).spot_policy == "on-demand"
+    spot = N(type="fleet", resources=resources(), spot_policy="spot", nodes=N(min=2, max=4))
+    req = Requirements.from_configuration(spot)
+    assert (req.spot_policy, req.nodes) == ("spot", 2)
+
+
+def test_prices_print_like_dstack_without_float_noise():
+    from fleetstack.engine.offers import format_price
+
+    assert [format_price(p) for p in (0.1 + 0.2, 0.096, 2.99, 113.068, 40.96 * 8, 0, 1.23456)] == [
+        "$0.3", "$0.096", "$2.99", "$113.068", "$327.68", "$0", "$1.2346",
+    ]  # fmt: skip
+
+
+def test_offers_are_built_when_read_and_the_local_offer_sorts_in_by_price():
+    result = find_offers(Requirements(resources(cpu=(1, None), memory=(0, None))))
+    offers = result.offers
+    assert len(offers) == result.total == 9  # 8 on-demand catalog rows + local
+    assert offers[0].backend == "local" and offers[-1].instance_type == "p5.48xlarge"
+    assert [o.price for o in offers[:3]] == [0.0, 0.08, 0.096]
+    assert offers[1:3] == [offers[1], offers[2]] and offers != []
+    assert [o.instance_type for o in offers][-2:] == ["p4de.24xlarge", "p5.48xlarge"]
+
+
+def test_same_price_more_generous_first():
+    req = Requirements(resources((1, None)), backends=["gcp", "aws"], spot_policy="on-demand")
+    same_price = [(n[0], n[2]) for n in names(req)][:2]
+    # g5.xlarge (aws, 1.0, 4 CPUs) and g2-standard-4 (gcp, 1.0, 8 CPUs): more CPUs first
+    assert same_price == [("gcp", "g2-standard-4"), ("aws", "g5.xlarge")]
