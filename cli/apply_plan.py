@@ -26,22 +26,26 @@ def plan_and_confirm(
     plan = build_plan(loaded, overrides)
     console = make_console()
     render_plan(plan, console, max_offers=max_offers)
+    from fleetstack.cli.apply_stack import apply_fleet_plan, show_resource_plan
+
+    rp = show_resource_plan(plan, console, dry_run=dry_run) if plan.offers.offers else None
     if dry_run:
         return
     if not plan.offers.offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
+    is_fleet = getattr(plan.configuration, "type", None) == "fleet"
+    what = f"Create the fleet {plan.run_name}" if is_fleet else f"Submit the run {plan.run_name}"
     if not yes:
         if not sys.stdin.isatty():
-            console.print(
-                f"Submit the run {plan.run_name}? [y/n]: no (stdin is not a terminal; pass -y)"
-            )
+            console.print(f"{what}? [y/n]: no (stdin is not a terminal; pass -y)")
             raise SystemExit(1)
-        answer = (
-            console.input(f"Submit the run [bold]{plan.run_name}[/bold]? [y/n]: ").strip().lower()
-        )
+        answer = console.input(f"{what}? [y/n]: ").strip().lower()
         if answer not in ("y", "yes"):
-            console.print("Run not submitted.")
+            console.print("Nothing was created." if is_fleet else "Run not submitted.")
             raise SystemExit(1)
+    if is_fleet:
+        apply_fleet_plan(plan, rp, console)
+        return
     from fleetstack.cli.apply_run import submit_and_attach
 
     code = submit_and_attach(plan, run_args, detach=detach, console=console)

@@ -142,7 +142,6 @@ def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePl
 def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
     """The stack's resources under the offers: `+ create  aws:ec2/instance:Instance  name ...`."""
     from fleetstack.stacks.diff import diff_rows
-    from rich.table import Table
 
     spec = rp.spec
     where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
@@ -157,12 +156,11 @@ def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
             f"[bold]Resource plan[/bold] of stack fleetstack/{spec.stack_name} ({where}) — "
             "pulumi preview against the stack's state"
         )
-    table = Table(box=None, header_style="bold")
-    for column in ("", "OP", "TYPE", "NAME", "DETAILS"):
-        table.add_column(column, overflow="fold")
+    # One line per resource, its details indented below: readable at 80 columns and in CI logs.
     for symbol, op, rtype, name, changed in diff_rows(rp.diff):
-        table.add_row(symbol, op, rtype, name, changed)
-    console.print(table)
+        console.print(f" {symbol:2} {op:7} {rtype}  {name}", markup=False, highlight=False)
+        if changed:
+            console.print(f"            {changed}", markup=False, highlight=False)
     console.print(rp.diff.summary())
 
 

@@ -7,14 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fleetstack.stacks.diff import ResourceChange, StackDiff
+from fleetstack.stacks.inputs import PLACEHOLDER as PLACEHOLDER_ID
+from fleetstack.stacks.inputs import summarize
 from fleetstack.stacks.spec import StackSpec
 
-# Inputs worth showing a reviewer, by their (camelCase) engine name.
-KEY_INPUTS = (
-    "instanceType", "machineType", "vmSize", "region", "zone", "location", "availabilityZone",
-    "ami", "count", "spotPrice", "cidrBlock", "fromPort", "toPort", "volumeSize", "diskSizeGb",
-)  # fmt: skip
-PLACEHOLDER_ID = "offline-placeholder"
 _LOCK = threading.Lock()
 
 
@@ -61,9 +57,12 @@ def _run_mocked(program: Callable[[], None], project: str, stack: str) -> list[R
             self.changes: list[ResourceChange] = []
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-            keys = [f"{k}={args.inputs[k]}" for k in KEY_INPUTS if args.inputs.get(k) is not None]
-            self.changes.append(ResourceChange("create", args.typ, args.name, keys))
-            return f"{args.name}-{PLACEHOLDER_ID}", {**args.inputs, "id": PLACEHOLDER_ID}
+            details = summarize(args.inputs)
+            self.changes.append(ResourceChange("create", args.typ, args.name, details))
+            # Return id and name: an output the mock leaves out resolves to None and the
+            # inputs that depend on it (placement group, key name) would vanish from the plan.
+            outputs = {"name": args.name, **args.inputs, "id": PLACEHOLDER_ID}
+            return f"{args.name}-{PLACEHOLDER_ID}", outputs
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
             # Lookups (AMIs, images, zones) answer with a placeholder that echoes the query.

@@ -1,0 +1,70 @@
+"""The stack part of `dstack apply`: the resource plan under the offers, and `up` for fleets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
+    """Render the stack's resource plan when the first offer is a cloud one; returns it.
+
+    With --dry-run, or without the Pulumi CLI, the program is evaluated offline (no state
+    compared); otherwise `pulumi preview --diff` runs against the stack's state.
+    """
+    from fleetstack.engine.backends_config import load_backends_config
+    from fleetstack.engine.fleet_stacks import (
+        STACK_CLOUDS,
+        first_cloud_offer,
+        render_resource_plan,
+        resource_plan,
+    )
+
+    offer = first_cloud_offer(plan)
+    if offer is None:
+        return None
+    if offer.backend not in STACK_CLOUDS:
+        console.print(
+            f"\n[yellow]No resource plan: {offer.backend} has no stack program yet "
+            f"(stacks exist for {', '.join(STACK_CLOUDS)}).[/yellow]"
+        )
+        return None
+    config = load_backends_config()
+    rp = resource_plan(plan, offline=dry_run, config=config)
+    if rp is not None:
+        render_resource_plan(rp, console)
+    return rp
+
+
+def apply_fleet_plan(plan: Any, rp: Any, console: Any) -> None:
+    """`up` the fleet's stack with progress, then print its instances."""
+    from fleetstack.engine.backends_config import load_backends_config
+    from fleetstack.engine.errors import FleetstackError
+    from fleetstack.engine.fleet_ops import apply_fleet, make_driver
+    from fleetstack.engine.state import instances_of_fleet, open_state
+    from fleetstack.stacks.errors import ensure_pulumi_cli
+
+    if rp is None:
+        raise FleetstackError(
+            f"{plan.configuration_path}: a fleet needs a cloud offer (aws, gcp or azure); "
+            "the local machine is already a fleet of one. Set `backends:` in the file"
+        )
+    ensure_pulumi_cli()
+    if rp.source != "preview":
+        # The plan shown was offline; the stack's real diff is what `up` will apply.
+        console.print("[yellow]The resource plan above compared no state.[/yellow]")
+    state = open_state()
+    driver = make_driver(rp.offer.backend, load_backends_config())
+    console.print(f"Provisioning fleet {rp.spec.fleet} (stack fleetstack/{rp.spec.stack_name})...")
+    fleet = apply_fleet(
+        state,
+        rp,
+        driver=driver,
+        on_output=lambda line: console.print(line.rstrip("\n"), markup=False, highlight=False),
+        idle_duration=getattr(plan.configuration, "idle_duration", None),
+    )
+    for instance in instances_of_fleet(state, fleet.id):
+        console.print(
+            f"  {fleet.name}-{instance.instance_num}  {instance.instance_type}  "
+            f"{instance.hostname or '-'}  ssh user {instance.ssh_user or '-'}"
+        )
+    console.print(f"Fleet {fleet.name} is {fleet.status.value}. `dstack fleet` lists it.")

@@ -1,0 +1,111 @@
+"""What a reviewer needs to see of a resource's inputs, in one short line per fact.
+
+Used by the offline plan: for an instance, its size, zone, image, disk, spot terms, GPUs and
+placement; for a firewall, which ports are open to which addresses. Inputs arrive with the
+engine's camelCase names and nested as the SDKs send them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PLACEHOLDER = "offline-placeholder"
+
+# (label, dotted path) read as plain values; the first path found per label wins.
+_PLAIN = (
+    ("size", "instanceType"),
+    ("size", "machineType"),
+    ("size", "hardwareProfile.vmSize"),
+    ("zone", "availabilityZone"),
+    ("zone", "zone"),
+    ("location", "location"),
+    ("image", "ami"),
+    ("image", "bootDisk.initializeParams.image"),
+    ("image", "storageProfile.imageReference.offer"),
+    ("disk", "rootBlockDevice.volumeSize"),
+    ("disk", "bootDisk.initializeParams.size"),
+    ("disk", "storageProfile.osDisk.diskSizeGB"),
+    ("market", "instanceMarketOptions.marketType"),
+    ("market", "scheduling.provisioningModel"),
+    ("market", "priority"),
+    ("max_price", "instanceMarketOptions.spotOptions.maxPrice"),
+    ("max_price", "billingProfile.maxPrice"),
+    ("placement", "placementGroup"),
+    ("placement", "strategy"),
+    ("placement", "groupPlacementPolicy.collocation"),
+    ("cidr", "addressSpace.addressPrefixes"),
+    ("cidr", "addressPrefix"),
+)
+
+
+def summarize(inputs: dict[str, Any]) -> list[str]:
+    """`["size=g5.xlarge", "disk=200GB", "market=spot", "ingress=22,8000 from 0.0.0.0/0"]`."""
+    facts: dict[str, str] = {}
+    for label, path in _PLAIN:
+        value = _get(inputs, path)
+        if label in facts or value is None or value == "" or _unknown(value):
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        text = _number(value)
+        if text == PLACEHOLDER or text.startswith(f"{PLACEHOLDER}"):
+            text = "(looked up at apply)"
+        facts[label] = f"{text}GB" if label == "disk" else text
+    gpus = _gpus(inputs)
+    if gpus:
+        facts["gpus"] = gpus
+    ingress = _ingress(inputs)
+    if ingress:
+        facts["ingress"] = ingress
+    return [f"{label}={value}" for label, value in facts.items()]
+
+
+def _gpus(inputs: dict[str, Any]) -> str:
+    parts = []
+    for accel in inputs.get("guestAccelerators") or []:
+        if isinstance(accel, dict):
+            parts.append(f"{_number(accel.get('count', 1))}×{accel.get('type', '?')}")
+    return ",".join(parts)
+
+
+def _ingress(inputs: dict[str, Any]) -> str:
+    rules = []
+    for rule in inputs.get("ingress") or []:  # AWS security group
+        if not isinstance(rule, dict) or rule.get("protocol") == "-1" and rule.get("self"):
+            continue
+        low, high = _number(rule.get("fromPort")), _number(rule.get("toPort"))
+        ports = low if low == high else f"{low}-{high}"
+        rules.append((ports, ",".join(rule.get("cidrBlocks") or []) or "its own nodes"))
+    sources = ",".join(inputs.get("sourceRanges") or []) or "its own nodes"
+    for allow in inputs.get("allows") or []:  # GCP firewall
+        if isinstance(allow, dict):
+            ports = ",".join(str(p) for p in allow.get("ports") or []) or "all"
+            rules.append((ports, sources))
+    for rule in inputs.get("securityRules") or []:  # Azure NSG
+        if isinstance(rule, dict) and rule.get("direction", "Inbound") == "Inbound":
+            ports = ",".join(str(p) for p in rule.get("destinationPortRanges") or [])
+            rules.append((ports or str(rule.get("destinationPortRange", "*")),
+                          str(rule.get("sourceAddressPrefix", "*"))))  # fmt: skip
+    grouped: dict[str, list[str]] = {}
+    for ports, source in rules:
+        grouped.setdefault(source, []).append(ports)
+    return "; ".join(f"{','.join(ports)} from {source}" for source, ports in grouped.items())
+
+
+def _get(inputs: dict[str, Any], path: str) -> Any:
+    value: Any = inputs
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _unknown(value: Any) -> bool:
+    return type(value).__name__ == "Unknown"

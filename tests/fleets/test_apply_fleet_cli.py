@@ -1,0 +1,94 @@
+"""`dstack apply` of cloud fleets as a user runs it: no credentials, no Pulumi CLI on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DSTACK = str(Path(sys.executable).parent / "dstack")
+
+
+def dstack(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    # The venv's bin first, then the system: never a pulumi binary, never cloud credentials.
+    env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+    for name in list(env):
+        if name.startswith(("AWS_", "GOOGLE_", "AZURE_", "ARM_", "PULUMI_")):
+            del env[name]
+    return subprocess.run(
+        [DSTACK, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_dry_run_of_the_aws_fleet_example_shows_offers_and_the_resource_plan():
+    result = dstack("apply", "-f", "examples/fleet-aws.dstack.yml", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "BACKEND" in out and "g6.xlarge" in out
+    assert "Resource plan of stack fleetstack/main-my-aws-fleet" in out
+    assert "offline: evaluated in-process, no state compared" in out
+    instance_lines = [line for line in out.splitlines() if "aws:ec2/instance:Instance" in line]
+    assert len(instance_lines) == 2  # nodes: 2
+    assert "aws:ec2/placementGroup:PlacementGroup" in out  # placement: cluster
+    assert "placement=cluster" in out
+    assert "ingress=22 from 0.0.0.0/0" in out
+    assert "+ 5 to create (no state compared)" in out
+    assert "Traceback" not in result.stderr
+    # A dry run creates nothing: no fleet recorded, no key generated.
+    home = Path(os.environ["DSTACK_HOME"])
+    assert not (home / "ssh" / "id_ed25519").exists()
+    assert json.loads(dstack("fleet", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("backend", ["gcp", "azure"])
+def test_dry_run_on_gcp_and_azure_plans_their_resources(backend, tmp_path):
+    config = tmp_path / "fleet.dstack.yml"
+    config.write_text(
+        "type: fleet\nname: t4s\nnodes: 2\nplacement: cluster\nresources:\n  gpu: T4\n"
+    )
+
+    result = dstack("apply", "-f", str(config), "--dry-run", "-b", backend, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"({backend} " in result.stdout
+    token = "gcp:compute/instance:Instance" if backend == "gcp" else "compute:VirtualMachine"
+    assert sum(token in line for line in result.stdout.splitlines()) == 2
+
+
+def test_a_task_on_a_cloud_offer_shows_its_ports_in_the_plan(tmp_path):
+    config = tmp_path / "serve.dstack.yml"
+    config.write_text(
+        "type: task\nname: serve\ncommands: [python -m http.server 8000]\nports: [8000]\n"
+        "backends: [aws]\nresources:\n  gpu: L4\n"
+    )
+
+    result = dstack("apply", "-f", str(config), "--dry-run", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Resource plan of stack fleetstack/main-serve" in result.stdout
+    assert "ingress=22,8000 from 0.0.0.0/0" in result.stdout
+
+
+def test_creating_a_fleet_without_the_pulumi_cli_says_how_to_install_it_and_creates_nothing():
+    result = dstack("apply", "-f", "examples/fleet-aws.dstack.yml", "-y")
+
+    assert result.returncode == 1
+    assert "Pulumi CLI is needed for cloud backends" in result.stderr
+    assert "get.pulumi.com" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(dstack("fleet", "--json").stdout) == []
+    assert "No fleets" in dstack("fleet").stdout
+
+
+def test_fleet_delete_of_an_unknown_fleet_is_one_red_line():
+    result = dstack("fleet", "delete", "nope", "-y")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "fleet nope not found; `dstack fleet` lists fleets"
