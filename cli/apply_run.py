@@ -78,7 +78,9 @@ class _Attached:
         self._newline()
         if sys.stdin.isatty():
             try:
-                answer = console.input(f"Stop the run [bold]{name}[/bold]? [y/n]: ")
+                answer = console.input(
+                    f"Stop the run [bold]{name}[/bold]? \\[y/n]: "
+                )  # [y/n] is not markup
                 stop = answer.strip().lower() in ("y", "yes")
             except (KeyboardInterrupt, EOFError):
                 stop = True  # a second Ctrl-C insists
