@@ -78,9 +78,8 @@ class _Attached:
         self._newline()
         if sys.stdin.isatty():
             try:
-                answer = console.input(
-                    f"Stop the run [bold]{name}[/bold]? \\[y/n]: "
-                )  # [y/n] is not markup
+                # "\\[" keeps rich from reading [y/n] as markup
+                answer = console.input(f"Stop the run [bold]{name}[/bold]? \\[y/n]: ")
                 stop = answer.strip().lower() in ("y", "yes")
             except (KeyboardInterrupt, EOFError):
                 stop = True  # a second Ctrl-C insists

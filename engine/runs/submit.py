@@ -10,6 +10,7 @@ Only the local backend runs jobs for now: a cloud offer needs a fleet.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,8 @@ def submit_run(
 
         refresh_run(state, run)
         raise FleetstackError(f"run {run.name} could not start: {error}")
+    if run_spec["retry"]:
+        _start_watcher(run, state)
     return get_run(state, run.id) or run
 
 
@@ -165,6 +168,14 @@ def _start_job(
         supervisor_host=handle.host,
     )
     return job, None
+
+
+def _start_watcher(run: RunRecord, state: State) -> None:
+    """Retries must happen while nobody runs `dstack ps`: a watcher process carries them."""
+    from fleetstack.engine.runs.watch import start_watcher
+
+    with contextlib.suppress(OSError):  # `dstack ps` and an attached apply still refresh it
+        start_watcher(run.id, state.url)
 
 
 def _chosen_offer(plan: Any) -> Any:

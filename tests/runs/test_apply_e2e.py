@@ -295,3 +295,25 @@ def test_image_without_a_container_runtime_fails_with_the_reason(project, state)
     run = get_run_by_name(state, "job-t")
     assert run.status is RunStatus.FAILED
     assert "needs docker or podman" in run.error
+
+
+def test_a_detached_run_is_retried_while_nobody_looks(project, state, tmp_path):
+    mark = tmp_path / "failed-once"
+    config = project(
+        _config(
+            commands=[f"if [ ! -e {mark} ]; then touch {mark}; exit 1; fi", "echo second"],
+            retry={"on_events": ["error"], "duration": "1h"},
+        )
+    )
+    result = dstack("apply", "-f", str(config), "-y", "-d", cwd=config.parent)
+    assert result.returncode == 0, result.stderr.decode()
+
+    def finished_without_refresh():  # only the run's watcher moves it on
+        run = get_run_by_name(state, "job-t")
+        return run if run.status.is_finished else None
+
+    run = wait_for(finished_without_refresh, timeout=WAIT * 2)
+    assert run.status is RunStatus.DONE
+    jobs = jobs_of_run(state, run.id)
+    assert [j.submission_num for j in jobs] == [0, 1]
+    assert Path(jobs[1].log_path).read_bytes() == b"second\n"
