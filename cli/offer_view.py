@@ -10,14 +10,14 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
                 max_price, max_offers, group_by, as_json, file) -> None:  # fmt: skip
     from fleetstack.cli.output import console as make_console
     from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.offers import find_offers
+    from fleetstack.engine.offers import check_backends, find_offers
     from fleetstack.engine.plan import render_offers
 
     if max_offers < 0:
         raise FleetstackError(f"--max-offers {max_offers}: give 0 or more rows to show")
     if max_price is not None and max_price <= 0:
         raise FleetstackError(f"--max-price {max_price:g}: give a price above 0 (USD per hour)")
-    _check_backends(backends)
+    check_backends(backends, "-b")
     req = _requirements(file, gpu=gpu, cpu=cpu, memory=memory, disk=disk)
     for key, value in dict(
         backends=backends, regions=regions, instance_types=instance_types,
@@ -93,17 +93,6 @@ def _resources(raw: dict[str, Any]) -> Any:
         value = raw.get(flag)
         shown = f" {value}" if isinstance(value, str) else ""
         raise FleetstackError(f"--{flag}{shown}: {message}") from None
-
-
-def _check_backends(backends: list[str] | None) -> None:
-    from fleetstack.engine.backends_config import ALL_BACKENDS
-    from fleetstack.engine.catalog import PROVIDERS
-    from fleetstack.engine.errors import FleetstackError
-
-    known = sorted({*ALL_BACKENDS, *PROVIDERS})
-    for backend in backends or []:
-        if backend not in known:
-            raise FleetstackError(f"-b {backend}: unknown backend; use one of {', '.join(known)}")
 
 
 def _check_gpu_names(resources: Any) -> None:

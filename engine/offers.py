@@ -100,6 +100,26 @@ class OfferList:
     catalog_label: str = ""
 
 
+def known_backends() -> list[str]:
+    """Backends an offer can come from: ours (local included) and gpuhunt's catalog providers."""
+    from fleetstack.engine.backends_config import ALL_BACKENDS
+    from fleetstack.engine.catalog import PROVIDERS
+
+    return sorted({*ALL_BACKENDS, *PROVIDERS})
+
+
+def check_backends(backends: list[str] | None, where: str) -> None:
+    """FleetstackError naming `where` (e.g. "-b" or "FILE: backends") for an unknown backend."""
+    from fleetstack.engine.errors import FleetstackError
+
+    known = known_backends()
+    for backend in backends or []:
+        if backend not in known:
+            raise FleetstackError(
+                f"{where} {backend}: unknown backend; use one of {', '.join(known)}"
+            )
+
+
 def find_offers(req: Requirements, *, config: BackendsConfig | None = None) -> OfferList:
     """Every matching offer, cheapest first (then more generous first); why none, if none."""
     from fleetstack.engine.catalog import catalog_source
@@ -165,8 +185,8 @@ def _match(
     if spot is not None:
         filters["spot"] = spot
     max_price = req.max_price if "max_price" not in relax else None
-    if max_price is not None:
-        filters["max_price"] = max_price / max(req.nodes, 1)
+    if max_price is not None:  # dstack: the maximum price per instance per hour
+        filters["max_price"] = max_price
     backends = req.backends if "backends" not in relax else None
     providers = [b for b in backends if b != "local"] if backends else None
     items = query_catalog(source, providers, **filters) if providers != [] else []

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetstack.engine.offers import Offer, OfferList, Requirements, find_offers, format_price
+from fleetstack.engine.offers import (
+    Offer,
+    OfferList,
+    Requirements,
+    check_backends,
+    find_offers,
+    format_price,
+)
 
 
 @dataclass
@@ -32,6 +39,8 @@ def build_plan(loaded: Any, overrides: dict[str, Any] | None = None, *, config=N
     """
     configuration = loaded.configuration
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    check_backends(flags.get("backends"), "-b")
+    check_backends(getattr(configuration, "backends", None), f"{loaded.path}: backends:")
     if flags:
         from fleetstack.engine.config import apply_overrides
 
@@ -58,16 +67,16 @@ def render_plan(plan: Plan, console: Any, *, max_offers: int = 3) -> None:
     props.add_column()
     for key, value in plan.properties:
         props.add_row(key, value)
-    console.print(props)
+    print_table(console, props)
     console.print()
+    if not plan.offers.total:
+        console.print(f"[yellow]{plan.offers.empty_reason}[/yellow]")
+        return
     render_offers(console, plan.offers.offers[:max_offers], nodes=plan.requirements.nodes)
     shown = min(max_offers, plan.offers.total)
-    if plan.offers.total:
-        console.print(
-            f"Shown {shown} of {plan.offers.total} offers, {format_price(plan.max_price)} max"
-        )
-    else:
-        console.print(f"[yellow]{plan.offers.empty_reason}[/yellow]")
+    console.print(
+        f"Shown {shown} of {plan.offers.total} offers, {format_price(plan.max_price)} max"
+    )
 
 
 def render_offers(console: Any, offers: list[Offer], *, nodes: int = 1, start: int = 1) -> None:

@@ -103,9 +103,9 @@ def test_backends_regions_instance_types_and_max_price():
     )
 
 
-def test_max_price_counts_every_node():
-    req = Requirements(resources((1, 1), gpu_name=["A10G"]), max_price=2.1, nodes=2)
-    assert [n[1] for n in names(req)] == ["us-east-1"]  # 1.0 × 2 fits, 1.1 × 2 does not
+def test_max_price_is_per_instance_as_in_dstack():
+    req = Requirements(resources((1, 1), gpu_name=["A10G"]), max_price=1.05, nodes=2)
+    assert [n[1] for n in names(req)] == ["us-east-1"]  # 1.0 fits, 1.1 does not, per node
 
 
 def test_empty_list_names_the_requirement_that_emptied_it():
