@@ -134,3 +134,33 @@ def test_ps_rejects_json_with_watch_and_a_bad_count(cli):
     assert "Traceback" not in proc.stderr
     proc = cli.run("ps", "-n", "0")
     assert proc.returncode == 1 and "-n/--last must be 1 or more" in proc.stderr
+
+
+def test_ps_tells_the_truth_after_kill_9_of_an_attached_apply(cli, project, gate):
+    config = project / "attached.dstack.yml"
+    config.write_text(
+        "type: task\nname: attached\ncommands:\n"
+        f"  - {json.dumps(cli.wait_on(gate))}\n  - echo finished\n"
+        "resources:\n  cpu: 1..\n  memory: 1GB..\n  disk: 1GB..\n"
+    )
+    apply = subprocess.Popen(
+        [cli.executable, "apply", "-f", str(config), "-y"],
+        cwd=project,
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        cli.wait_for_status("attached", "running")
+        apply.send_signal(signal.SIGKILL)
+        apply.wait(timeout=cli.wait)
+        assert cli.run_of("attached")["status"] == "running"  # the job outlives its CLI
+        gate.touch()
+        run = cli.wait_for_status("attached", "done", "failed", "terminated")
+    finally:
+        if apply.poll() is None:
+            apply.kill()
+        gate.touch()
+    assert run["status"] == "done"
+    assert cli.run("logs", "attached").stdout == b"finished\n"
