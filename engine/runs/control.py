@@ -30,7 +30,6 @@ from fleetstack.engine.state import (
     RunTerminationReason,
     State,
     finish_job,
-    get_job,
     get_run,
     get_run_by_name,
     jobs_of_run,
@@ -76,15 +75,7 @@ def stop_run(
     run = _set_run_terminating(state, run, run_reason)
     if run.status.is_finished:
         return run
-    jobs = [
-        job for job in jobs_of_run(state, run.id, latest_only=True) if not job.status.is_finished
-    ]
-    grace = 0.0
-    for job in jobs:
-        grace = max(grace, _stop_job(state, run, job, job_reason, abort=abort))
-    if timeout is None:
-        timeout = (0.0 if abort else min(grace, MAX_WAIT_SECONDS)) + STOP_MARGIN_SECONDS
-    _wait_for_jobs(state, [job.id for job in jobs], timeout)
+    _stop_jobs(state, run, job_reason, abort=abort, timeout=timeout)
     return _settle_run(state, run.id)
 
 
@@ -144,17 +135,32 @@ def _grace_seconds(job_dir: Path) -> float:
         return supervisor.DEFAULT_GRACE_SECONDS
 
 
-def _wait_for_jobs(state: State, job_ids: list[str], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(job_ids)
-    while pending:
+def _stop_jobs(
+    state: State,
+    run: RunRecord,
+    reason: JobTerminationReason,
+    *,
+    abort: bool,
+    timeout: float | None,
+) -> None:
+    """Stop the run's live jobs and wait for them to end. Jobs are listed again while
+    waiting: a retry submitted at the moment of the stop is stopped as well."""
+    stopped: set[str] = set()
+    deadline: float | None = None
+    while True:
         supervisor.reconcile_jobs(state)  # a supervisor that died is settled, not waited for
-        pending = [
-            job_id
-            for job_id in pending
-            if (job := get_job(state, job_id)) is not None and not job.status.is_finished
-        ]
-        if not pending or time.monotonic() >= deadline:
+        live = [j for j in jobs_of_run(state, run.id, latest_only=True) if not j.status.is_finished]
+        grace = 0.0
+        for job in live:
+            if job.id not in stopped:
+                stopped.add(job.id)
+                grace = max(grace, _stop_job(state, run, job, reason, abort=abort))
+        if deadline is None:
+            wait = timeout
+            if wait is None:
+                wait = (0.0 if abort else min(grace, MAX_WAIT_SECONDS)) + STOP_MARGIN_SECONDS
+            deadline = time.monotonic() + wait
+        if not live or time.monotonic() >= deadline:
             return
         time.sleep(_POLL_SECONDS)
 

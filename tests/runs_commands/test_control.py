@@ -15,11 +15,13 @@ from fleetstack.engine.state import (
     RunTerminationReason,
     create_job,
     create_run,
+    finish_job,
     get_job,
     get_run,
     get_run_by_name,
     jobs_of_run,
     list_runs,
+    set_run_status,
 )
 from fleetstack.engine.supervisor import process_token
 
@@ -139,3 +141,14 @@ def test_delete_never_removes_files_outside_dstack_home(state, tmp_path):
     create_job(state, run.id, job_dir=str(outside))
     delete_run(state, "odd")
     assert (outside / "output.log").read_bytes() == b"keep me"
+
+
+def test_stop_of_a_run_waiting_for_its_retry_ends_it_without_a_new_submission(state):
+    run = create_run(state, name="retrying", status=RunStatus.RUNNING)
+    job = create_job(state, run.id, status=JobStatus.RUNNING)
+    finish_job(state, job.id, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR, exit_status=1)
+    set_run_status(state, run.id, RunStatus.PENDING)
+    stopped = stop_run(state, "retrying", abort=False, timeout=5)
+    assert stopped.status is RunStatus.TERMINATED
+    assert stopped.termination_reason is RunTerminationReason.STOPPED_BY_USER
+    assert [j.id for j in jobs_of_run(state, run.id)] == [job.id]
