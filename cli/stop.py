@@ -35,6 +35,7 @@ def stop_command(
         print(f"Run {run.name} {'aborted' if abort else 'stopped'}: {run.status.value}.")
     else:
         print(
-            f"Run {run.name} is {run.status.value}: its job has not ended yet; "
-            "`dstack ps` shows when it does."
+            f"Run {run.name} is {run.status.value}: its job has not ended yet and is killed at "
+            f"the end of its grace period; `dstack ps` shows when; `dstack stop {run.name} -x` "
+            "kills it now."
         )

@@ -97,3 +97,53 @@ def test_delete_refuses_an_active_run(cli, submit, gate):
     gate.touch()
     cli.wait_for_status("active", "done")
     assert Path(os.environ["DSTACK_HOME"], "runs").is_dir()
+
+
+def _ask_on_a_terminal(cli, argv: list[str], answer: bytes) -> tuple[int, bytes]:
+    """Run the CLI with a pseudo-terminal as stdin; answer its question; (exit code, output)."""
+    import pty
+    import subprocess
+
+    main, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [cli.executable, *argv],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=os.environ.copy(),
+    )
+    os.close(secondary)
+    seen = b""
+    try:
+        while b"[y/n]" not in seen:
+            chunk = os.read(main, 4096)
+            assert chunk, seen
+            seen += chunk
+        os.write(main, answer)
+        proc.wait(timeout=cli.wait)
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # EIO: the other side closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    return proc.returncode, seen
+
+
+def test_stop_asks_on_a_terminal_and_n_keeps_the_run(cli, submit, gate):
+    submit("polite", [cli.wait_on(gate)])
+    cli.wait_for_status("polite", "running")
+    code, out = _ask_on_a_terminal(cli, ["stop", "polite"], b"n\n")
+    assert b"Stop the run polite? [y/n]" in out
+    assert code == 1
+    assert cli.run_of("polite")["status"] == "running"
+    code, out = _ask_on_a_terminal(cli, ["stop", "polite"], b"y\n")
+    assert code == 0, out
+    assert b"Run polite stopped: terminated." in out
+    assert cli.run_of("polite")["status"] == "terminated"
