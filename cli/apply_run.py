@@ -9,11 +9,13 @@ way leaves the run going: the job belongs to its supervisor, not to the CLI.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.05  # how often the job's log is read
+REFRESH_SECONDS = 0.5  # how often run statuses are refreshed from the DB
 _STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": "yellow"}
 
 
@@ -54,6 +56,7 @@ class _Attached:
         self.out = sys.stdout.buffer
         self.shown: str | None = None
         self.job_id: str | None = None
+        self.ended_job: str | None = None
         self.log_path: str | None = None
         self.offset = 0
         self.at_line_start = True
@@ -62,15 +65,21 @@ class _Attached:
         from fleetstack.engine.runs.lifecycle import refresh_runs
         from fleetstack.engine.state import get_run
 
+        next_refresh = 0.0
         while True:
-            refresh_runs(self.state)
-            run = get_run(self.state, self.run.id) or self.run
-            self.run = run
-            self._pump_log()
-            self._show_status(run)
-            if run.status.is_finished:
-                self._pump_log()  # the job's last bytes are on disk before its final status
-                return self._finish(run)
+            now = time.monotonic()
+            if now >= next_refresh or self._job_just_ended():
+                refresh_runs(self.state)
+                self.run = get_run(self.state, self.run.id) or self.run
+                self._switch_job()
+                self._read_new_bytes()
+                self._show_status(self.run)
+                if self.run.status.is_finished:
+                    self._read_new_bytes()  # its last bytes are on disk before its final status
+                    return self._finish(self.run)
+                next_refresh = now + REFRESH_SECONDS
+            else:
+                self._read_new_bytes()  # the log is read more often than the DB: output is live
             time.sleep(POLL_SECONDS)
 
     def interrupted(self, console: Any) -> int:
@@ -102,6 +111,22 @@ class _Attached:
     # ------------------------------------------------------------------ helpers
 
     def _pump_log(self) -> None:
+        self._switch_job()
+        self._read_new_bytes()
+
+    def _job_just_ended(self) -> bool:
+        """True once per job, when its supervisor has recorded its end: refresh at once."""
+        from fleetstack.engine.joblogs import EXIT_STATUS_FILE
+
+        if not self.log_path or self.ended_job == self.job_id:
+            return False
+        if not os.path.exists(os.path.join(os.path.dirname(self.log_path), EXIT_STATUS_FILE)):
+            return False
+        self.ended_job = self.job_id
+        return True
+
+    def _switch_job(self) -> None:
+        """Follow the run's latest job submission (a retry starts a new one)."""
         from fleetstack.engine.state import jobs_of_run
 
         jobs = jobs_of_run(self.state, self.run.id, latest_only=True)
@@ -116,7 +141,6 @@ class _Attached:
                     f"[bold]{self.run.name}[/bold] resubmitted (attempt {job.submission_num + 1})"
                 )
             self.job_id, self.log_path, self.offset = job.id, job.log_path, 0
-        self._read_new_bytes()
 
     def _read_new_bytes(self) -> None:
         if not self.log_path:
