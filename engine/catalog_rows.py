@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,7 +68,7 @@ PRICE, CPU, MEMORY, GPU_COUNT, GPU_NAME, GPU_MEMORY, SPOT, VENDOR, ARCH = (
 )  # fmt: skip
 _new_row = partial(tuple.__new__, CatalogRow)
 _cache: dict[tuple, list[CatalogRow]] = {}
-_FORMAT = 2  # of the disk cache: bump when CatalogRow or the parsing rules change
+_FORMAT = 3  # of the disk cache: bump when CatalogRow or the parsing rules change
 _DISK_CACHE_MIN_BYTES = 1 << 20  # smaller files parse faster than a cache round trip
 
 
@@ -90,8 +91,8 @@ def read_rows(path: Path, provider: str) -> list[CatalogRow]:
         columns = _load_columns(cache_file, version) if cache_file else None
         if columns is None:
             rows = _parse(path, provider)
-            # in offer order already (the cache keeps it): sorting the matches is then ~linear
-            rows.sort(key=offer_order)
+            # by price already (the cache keeps it): sorting the matches is then ~linear
+            rows.sort(key=itemgetter(PRICE))
             if cache_file:
                 _save_columns(cache_file, version, rows)
         else:
