@@ -11,6 +11,8 @@ Only the local backend runs jobs for now: a cloud offer needs a fleet.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +123,7 @@ def _start_job(
         stop_grace_for_supervisor,
         supervisor_environment,
     )
-    from fleetstack.engine.supervisor import start_supervisor
+    from fleetstack.engine.supervisor import process_token, start_supervisor
     from fleetstack.templates.render import render_job_script
 
     spec = run.run_spec or {}
@@ -135,6 +137,16 @@ def _start_job(
         job_spec=template,
         job_dir=str(job_dir),
         log_path=str(job_dir / joblogs.LOG_FILE),
+    )
+    # Until its supervisor runs, this process answers for the job: if it dies while copying
+    # the project (kill -9, Ctrl-C), reconciling fails the job instead of leaving it submitted.
+    me = os.getpid()
+    job = update_job(
+        state,
+        job.id,
+        supervisor_pid=me,
+        supervisor_token=process_token(me),
+        supervisor_host=socket.gethostname(),
     )
     try:
         job_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,16 @@ from fleetstack.engine.plan import Plan
 from fleetstack.engine.runs.lifecycle import refresh_runs
 from fleetstack.engine.runs.local import job_spec, job_template
 from fleetstack.engine.runs.submit import submit_run
-from fleetstack.engine.state import RunStatus, get_run_by_name, jobs_of_run
+from fleetstack.engine.state import (
+    RunStatus,
+    create_job,
+    create_run,
+    get_job,
+    get_run_by_name,
+    jobs_of_run,
+    update_job,
+)
+from fleetstack.engine.supervisor import process_token
 
 from .conftest import wait_for
 
@@ -112,3 +124,22 @@ def test_gpu_count_and_working_dir_reach_the_job_environment(tmp_path):
     assert spec.gpus == 2
     image = job_spec({**template, "image": "ubuntu"}, tmp_path / "code")
     assert image.env["DSTACK_WORKING_DIR"] == "/workflow/sub"
+
+
+def test_a_job_whose_submitter_died_before_its_supervisor_started_fails(tmp_path, state):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    token = process_token(dead.pid)
+    dead.wait()
+    run = create_run(state, name="orphan")
+    job = create_job(state, run.id)
+    update_job(
+        state,
+        job.id,
+        supervisor_pid=dead.pid,
+        supervisor_token=token or "gone",
+        supervisor_host=socket.gethostname(),
+    )
+    refresh_runs(state)
+    job = get_job(state, job.id)
+    assert job.status.value == "failed"
+    assert get_run_by_name(state, "orphan").status is RunStatus.FAILED
