@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ from fleetstack.engine.state import (
     jobs_of_run,
     list_runs,
 )
+from fleetstack.engine.supervisor import read_pid_file
 
 from .conftest import DSTACK, WAIT, dstack, wait_for
 
@@ -317,3 +319,38 @@ def test_a_detached_run_is_retried_while_nobody_looks(project, state, tmp_path):
     jobs = jobs_of_run(state, run.id)
     assert [j.submission_num for j in jobs] == [0, 1]
     assert Path(jobs[1].log_path).read_bytes() == b"second\n"
+
+
+def test_a_run_whose_supervisor_vanished_is_reported_failed(project, state):
+    config = project(_config(commands=["sleep 120"]))
+    assert dstack("apply", "-f", str(config), "-y", "-d", cwd=config.parent).returncode == 0
+
+    def job_running():
+        refresh_runs(state)
+        run = get_run_by_name(state, "job-t")
+        jobs = jobs_of_run(state, run.id)
+        return run.status is RunStatus.RUNNING and jobs
+
+    (job,) = wait_for(job_running)
+    handle = read_pid_file(job.job_dir)
+    os.kill(handle.pid, signal.SIGKILL)
+    run = wait_for(_finished(state, "job-t"))
+    assert run.status is RunStatus.FAILED
+    assert run.error == "supervisor vanished"
+    # the job's own processes may outlive a killed supervisor: end them for the next tests
+    for pid in _children_of_session(job):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _children_of_session(job) -> list[int]:
+    """Processes working in this job's own project copy (nobody else's)."""
+    code_dir = str(Path(job.job_dir) / "code")
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(proc / "cwd") == code_dir:
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
