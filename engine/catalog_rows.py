@@ -68,7 +68,7 @@ PRICE, CPU, MEMORY, GPU_COUNT, GPU_NAME, GPU_MEMORY, SPOT, VENDOR, ARCH = (
 )  # fmt: skip
 _new_row = partial(tuple.__new__, CatalogRow)
 _cache: dict[tuple, list[CatalogRow]] = {}
-_FORMAT = 3  # of the disk cache: bump when CatalogRow or the parsing rules change
+_FORMAT = 4  # of the disk cache: bump when CatalogRow or the parsing rules change
 _DISK_CACHE_MIN_BYTES = 1 << 20  # smaller files parse faster than a cache round trip
 
 
@@ -189,7 +189,7 @@ def _parse(path: Path, provider: str) -> list[CatalogRow]:
         raw = [r for r in reader if r]
     order = [positions.get(c) for c in COLUMNS]
     width = len(COLUMNS)
-    if order != list(range(width)) or any(len(r) != width for r in raw):
+    if order != list(range(width)) or set(map(len, raw)) - {width}:
         raw = [[r[i] if i is not None and i < len(r) else "" for i in order] for r in raw]
     if not raw:
         return []
@@ -224,8 +224,8 @@ def _by_columns(raw: list[list[str]], provider: str) -> list[CatalogRow]:
             _new_row,
             zip(
                 repeat(provider),
-                names,
-                locations,
+                _mapped(names, _same),  # one object per distinct value: less memory, and
+                _mapped(locations, _same),  # the disk cache stores each value once
                 map(float, prices),
                 map(int, cpus),
                 map(float, memories),
@@ -237,7 +237,7 @@ def _by_columns(raw: list[list[str]], provider: str) -> list[CatalogRow]:
                 vendor_col,
                 _mapped(flags, lambda v: tuple(v.split())),
                 _mapped(arches, _arch),
-                data,
+                _mapped(data, _same),
             ),
         )
     )
@@ -327,6 +327,10 @@ def _mapped(column: tuple[str, ...], convert: Any) -> Iterator[Any]:
     # catalog columns repeat a few values: convert each distinct value once
     table = {v: convert(v) for v in set(column)}
     return map(table.__getitem__, column)
+
+
+def _same(value: str) -> str:
+    return value
 
 
 def _optional_float(value: str) -> float | None:
