@@ -143,7 +143,7 @@ class OfferSeq(Sequence):
     """
 
     def __init__(self, entries: list, configured: frozenset[str]) -> None:
-        self._entries = entries  # Offer | gpuhunt CatalogItem, already sorted
+        self._entries = entries  # Offer | CatalogRow (catalog_rows), already sorted
         self._configured = configured
 
     def __len__(self) -> int:
