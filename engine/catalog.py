@@ -121,7 +121,16 @@ def update_catalog(target: Path | None = None) -> tuple[Path, list[str]]:
 
         shutil.rmtree(target)
     tmp.rename(target)
+    warm_rows(target)
     return target, done
+
+
+def warm_rows(directory: Path) -> None:
+    """Parse every CSV of `directory` now, so the next `dstack offer` reads cached rows."""
+    from fleetstack.engine.catalog_rows import read_rows
+
+    for provider in providers_in(directory):
+        read_rows(directory / f"{provider}.csv", provider)
 
 
 def _read_version(path: Path) -> str:

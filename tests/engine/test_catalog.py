@@ -37,3 +37,18 @@ def test_update_says_clearly_when_unreachable(tmp_path, monkeypatch):
     with pytest.raises(FleetstackError, match="cannot download the catalog"):
         update_catalog()
     assert not catalog_dir().exists()
+
+
+def test_a_downloaded_catalog_is_parsed_once_for_later_commands(tmp_path, monkeypatch):
+    from fleetstack.engine import catalog_rows
+    from fleetstack.engine.catalog import warm_rows
+    from fleetstack.engine.paths import cache_dir
+
+    monkeypatch.setattr(catalog_rows, "_DISK_CACHE_MIN_BYTES", 0)
+    (tmp_path / "aws.csv").write_text((EMBEDDED_DIR / "aws.csv").read_text())
+    (tmp_path / "gcp.csv").write_text((EMBEDDED_DIR / "gcp.csv").read_text())
+    warm_rows(tmp_path)
+    assert sorted(p.name.split("-")[0] for p in (cache_dir() / "catalog").iterdir()) == [
+        "aws",
+        "gcp",
+    ]
