@@ -16,6 +16,7 @@ from typing import Any
 
 POLL_SECONDS = 0.05  # how often the job's log is read
 REFRESH_SECONDS = 0.5  # how often run statuses are refreshed from the DB
+_BEFORE_RUNNING = (None, "submitted", "provisioning", "pending")
 _STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": "yellow"}
 
 
@@ -149,6 +150,8 @@ class _Attached:
             with open(self.log_path, "rb") as f:
                 f.seek(self.offset)
                 while chunk := f.read(1 << 16):
+                    if self.shown in _BEFORE_RUNNING:
+                        self._print_status(self.run, "running")  # it prints: it runs
                     self.offset += len(chunk)
                     self.out.write(chunk)
                     self.at_line_start = chunk.endswith(b"\n")
@@ -158,9 +161,11 @@ class _Attached:
 
     def _show_status(self, run: Any) -> None:
         value = run.status.value
-        if value == self.shown:
-            return
-        early = self.shown in ("submitted", "provisioning", "pending")
+        if value == self.shown or (
+            self.shown == "running" and value in ("submitted", "provisioning")
+        ):
+            return  # the output said "running" before the DB did
+        early = self.shown in _BEFORE_RUNNING
         if run.status.is_finished and early and self._job_started():
             self._print_status(run, "running")  # it ran between two looks: say so
         self._print_status(run, value)

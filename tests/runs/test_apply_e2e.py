@@ -273,6 +273,8 @@ def test_retry_on_error_resubmits_the_job(project, state, tmp_path):
     result = dstack("apply", "-f", str(config), "-y", cwd=config.parent, timeout=WAIT * 2)
     assert result.returncode == 0, result.stderr.decode()
     assert b"first\n" in result.stdout and b"second\n" in result.stdout
+    statuses = [line.split()[1] for line in result.stderr.decode().splitlines() if "job-t" in line]
+    assert statuses[:3] == ["submitted", "running", "pending"]
     assert b"resubmitted" in result.stderr
     run = get_run_by_name(state, "job-t")
     assert run.status is RunStatus.DONE
