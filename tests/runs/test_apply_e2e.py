@@ -356,3 +356,58 @@ def _children_of_session(job) -> list[int]:
         except OSError:
             continue
     return found
+
+
+FAKE_DOCKER = r"""#!/usr/bin/env bash
+# A stand-in for docker: answers `info`, logs every call, runs `run` in place of a container.
+printf '%s\n' "$*" >> "$FAKE_DOCKER_LOG"
+case "$1" in
+  info | rm | stop) exit 0 ;;
+  run) shift ;;
+  *) exit 0 ;;
+esac
+workdir="" script=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -v)
+      case "$2" in
+        *:/workflow) workdir="${2%:/workflow}" ;;
+        *:/fleetstack/job.sh:ro) script="${2%:/fleetstack/job.sh:ro}" ;;
+      esac
+      shift 2 ;;
+    --entrypoint) shift 3; break ;;  # --entrypoint bash IMAGE
+    --rm | --init) shift ;;
+    *) shift 2 ;;
+  esac
+done
+shift  # /fleetstack/job.sh
+cd "$workdir" && exec bash "$script" "$@"
+"""
+
+
+def test_image_runs_through_a_container_runtime_when_one_answers(project, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(FAKE_DOCKER)
+    fake.chmod(0o755)
+    calls = tmp_path / "docker.log"
+    monkeypatch.setenv("FAKE_DOCKER_LOG", str(calls))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    config = project(
+        _config(
+            image="python:3.11-slim",
+            env={"GREETING": "hi $(touch pwned) there"},
+            commands=['echo "in container: $GREETING"', "ls"],
+        ),
+        files={"train.py": "print()\n", ".gitignore": "*.bin\n", "w.bin": "x"},
+        git=True,
+    )
+    result = dstack("apply", "-f", str(config), "-y", cwd=config.parent)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"in container: hi $(touch pwned) there\n" in result.stdout
+    assert b"train.py" in result.stdout and b"w.bin" not in result.stdout
+    run_call = next(line for line in calls.read_text().splitlines() if line.startswith("run "))
+    assert "-e GREETING" in run_call and "-e DSTACK_RUN_NAME" in run_call
+    assert "/job-0-0/code:/workflow" in run_call
+    assert "python:3.11-slim" in run_call
