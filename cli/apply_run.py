@@ -45,6 +45,12 @@ def attach(run: Any, console: Any) -> int:
         return attached.follow()
     except KeyboardInterrupt:
         return attached.interrupted(console)
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): detach quietly, the run goes on.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
 
 
 class _Attached:

@@ -47,6 +47,10 @@ def test_task_that_prints_and_exits_0(project, state):
     assert run.status is RunStatus.DONE
     assert run.termination_reason is RunTerminationReason.ALL_JOBS_DONE
     assert run.backend == "local"
+    listed = dstack("ps", "-a", cwd=config.parent)
+    assert listed.returncode == 0, listed.stderr.decode()
+    (row,) = [line.split() for line in listed.stdout.decode().splitlines() if "job-t" in line]
+    assert row[:2] == ["job-t", "local"] and "done" in row
 
 
 def test_exit_3_fails_the_run_and_the_cli(project, state):
