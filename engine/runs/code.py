@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pathspec
@@ -34,12 +35,16 @@ def project_root(configuration_path: Path) -> Path:
     return start
 
 
-def copy_project(src: Path, dst: Path) -> int:
-    """Copy the project `src` into `dst` (created); returns the number of files copied."""
+def copy_project(src: Path, dst: Path, *, skip: Iterable[Path] = ()) -> int:
+    """Copy the project `src` into `dst` (created); returns the number of files copied.
+
+    Folders in `skip` (e.g. $DSTACK_HOME when it lives inside the project) are left out, as
+    is `dst` itself: the copy may live inside the project.
+    """
     src = Path(src).resolve()
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
-    skip_inside = dst.resolve()  # the copy may live inside the project: never copy it into itself
+    skipped = {dst.resolve(), *(Path(p).resolve() for p in skip)}
     specs: dict[Path, list[tuple[Path, pathspec.PathSpec]]] = {}
     copied = 0
     for folder, dirnames, filenames in os.walk(src, followlinks=False):
@@ -54,7 +59,7 @@ def copy_project(src: Path, dst: Path) -> int:
         kept_dirs = []
         for name in sorted(dirnames):
             path = here / name
-            if name in ALWAYS_SKIPPED or path == skip_inside or _ignored(path, True, active):
+            if name in ALWAYS_SKIPPED or path in skipped or _ignored(path, True, active):
                 continue
             if path.is_symlink():
                 _copy_link(path, target / name)

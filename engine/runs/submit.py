@@ -117,6 +117,7 @@ def _start_job(
     state: State, run: RunRecord, *, job_num: int, submission_num: int
 ) -> tuple[JobRecord, str | None]:
     from fleetstack.engine import joblogs
+    from fleetstack.engine.paths import dstack_home
     from fleetstack.engine.runs.code import copy_project
     from fleetstack.engine.runs.local import (
         job_spec,
@@ -154,7 +155,7 @@ def _start_job(
         root = Path(spec["project_root"])
         if not root.is_dir():
             raise FleetstackError(f"the project folder {root} is gone")
-        copy_project(root, code_dir)
+        copy_project(root, code_dir, skip=[dstack_home()])
         script = job_dir / "job.sh"
         script.write_text(render_job_script(job_spec(template, code_dir)))
         handle = start_supervisor(

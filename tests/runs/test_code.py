@@ -85,3 +85,10 @@ def test_project_root_is_the_repo_around_the_file(tmp_path):
     assert project_root(tmp_path / "repo" / "examples" / "t.dstack.yml") == tmp_path / "repo"
     _write(tmp_path / "plain", {"t.dstack.yml": "type: task\n"})
     assert project_root(tmp_path / "plain" / "t.dstack.yml") == tmp_path / "plain"
+
+
+def test_skipped_folders_are_left_out(tmp_path):
+    src = tmp_path / "src"
+    _write(src, {"a.txt": "x", "home/state.db": "x", "home/runs/old/code/a.txt": "x"})
+    copy_project(src, tmp_path / "dst", skip=[src / "home"])
+    assert _tree(tmp_path / "dst") == {"a.txt"}
