@@ -196,7 +196,7 @@ def _process_finished_jobs(
         return finish_run(state, run.id, RunTerminationReason.ALL_JOBS_DONE, error="")
     job = failed[0]
     if run.status is not RunStatus.TERMINATING:
-        decision = _retry_decision(run, job, jobs, now)
+        decision = _retry_decision(run, job, jobs_of_run(state, run.id), now)
         if decision == "retry":
             return set_run_status(state, run.id, RunStatus.PENDING)
     else:
@@ -224,8 +224,13 @@ def _resubmit(state: State, run: RunRecord, jobs: list[JobRecord]) -> None:
     resubmit_jobs(state, run, jobs)
 
 
-def _retry_decision(run: RunRecord, job: JobRecord, jobs: list[JobRecord], now: datetime) -> str:
-    """ "retry", "exhausted" (retry applies but its duration ran out) or "no"."""
+def _retry_decision(
+    run: RunRecord, job: JobRecord, submissions: list[JobRecord], now: datetime
+) -> str:
+    """ "retry", "exhausted" (retry applies but its duration ran out) or "no".
+
+    `submissions` are all of the run's job submissions, the earlier ones too.
+    """
     retry = (run.run_spec or {}).get("retry")
     event = retry_event(job)
     if not retry or event is None or event not in (retry.get("on_events") or []):
@@ -236,7 +241,7 @@ def _retry_decision(run: RunRecord, job: JobRecord, jobs: list[JobRecord], now: 
     if event == "no-capacity":
         since = run.submitted_at
     else:
-        started = [j for j in jobs if j.started_at is not None]
+        started = [j for j in submissions if j.started_at is not None]
         latest = max(started, key=lambda j: j.submission_num) if started else job
         since = latest.finished_at or latest.last_processed_at
     return "retry" if now - since <= timedelta(seconds=duration) else "exhausted"

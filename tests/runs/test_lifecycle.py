@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from fleetstack.engine.runs.lifecycle import (
+    refresh_run,
     refresh_runs,
     retry_delay,
     run_error_text,
@@ -183,3 +184,30 @@ def test_run_is_provisioning_while_its_job_is(state, status):
     set_job_status(state, job.id, status)
     refresh_runs(state)
     assert get_run(state, run.id).status is RunStatus.PROVISIONING
+
+
+def test_error_retry_duration_counts_from_the_last_started_submission(state):
+    run, job = _run(state, retry={"on_events": ["error", "no-capacity"], "duration": 60})
+    set_job_status(state, job.id, JobStatus.RUNNING)
+    job = finish_job(state, job.id, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR, exit_status=1)
+    # long after the run began, an error of a submission that ran is still retried
+    refresh_runs(state, now=job.finished_at + timedelta(seconds=30))
+    assert get_run(state, run.id).status is RunStatus.PENDING
+
+
+def test_a_pending_run_is_resubmitted_once_by_concurrent_refreshes(state, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        "fleetstack.engine.runs.lifecycle._resubmit", lambda state, run, jobs: calls.append(run.id)
+    )
+    run, job = _run(state, retry={"on_events": ["error"], "duration": 3600})
+    set_job_status(state, job.id, JobStatus.RUNNING)
+    job = finish_job(
+        state, job.id, JobTerminationReason.EXECUTOR_ERROR, error="supervisor vanished"
+    )
+    refresh_runs(state)
+    stale = get_run(state, run.id)  # what a second process read before the first claimed it
+    later = job.finished_at + timedelta(seconds=20)
+    refresh_runs(state, now=later)
+    refresh_run(state, stale, now=later)
+    assert calls == [run.id]
