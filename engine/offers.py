@@ -142,9 +142,12 @@ class OfferSeq(Sequence):
     Offer up front cost more than the whole query.
     """
 
-    def __init__(self, entries: list, configured: frozenset[str]) -> None:
+    def __init__(
+        self, entries: list, configured: frozenset[str], disk_gb: float | None = None
+    ) -> None:
         self._entries = entries  # Offer | CatalogRow (catalog_rows), already sorted
         self._configured = configured
+        self._disk_gb = disk_gb  # for rows without a fixed disk: the size that would be asked
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -169,7 +172,8 @@ class OfferSeq(Sequence):
     def _offer_at(self, index: int) -> Offer:
         entry = self._entries[index]
         if not isinstance(entry, Offer):
-            entry = self._entries[index] = _offer(entry, entry.provider in self._configured)
+            configured = entry.provider in self._configured
+            entry = self._entries[index] = _offer(entry, configured, self._disk_gb)
         return entry
 
 
@@ -216,7 +220,8 @@ def _match(
     if local is not None:
         at = bisect.bisect_left(items, _sort_key(local), key=offer_order)
         entries = [*items[:at], local, *items[at:]]
-    return OfferSeq(entries, frozenset(config.configured))
+    disk_min = disk.size.min if disk is not None else None
+    return OfferSeq(entries, frozenset(config.configured), disk_min)
 
 
 def _sort_key(o: Offer) -> tuple:
@@ -248,7 +253,8 @@ def _gpuhunt_filters(res: Any, relax: set[str]) -> dict[str, Any]:
     return {k: v for k, v in f.items() if v is not None}
 
 
-def _offer(item: Any, configured: bool) -> Offer:
+def _offer(item: Any, configured: bool, disk_gb: float | None = None) -> Offer:
+    """An Offer of a catalog row; a row without a fixed disk gets the disk that would be asked."""
     arch = item.cpu_arch
     return Offer(
         backend=item.provider,
@@ -257,7 +263,7 @@ def _offer(item: Any, configured: bool) -> Offer:
         cpus=item.cpu,
         cpu_arch=arch.value if hasattr(arch, "value") else str(arch),
         memory_gb=item.memory,
-        disk_gb=item.disk_size,
+        disk_gb=item.disk_size if item.disk_size is not None else disk_gb,
         gpu_vendor=getattr(item.gpu_vendor, "value", None) if item.gpu_count else None,
         gpu_name=item.gpu_name if item.gpu_count else None,
         gpu_count=item.gpu_count,

@@ -83,7 +83,9 @@ REGIONS = {
     "azure": {"eastus": 1.0, "westus2": 1.0, "westeurope": 1.13, "southeastasia": 1.2},
     "lambdalabs": {"us-east-1": 1.0, "us-west-1": 1.0},
 }
-DISK = {"aws": 100, "gcp": 100, "azure": 100, "lambdalabs": 512}
+# Fixed local disks only; aws/gcp/azure volumes are sized on request (empty, as in gpuhunt's
+# own catalogs), so a disk requirement never rules their offers out.
+DISK = {"lambdalabs": 512}
 SPOT_DISCOUNT = {"aws": 0.35, "gcp": 0.3, "azure": 0.3}  # fraction of the on-demand price
 
 
@@ -104,7 +106,7 @@ def rows(provider: str, types: list[tuple]) -> list[dict[str, str]]:
                         "gpu_name": gpu,
                         "gpu_memory": str(float(gpu_mem)) if count else "",
                         "spot": str(spot),
-                        "disk_size": str(float(DISK[provider])),
+                        "disk_size": str(float(DISK[provider])) if provider in DISK else "",
                         "gpu_vendor": vendor,
                         "flags": "",
                         "cpu_arch": "x86",

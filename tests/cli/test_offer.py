@@ -268,3 +268,9 @@ def test_commands_that_need_no_offers_never_load_the_catalog(tmp_path):
         )
         assert result.returncode == 0, result.stderr[-2000:]
         assert "gpuhunt" not in result.stderr and "catalog_rows" not in result.stderr
+
+
+def test_offers_without_a_fixed_disk_get_the_disk_that_is_asked_for():
+    data = json.loads(offer("--gpu", "L4", "--disk", "250GB..", "--json"))
+    assert {o["resources"]["disk_gb"] for o in data["offers"]} == {250.0}
+    assert data["offers"][0]["resources"]["description"].endswith("1xL4 (24GB), 250GB (disk)")
