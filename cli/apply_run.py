@@ -109,8 +109,11 @@ class _Attached:
             return 0
         from fleetstack.engine.runs.control import stop_run
 
-        self.status.print(f"Stopping [bold]{name}[/bold]...")
-        run = stop_run(self.state, name, abort=False)
+        self.status.print(f"Stopping [bold]{name}[/bold]... (Ctrl-C again kills it at once)")
+        try:
+            run = stop_run(self.state, name, abort=False)
+        except KeyboardInterrupt:
+            run = stop_run(self.state, name, abort=True)
         self._pump_log()
         self._show_status(run)
         return 1 if run.status.value != "done" else 0
