@@ -57,7 +57,7 @@ def query_catalog(
     Catalog.query matches what is left.
     """
     import gpuhunt
-    from fleetstack.engine import catalog_rows as _cr
+    from fleetstack.engine.catalog_rows import paused_gc, prefilter, prepare_rows, read_rows
     from gpuhunt._internal.catalog import ProviderCatalog
 
     available = providers_in(source.directory)
@@ -70,12 +70,11 @@ def query_catalog(
     if not wanted:
         return []
     catalog = gpuhunt.Catalog(balance_resources=False, auto_reload=False)
-    with _cr.paused_gc():
+    prepare_rows([(source.directory / f"{p}.csv", p) for p in wanted])
+    with paused_gc():
         for provider in wanted:
-            rows = _cr.read_rows(source.directory / f"{provider}.csv", provider)
-            catalog.catalog[provider] = ProviderCatalog(
-                version="", items=_cr.prefilter(rows, filters)
-            )
+            rows = read_rows(source.directory / f"{provider}.csv", provider)
+            catalog.catalog[provider] = ProviderCatalog(version="", items=prefilter(rows, filters))
         catalog.loaded_at = 0.0
         # gpuhunt matches the rows in memory; with the env var set it would re-read the CSVs
         with _env("GPUHUNT_CATALOG_DIR", None):
@@ -127,9 +126,11 @@ def update_catalog(target: Path | None = None) -> tuple[Path, list[str]]:
 
 def warm_rows(directory: Path) -> None:
     """Parse every CSV of `directory` now, so the next `dstack offer` reads cached rows."""
-    from fleetstack.engine.catalog_rows import read_rows
+    from fleetstack.engine.catalog_rows import prepare_rows, read_rows
 
-    for provider in providers_in(directory):
+    providers = providers_in(directory)
+    prepare_rows([(directory / f"{p}.csv", p) for p in providers])
+    for provider in providers:
         read_rows(directory / f"{provider}.csv", provider)
 
 

@@ -68,7 +68,7 @@ PRICE, CPU, MEMORY, GPU_COUNT, GPU_NAME, GPU_MEMORY, SPOT, VENDOR, ARCH = (
 )  # fmt: skip
 _new_row = partial(tuple.__new__, CatalogRow)
 _cache: dict[tuple, list[CatalogRow]] = {}
-_FORMAT = 4  # of the disk cache: bump when CatalogRow or the parsing rules change
+_FORMAT = 5  # of the disk cache: bump when CatalogRow or the parsing rules change
 _DISK_CACHE_MIN_BYTES = 1 << 20  # smaller files parse faster than a cache round trip
 
 
@@ -87,20 +87,54 @@ def read_rows(path: Path, provider: str) -> list[CatalogRow]:
     if rows is not None:
         return rows
     with paused_gc():
-        cache_file = _cache_file(key[0]) if stat.st_size >= _DISK_CACHE_MIN_BYTES else None
+        big = stat.st_size >= _DISK_CACHE_MIN_BYTES
+        cache_file = _cache_file(key[0], version) if big else None
         columns = _load_columns(cache_file, version) if cache_file else None
         if columns is None:
-            rows = _parse(path, provider)
-            # by price already (the cache keeps it): sorting the matches is then ~linear
-            rows.sort(key=itemgetter(PRICE))
-            if cache_file:
-                _save_columns(cache_file, version, rows)
+            rows = _parse_sorted(path, provider, cache_file, version)
         else:
             rows = list(map(_new_row, zip(*columns, strict=True)))
     for old in [k for k in _cache if k[0] == key[0]]:
         del _cache[old]  # a changed file replaces its old rows
     _cache[key] = rows
     return rows
+
+
+def prepare_rows(files: list[tuple[Path, str]]) -> None:
+    """Parse the big, not yet cached CSVs of `files` side by side, one child process each.
+
+    Only where fork exists and there are 2+ CPUs; the children fill the disk cache that
+    read_rows then loads. Any failure (a bad CSV, a cache that cannot be written) leaves the
+    file to read_rows, which parses it itself and reports what is wrong.
+    """
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return
+    todo = []
+    for path, provider in files:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size, provider, _FORMAT)
+        resolved = str(path.resolve())
+        if stat.st_size < _DISK_CACHE_MIN_BYTES or (resolved, *version) in _cache:
+            continue
+        cache_file = _cache_file(resolved, version)
+        if not cache_file.exists():
+            todo.append((path, provider, cache_file, version))
+    if len(todo) < 2:
+        return
+    children = []
+    for path, provider, cache_file, version in todo:
+        pid = os.fork()
+        if pid == 0:  # the child: parse, write the cache, leave without any cleanup of ours
+            code = 1
+            try:
+                with paused_gc():
+                    _parse_sorted(path, provider, cache_file, version)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
 
 
 def prefilter(rows: list[CatalogRow], filters: dict[str, Any]) -> list[CatalogRow]:
@@ -171,6 +205,17 @@ def paused_gc() -> Iterator[None]:
 def _gpu_memory(r: CatalogRow) -> float:
     # the figure gpuhunt compares: 0 for a row without GPUs or without a GPU memory value
     return r[GPU_MEMORY] if r[GPU_COUNT] > 0 and r[GPU_MEMORY] is not None else 0
+
+
+def _parse_sorted(
+    path: Path, provider: str, cache_file: Path | None, version: tuple
+) -> list[CatalogRow]:
+    rows = _parse(path, provider)
+    # by price already (the cache keeps it): sorting the matches is then ~linear
+    rows.sort(key=itemgetter(PRICE))
+    if cache_file:
+        _save_columns(cache_file, version, rows)
+    return rows
 
 
 def _parse(path: Path, provider: str) -> list[CatalogRow]:
@@ -285,11 +330,13 @@ def _by_row(r: list[str], provider: str) -> CatalogRow | None:
         return None
 
 
-def _cache_file(resolved: str) -> Path:
+def _cache_file(resolved: str, version: tuple) -> Path:
+    """$DSTACK_HOME/cache/catalog/<name>-<path digest>-<version digest>.marshal"""
     from fleetstack.engine.paths import cache_dir
 
-    digest = hashlib.sha1(resolved.encode()).hexdigest()[:20]
-    return cache_dir() / "catalog" / f"{Path(resolved).stem}-{digest}.marshal"
+    of_path = hashlib.sha1(resolved.encode()).hexdigest()[:16]
+    of_version = hashlib.sha1(repr(version).encode()).hexdigest()[:12]
+    return cache_dir() / "catalog" / f"{Path(resolved).stem}-{of_path}-{of_version}.marshal"
 
 
 def _load_columns(cache_file: Path, version: tuple) -> list | None:
@@ -319,6 +366,10 @@ def _save_columns(cache_file: Path, version: tuple, rows: list[CatalogRow]) -> N
         tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
         tmp.write_bytes(marshal.dumps((version, columns)))
         os.replace(tmp, cache_file)
+        same_csv = cache_file.name.rsplit("-", 1)[0]
+        for old in cache_file.parent.glob(f"{same_csv}-*.marshal"):
+            if old != cache_file:
+                old.unlink(missing_ok=True)  # an older version of the same CSV
     except (OSError, ValueError):
         pass
 

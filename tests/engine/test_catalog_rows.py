@@ -4,6 +4,7 @@ import gpuhunt
 import pytest
 from fleetstack.engine import catalog_rows
 from fleetstack.engine.catalog import CatalogSource, query_catalog
+from fleetstack.engine.paths import cache_dir
 
 HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data"  # noqa: E501
 AWS = [
@@ -104,7 +105,7 @@ def test_parsed_rows_are_reused_from_the_disk_cache_until_the_file_changes(sourc
     monkeypatch.setattr(catalog_rows, "_DISK_CACHE_MIN_BYTES", 0)
     path = source.directory / "aws.csv"
     first = catalog_rows.read_rows(path, "aws")
-    cached = list((catalog_rows._cache_file(str(path.resolve()))).parent.glob("aws-*.marshal"))
+    cached = list(cache_dir().joinpath("catalog").glob("aws-*.marshal"))
     assert len(cached) == 1
 
     # a new process: nothing in memory, and parsing is not needed
@@ -121,7 +122,19 @@ def test_parsed_rows_are_reused_from_the_disk_cache_until_the_file_changes(sourc
         "g5.xlarge",
     ]
 
+    cached = list(cache_dir().joinpath("catalog").glob("aws-*.marshal"))
+    assert len(cached) == 1  # the older version's file is gone
+
     # a damaged cache file is ignored
     monkeypatch.setattr(catalog_rows, "_cache", {})
     cached[0].write_bytes(b"garbage")
     assert len(catalog_rows.read_rows(path, "aws")) == 2
+
+
+def test_uncached_files_are_parsed_side_by_side_in_child_processes(source, monkeypatch):
+    monkeypatch.setattr(catalog_rows, "_DISK_CACHE_MIN_BYTES", 0)
+    files = [(source.directory / f"{p}.csv", p) for p in ("aws", "gcp")]
+    catalog_rows.prepare_rows(files)
+    assert len(list(cache_dir().joinpath("catalog").glob("*.marshal"))) == 2
+    monkeypatch.setattr(catalog_rows, "_parse", lambda *a: pytest.fail("parsed in this process"))
+    assert [len(catalog_rows.read_rows(*f)) for f in files] == [8, 4]
