@@ -37,9 +37,9 @@ def plan_and_confirm(
     what = f"Create the fleet {plan.run_name}" if is_fleet else f"Submit the run {plan.run_name}"
     if not yes:
         if not sys.stdin.isatty():
-            console.print(f"{what}? [y/n]: no (stdin is not a terminal; pass -y)")
+            console.print(f"{what}? \\[y/n]: no (stdin is not a terminal; pass -y)")
             raise SystemExit(1)
-        answer = console.input(f"{what}? [y/n]: ").strip().lower()
+        answer = console.input(f"{what}? \\[y/n]: ").strip().lower()
         if answer not in ("y", "yes"):
             console.print("Nothing was created." if is_fleet else "Run not submitted.")
             raise SystemExit(1)
