@@ -73,8 +73,3 @@ def wait_for(predicate: Callable[[], object], timeout: float = WAIT, interval: f
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {predicate}")
         time.sleep(interval)
-
-
-@pytest.fixture
-def cli():
-    return dstack
