@@ -197,8 +197,8 @@ def _process_finished_jobs(
     job = failed[0]
     if run.status is not RunStatus.TERMINATING:
         decision = _retry_decision(run, job, jobs_of_run(state, run.id), now)
-        if decision == "retry":
-            return set_run_status(state, run.id, RunStatus.PENDING)
+        if decision == "retry":  # the error stays visible (`dstack ps -v`) until it is retried
+            return set_run_status(state, run.id, RunStatus.PENDING, error=run_error_text(run, job))
     else:
         decision = "no"
     reason = _final_reason(run, job, retry_exhausted=decision == "exhausted")
@@ -269,6 +269,7 @@ def _claim_pending(state: State, run_id: str) -> bool:
         if row.status != RunStatus.PENDING.value:
             return False
         apply_status(row, RunStatus.SUBMITTED)
+        row.error = None  # the error was why it waited; the new submission has none yet
         return True
 
 

@@ -160,12 +160,16 @@ def test_retryable_error_makes_the_run_pending_until_the_backoff_passed(state, m
     set_job_status(state, job.id, JobStatus.RUNNING)
     job = finish_job(state, job.id, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR, exit_status=1)
     refresh_runs(state)
-    assert get_run(state, run.id).status is RunStatus.PENDING
+    pending = get_run(state, run.id)
+    assert pending.status is RunStatus.PENDING
+    assert pending.error == "exited (1)"
     refresh_runs(state, now=job.finished_at + timedelta(seconds=14))
     assert get_run(state, run.id).status is RunStatus.PENDING
     assert resubmitted == []
     refresh_runs(state, now=job.finished_at + timedelta(seconds=15))
-    assert get_run(state, run.id).status is RunStatus.SUBMITTED
+    resubmitted_run = get_run(state, run.id)
+    assert resubmitted_run.status is RunStatus.SUBMITTED
+    assert resubmitted_run.error is None
     assert resubmitted == [[0]]
 
 
