@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fleetstack.engine.errors import FleetstackError
@@ -165,44 +166,25 @@ def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
 
 
 def _job_spec(configuration: Any, run_name: str, run_id: str, offer: Any, is_fleet: bool) -> Any:
-    from fleetstack.templates.render import JobSpec
+    """The job the instance's cloud-init starts: the local backend's job, in a container."""
+    from fleetstack.engine.runs.local import job_spec, job_template
+    from fleetstack.templates.jobspec import JobSpec, default_image
+    from fleetstack.templates.render import INSTANCE_WORK_DIR
 
     if is_fleet:
         # A fleet's instances only get ready (runtime, key); runs bring their own jobs.
         return JobSpec(run_name=run_name, run_id=run_id, commands=[])
-    env = {
-        **{k: str(v) for k, v in (getattr(configuration, "env", None) or {}).items()},
-        "DSTACK_RUN_NAME": run_name,
-        "DSTACK_RUN_ID": run_id,
-        "DSTACK_GPUS_PER_NODE": str(offer.gpu_count),
-        "DSTACK_GPUS_NUM": str(offer.gpu_count * (getattr(configuration, "nodes", 1) or 1)),
-        "DSTACK_NODES_NUM": str(getattr(configuration, "nodes", 1) or 1),
-    }
-    image = getattr(configuration, "image", None) or _default_image(configuration)
-    shm = getattr(getattr(configuration, "resources", None), "shm_size", None)
-    return JobSpec(
-        run_name=run_name,
-        run_id=run_id,
-        commands=list(getattr(configuration, "commands", None) or []),
-        env=env,
-        working_dir=getattr(configuration, "working_dir", None),
-        image=image,
-        python=getattr(configuration, "python", None),
-        ports=[(p, p) for p in _ports(configuration)],
-        shm_size_gb=shm,
-        gpus=offer.gpu_count,
-        gpu_vendor=offer.gpu_vendor if offer.gpu_count else None,
-    )
-
-
-def _default_image(configuration: Any) -> str:
-    from fleetstack.templates import jobspec
-
-    python = getattr(configuration, "python", None)
-    default_image = getattr(jobspec, "default_image", None)
-    if default_image is not None:
-        return default_image(python)
-    return f"python:{python or '3.11'}-slim"
+    nodes = getattr(configuration, "nodes", 1) or 1
+    template = job_template(configuration, run_name=run_name, run_id=run_id, gpus=offer.gpu_count)
+    template["image"] = template["image"] or default_image(template["python"])
+    template["gpu_vendor"] = offer.gpu_vendor if offer.gpu_count else None
+    env = template["env"]
+    # Node addresses are known only once the instances exist; rank and IPs come with them.
+    for name in ("DSTACK_NODE_RANK", "DSTACK_MASTER_NODE_IP", "DSTACK_NODES_IPS"):
+        env.pop(name, None)
+    env["DSTACK_NODES_NUM"] = str(nodes)
+    env["DSTACK_GPUS_NUM"] = str(offer.gpu_count * nodes)
+    return job_spec(template, Path(INSTANCE_WORK_DIR))
 
 
 def _ports(configuration: Any) -> tuple[int, ...]:
