@@ -185,8 +185,17 @@ class _Attached:
         style = _STYLES.get(value, "cyan")
         detail = ""
         if value == "pending" and run.termination_reason is None:
-            detail = " (will retry)"
+            detail = f" ({run.error}; {self._retry_in()})" if run.error else " (will retry)"
         self.status.print(f"[bold]{run.name}[/bold] [{style}]{value}[/{style}]{detail}")
+
+    def _retry_in(self) -> str:
+        from fleetstack.engine.durations import format_duration
+        from fleetstack.engine.runs.lifecycle import retry_delay
+        from fleetstack.engine.state import get_job
+
+        job = get_job(self.state, self.job_id) if self.job_id else None
+        attempt = job.submission_num + 1 if job is not None else 1
+        return f"retrying in {format_duration(int(retry_delay(attempt).total_seconds()))}"
 
     def _job_started(self) -> bool:
         from fleetstack.engine.state import get_job

@@ -279,6 +279,7 @@ def test_retry_on_error_resubmits_the_job(project, state, tmp_path):
     assert b"first\n" in result.stdout and b"second\n" in result.stdout
     statuses = [line.split()[1] for line in result.stderr.decode().splitlines() if "job-t" in line]
     assert statuses[:3] == ["submitted", "running", "pending"]
+    assert b"job-t pending (exited (1); retrying in 15s)" in result.stderr
     assert b"resubmitted" in result.stderr
     run = get_run_by_name(state, "job-t")
     assert run.status is RunStatus.DONE
