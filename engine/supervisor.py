@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,12 +235,23 @@ class Supervisor:
         self.max_duration = float(max_duration) if max_duration else None
         self.state: Any = None
         self.deadline_hit = False
+        self._start_thread: threading.Thread | None = None
 
     def run(self, wakeup_fd: int) -> int:
         """Run the job to its end; returns the supervisor's own exit code (0)."""
-        if not self._db_start():
+        # On SQLite a plain read says whether the job may start (ms); the bookkeeping through
+        # SQLAlchemy (~0.4 s to import) then runs beside the job instead of before it.
+        quick = _quick_job_status(self.database_url, self.job_id) if self.job_id else None
+        if quick in _FINISHED_JOB_STATUSES:
+            _log(f"job {self.job_id} is already {quick}: not running it")
+            return 0
+        if quick == "terminating":
+            _Requests.stop = True
+        elif quick is None and not self._db_start():
             return 0
         if _Requests.stop or _Requests.abort:
+            if quick is not None:
+                self._db_start()
             return self._finish(None, None)  # stopped before it started
         writer = joblogs.LogWriter(self.job_dir)
         try:
@@ -254,7 +266,12 @@ class Supervisor:
                     start_new_session=True,  # its own process group: stop reaches every child
                 )
             except OSError as e:
+                if quick is not None:
+                    self._db_start()
                 return self._finish(None, None, error=f"cannot start the job script: {e}")
+            if quick is not None:
+                self._start_thread = threading.Thread(target=self._db_start_beside, daemon=True)
+                self._start_thread.start()
             returncode = self._pump(proc, writer, wakeup_fd)
         finally:
             writer.close()
@@ -308,7 +325,14 @@ class Supervisor:
         proc.stdout.close()
         return proc.returncode
 
+    def _db_start_beside(self) -> None:
+        """_db_start while the job already runs: a job found finished meanwhile is killed."""
+        if not self._db_start():
+            _Requests.abort = True
+
     def _finish(self, code: int | None, sig: int | None, *, error: str | None = None) -> int:
+        if self._start_thread is not None:
+            self._start_thread.join()  # running is recorded before the final status
         status, reason = self._outcome(code, sig, error)
         exit_status = code if code is not None else (128 + sig if sig is not None else None)
         if error is None and status == "failed" and sig is not None:
@@ -385,6 +409,31 @@ class Supervisor:
         except Exception as e:  # noqa: BLE001 - a DB problem must not lose the job
             _log(f"could not record the job start in the database: {e!r}")
         return True
+
+
+_FINISHED_JOB_STATUSES = frozenset({"done", "failed", "terminated"})
+
+
+def _quick_job_status(url: str | None, job_id: str) -> str | None:
+    """The job's status read with sqlite3, or None when the database is not a readable SQLite
+    file (PostgreSQL, a URL with options): then the caller takes the SQLAlchemy path."""
+    if not url or not url.startswith("sqlite:///") or "?" in url:
+        return None
+    import sqlite3
+    from urllib.parse import quote
+
+    path = url.removeprefix("sqlite:///")
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return str(row[0]) if row else None
 
 
 def _record_final(state: Any, job_id: str, record: ExitStatus) -> Any:

@@ -74,6 +74,13 @@ def _wait_for_file(path: Path) -> None:
         time.sleep(0.05)
 
 
+def _wait_for_status(db, job_id: str, status: JobStatus) -> None:
+    deadline = time.monotonic() + WAIT
+    while get_job(db, job_id).status is not status:
+        assert time.monotonic() < deadline, f"job never became {status.value}"
+        time.sleep(0.05)
+
+
 def _gone(pid: int) -> bool:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
@@ -234,6 +241,8 @@ def test_kill_9_of_the_supervisor_is_reconciled_as_failed(db, job, tmp_path):
     _wait_for_file(tmp_path / "job.pid")
     job_pid = int((tmp_path / "job.pid").read_text())
     try:
+        # The job starts first; `running` is recorded beside it, moments later.
+        _wait_for_status(db, job.id, JobStatus.RUNNING)
         assert reconcile_jobs(db) == []  # alive: nothing to do
         assert get_job(db, job.id).status is JobStatus.RUNNING
         os.kill(handle.pid, signal.SIGKILL)
