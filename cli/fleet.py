@@ -40,6 +40,7 @@ def delete_command(
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
 ) -> None:
     """Delete a fleet: destroys its stack (every instance and resource), then forgets it."""
+    from fleetstack.cli.confirm import confirm
     from fleetstack.cli.output import console as make_console
     from fleetstack.engine.backends_config import load_backends_config
     from fleetstack.engine.fleet_ops import delete_fleet, make_driver
@@ -51,7 +52,9 @@ def delete_command(
         from fleetstack.engine.errors import FleetstackError
 
         raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
-    _confirm(console, f"Delete the fleet {name} and destroy its stack?", yes)
+    if not confirm(f"Delete the fleet {name} and destroy its stack?", yes=yes):
+        console.print("Nothing was deleted.")
+        raise typer.Exit(1)
     config = load_backends_config()
     delete_fleet(state, name, driver_for=lambda cloud: make_driver(cloud, config))
     console.print(f"Fleet {name} deleted: its stack was destroyed.")
@@ -174,18 +177,3 @@ def _reap_idle(state: object) -> None:
     config = load_backends_config()
     for name in reap_idle_fleets(state, driver_for=lambda cloud: make_driver(cloud, config)):
         print_error(f"fleet {name} was idle past its idle_duration: its stack was destroyed")
-
-
-def _confirm(console: object, question: str, yes: bool) -> None:
-    import sys
-
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        from fleetstack.engine.errors import FleetstackError
-
-        raise FleetstackError(f"{question} Not confirmed: stdin is not a terminal; pass -y")
-    answer = console.input(f"{question} [y/n]: ").strip().lower()
-    if answer not in ("y", "yes"):
-        console.print("Nothing was deleted.")
-        raise SystemExit(1)

@@ -198,8 +198,9 @@ def _chosen_offer(plan: Any) -> Any:
     offer = offers[0]
     if offer.backend != "local":
         raise FleetstackError(
-            f"the cheapest offer is on {offer.backend}, and cloud runs need a fleet, which this "
-            "version cannot create yet: run on this machine with `-b local` (or `backends: "
-            "[local]` in the configuration)"
+            f"the cheapest offer is on {offer.backend}: running tasks on cloud instances is not "
+            "available yet (`--dry-run` shows the stack it would create, and `type: fleet` "
+            "configurations create cloud fleets); run on this machine with `-b local` (or "
+            "`backends: [local]` in the configuration)"
         )
     return offer
