@@ -34,7 +34,11 @@ def plan_and_confirm(
     if not plan.offers.offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
     is_fleet = getattr(plan.configuration, "type", None) == "fleet"
-    what = f"Create the fleet {plan.run_name}" if is_fleet else f"Submit the run {plan.run_name}"
+    named = getattr(plan.configuration, "name", None)
+    if is_fleet:
+        what = f"Create the fleet {plan.run_name}"
+    else:  # a run without a name gets a generated one when it is submitted, as in dstack
+        what = f"Submit the run {named}" if named else "Submit a new run"
     if not yes:
         if not sys.stdin.isatty():
             console.print(f"{what}? \\[y/n]: no (stdin is not a terminal; pass -y)")
