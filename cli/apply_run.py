@@ -73,6 +73,10 @@ class _Attached:
         from fleetstack.engine.state import get_run
 
         next_refresh = 0.0
+        if self.shown is None:
+            # The status it was submitted with, whatever the first look finds: a job that
+            # starts within the first poll still reads "submitted", then "running".
+            self._print_status(self.run, self.run.status.value)
         while True:
             now = time.monotonic()
             if now >= next_refresh or self._job_just_ended():
