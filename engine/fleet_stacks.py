@@ -91,7 +91,8 @@ def stack_spec_for(
         gpu_vendor=offer.gpu_vendor if offer.gpu_count else None,
         gpu_name=offer.gpu_name if offer.gpu_count else None,
         gpu_count=offer.gpu_count,
-        ports=_ports(configuration),
+        # The instance publishes each container port as itself; the firewall opens those.
+        ports=tuple(sorted({container for _, container in job.ports})),
         allowed_cidr=str(extra.get("allowed_cidr", "0.0.0.0/0")),
         placement_cluster=getattr(configuration, "placement", None) == "cluster"
         or (not is_fleet and nodes > 1),
@@ -178,6 +179,9 @@ def _job_spec(configuration: Any, run_name: str, run_id: str, offer: Any, is_fle
     template = job_template(configuration, run_name=run_name, run_id=run_id, gpus=offer.gpu_count)
     template["image"] = template["image"] or default_image(template["python"])
     template["gpu_vendor"] = offer.gpu_vendor if offer.gpu_count else None
+    # `local:container` names a port on the user's machine; on the instance each container
+    # port is published as itself (the firewall opens exactly these).
+    template["ports"] = [(container, container) for _, container in template["ports"]]
     env = template["env"]
     # Node addresses are known only once the instances exist; rank and IPs come with them.
     for name in ("DSTACK_NODE_RANK", "DSTACK_MASTER_NODE_IP", "DSTACK_NODES_IPS"):
@@ -185,14 +189,6 @@ def _job_spec(configuration: Any, run_name: str, run_id: str, offer: Any, is_fle
     env["DSTACK_NODES_NUM"] = str(nodes)
     env["DSTACK_GPUS_NUM"] = str(offer.gpu_count * nodes)
     return job_spec(template, Path(INSTANCE_WORK_DIR))
-
-
-def _ports(configuration: Any) -> tuple[int, ...]:
-    ports = [p.container_port for p in getattr(configuration, "ports", None) or []]
-    service_port = getattr(configuration, "port", None)
-    if service_port is not None:
-        ports.append(getattr(service_port, "container_port", service_port))
-    return tuple(sorted(set(int(p) for p in ports)))
 
 
 def _disk_gb(offer: Any, resources: Any) -> int:

@@ -99,3 +99,18 @@ def test_an_offer_without_a_stack_program_is_a_clear_error(tmp_path):
 
     with pytest.raises(FleetstackError, match="lambdalabs offers cannot be provisioned"):
         stack_spec_for(plan, first_cloud_offer(plan), ssh_public_key=KEY)
+
+
+def test_a_mapped_port_is_published_on_the_instance_as_the_container_port(tmp_path):
+    plan = _plan(
+        tmp_path,
+        "type: task\nname: web\ncommands: [serve]\nports: ['9000:9090', 8000]\n"
+        "backends: [aws]\nresources:\n  gpu: L4\n",
+    )
+
+    spec = stack_spec_for(plan, first_cloud_offer(plan), ssh_public_key=KEY)
+
+    assert spec.ports == (8000, 9090)
+    script = _job_script(spec.user_data)
+    assert "9090:9090" in script and "8000:8000" in script
+    assert "9000:9090" not in script
