@@ -22,6 +22,12 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
     offer = first_cloud_offer(plan)
     if offer is None:
         return None
+    if _elastic_and_empty(plan):
+        console.print(
+            f"\nFleet {plan.run_name} starts with no instance ({_nodes_text(plan)}): nothing is "
+            "created now; its stack gets instances when runs need them."
+        )
+        return None
     if offer.backend not in STACK_CLOUDS:
         console.print(
             f"\n[yellow]No resource plan: {offer.backend} has no stack program yet "
@@ -43,6 +49,14 @@ def apply_fleet_plan(plan: Any, rp: Any, console: Any) -> None:
     from fleetstack.engine.state import instances_of_fleet, open_state
     from fleetstack.stacks.errors import ensure_pulumi_cli
 
+    if rp is None and _elastic_and_empty(plan):
+        from fleetstack.engine.fleet_ops import record_empty_fleet
+
+        fleet = record_empty_fleet(open_state(), plan.run_name, spec=_empty_fleet_spec(plan))
+        console.print(
+            f"Fleet {fleet.name} is {fleet.status.value} with no instance ({_nodes_text(plan)})."
+        )
+        return
     if rp is None:
         raise FleetstackError(
             f"{plan.configuration_path}: a fleet needs a cloud offer (aws, gcp or azure); "
@@ -68,3 +82,26 @@ def apply_fleet_plan(plan: Any, rp: Any, console: Any) -> None:
             f"{instance.hostname or '-'}  ssh user {instance.ssh_user or '-'}"
         )
     console.print(f"Fleet {fleet.name} is {fleet.status.value}. `dstack fleet` lists it.")
+
+
+def _elastic_and_empty(plan: Any) -> bool:
+    """A fleet such as `nodes: 0..2`: it owns no instance until a run needs one."""
+    configuration = plan.configuration
+    return getattr(configuration, "type", None) == "fleet" and configuration.node_count == 0
+
+
+def _nodes_text(plan: Any) -> str:
+    nodes = plan.configuration.nodes
+    if isinstance(nodes, int):
+        return f"nodes: {nodes}"
+    return f"nodes: {nodes.min or 0}..{nodes.max if nodes.max is not None else ''}"
+
+
+def _empty_fleet_spec(plan: Any) -> dict[str, Any]:
+    nodes = plan.configuration.nodes
+    return {
+        "nodes": 0,
+        "max_nodes": None if isinstance(nodes, int) else nodes.max,
+        "idle_duration": getattr(plan.configuration, "idle_duration", None),
+        "resources": plan.requirements.resources.pretty(),
+    }

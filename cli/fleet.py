@@ -56,8 +56,9 @@ def delete_command(
         console.print("Nothing was deleted.")
         raise typer.Exit(1)
     config = load_backends_config()
-    delete_fleet(state, name, driver_for=lambda cloud: make_driver(cloud, config))
-    console.print(f"Fleet {name} deleted: its stack was destroyed.")
+    fleet = delete_fleet(state, name, driver_for=lambda cloud: make_driver(cloud, config))
+    done = "its stack was destroyed" if fleet.stack_name else "it had no stack"
+    console.print(f"Fleet {name} deleted: {done}.")
 
 
 @fleet_app.command("cancel")

@@ -105,6 +105,16 @@ def apply_fleet(
     return set_fleet_status(state, fleet.id, FleetStatus.ACTIVE, message="")
 
 
+def record_empty_fleet(state: Any, name: str, *, spec: dict[str, Any]) -> Any:
+    """An elastic fleet (`nodes: 0..N`) that owns no instance yet: a record, no stack."""
+    from fleetstack.engine.state import FleetStatus, create_fleet, get_fleet_by_name, update_fleet
+
+    fleet = get_fleet_by_name(state, name)
+    if fleet is not None and not fleet.status.is_finished:
+        return update_fleet(state, fleet.id, spec=spec)
+    return create_fleet(state, name=name, spec=spec, status=FleetStatus.ACTIVE)
+
+
 def delete_fleet(
     state: Any,
     name: str,
@@ -131,7 +141,8 @@ def delete_fleet(
         fleet = set_fleet_status(state, fleet.id, FleetStatus.TERMINATING, message=reason)
     cloud = (fleet.spec or {}).get("cloud") or fleet.backend
     try:
-        driver_for(cloud).destroy(fleet.project, fleet.name, cloud)
+        if fleet.stack_name is not None:  # an elastic fleet that never had instances has none
+            driver_for(cloud).destroy(fleet.project, fleet.name, cloud)
     except StackError as exc:
         raise FleetstackError(
             f"{exc}\nfleet {name} stays `terminating`; run `dstack fleet delete {name}` again"

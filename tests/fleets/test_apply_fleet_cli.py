@@ -92,3 +92,25 @@ def test_fleet_delete_of_an_unknown_fleet_is_one_red_line():
 
     assert result.returncode == 1
     assert result.stderr.strip() == "fleet nope not found; `dstack fleet` lists fleets"
+
+
+def test_an_elastic_fleet_with_no_nodes_yet_is_recorded_without_a_stack(tmp_path):
+    config = tmp_path / "fleet.dstack.yml"
+    config.write_text(
+        "type: fleet\nname: elastic\nnodes: 0..2\nbackends: [aws]\nresources:\n  gpu: L4\n"
+    )
+
+    plan = dstack("apply", "-f", str(config), "--dry-run", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr
+    assert "starts with no instance (nodes: 0..2): nothing is created now" in plan.stdout
+    assert "Resource plan" not in plan.stdout
+
+    created = dstack("apply", "-f", str(config), "-y", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr  # no Pulumi CLI needed: no stack yet
+    fleets = json.loads(dstack("fleet", "--json").stdout)
+    assert [(f["name"], f["status"], f["instances"]) for f in fleets] == [("elastic", "active", [])]
+
+    deleted = dstack("fleet", "delete", "elastic", "-y")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "Fleet elastic deleted: it had no stack." in deleted.stdout
+    assert json.loads(dstack("fleet", "--json").stdout) == []
