@@ -17,6 +17,7 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
         first_cloud_offer,
         render_resource_plan,
         resource_plan,
+        stack_offer,
     )
 
     offer = first_cloud_offer(plan)
@@ -28,10 +29,10 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
             "created now; its stack gets instances when runs need them."
         )
         return None
-    if offer.backend not in STACK_CLOUDS:
+    if stack_offer(plan) is None:
         console.print(
-            f"\n[yellow]No resource plan: {offer.backend} has no stack program yet "
-            f"(stacks exist for {', '.join(STACK_CLOUDS)}).[/yellow]"
+            f"\n[yellow]No resource plan: no offer is on a backend with a stack program "
+            f"({', '.join(STACK_CLOUDS)}); {offer.backend} cannot be provisioned yet.[/yellow]"
         )
         return None
     config = load_backends_config()

@@ -31,6 +31,11 @@ class ResourcePlan:
     diff: Any  # StackDiff
     source: str  # "preview" (compared with the stack's state) or "offline"
     reason: str | None = None  # why the plan is offline
+    cheapest: Any = None  # the plan's first offer, when it has no stack program
+
+    def __post_init__(self) -> None:
+        if self.cheapest is None:
+            self.cheapest = self.offer
 
 
 def first_cloud_offer(plan: Any) -> Any | None:
@@ -39,6 +44,16 @@ def first_cloud_offer(plan: Any) -> Any | None:
     if not offers or offers[0].backend == "local":
         return None
     return offers[0]
+
+
+def stack_offer(plan: Any) -> Any | None:
+    """The offer a stack is created for: the cheapest one on a cloud with a stack program.
+
+    None when the plan runs locally (local comes first) or no offer has a stack program.
+    """
+    if first_cloud_offer(plan) is None:
+        return None
+    return next((o for o in plan.offers.offers if o.backend in STACK_CLOUDS), None)
 
 
 def fleet_name_of(plan: Any) -> str:
@@ -125,20 +140,21 @@ def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePl
     Offline (asked for, or without the Pulumi CLI): the program is evaluated in-process against
     an empty state. Otherwise a real `pulumi preview --diff` of the fleet's stack.
     """
-    offer = first_cloud_offer(plan)
-    if offer is None or offer.backend not in STACK_CLOUDS:
+    offer = stack_offer(plan)
+    if offer is None:
         return None
+    cheapest = plan.offers.offers[0]
     key = _public_key(create=not offline)
     spec = stack_spec_for(plan, offer, ssh_public_key=key, config=config)
     if not offline and shutil.which("pulumi"):
         from fleetstack.stacks.driver import StackDriver
 
         driver = StackDriver(provider_config=provider_config(offer.backend, config))
-        return ResourcePlan(offer, spec, driver.preview(spec), "preview")
+        return ResourcePlan(offer, spec, driver.preview(spec), "preview", None, cheapest)
     from fleetstack.stacks.offline import offline_plan
 
     reason = "--dry-run" if offline else "the pulumi CLI is not installed"
-    return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason)
+    return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason, cheapest)
 
 
 def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
@@ -147,6 +163,8 @@ def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
 
     spec = rp.spec
     where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
+    if rp.offer is not rp.cheapest:
+        where += f"; cheaper offers on {rp.cheapest.backend} cannot be provisioned as a stack yet"
     console.print()
     if rp.source == "offline":
         console.print(

@@ -114,3 +114,17 @@ def test_an_elastic_fleet_with_no_nodes_yet_is_recorded_without_a_stack(tmp_path
     assert deleted.returncode == 0, deleted.stderr
     assert "Fleet elastic deleted: it had no stack." in deleted.stdout
     assert json.loads(dstack("fleet", "--json").stdout) == []
+
+
+def test_the_plan_takes_the_cheapest_offer_that_has_a_stack_program_and_says_so(tmp_path):
+    config = tmp_path / "fleet.dstack.yml"
+    # On the embedded snapshot, lambdalabs is the cheapest 8 × A100 80GB: no stack program.
+    config.write_text("type: fleet\nname: big\nnodes: 1\nresources:\n  gpu: A100:80GB:8\n")
+
+    result = dstack("apply", "-f", str(config), "--dry-run", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    first_offer = next(line for line in result.stdout.splitlines() if line.strip().startswith("1 "))
+    assert "lambdalabs" in first_offer
+    assert "cheaper offers on lambdalabs cannot be provisioned as a stack yet" in result.stdout
+    assert "Resource plan of stack fleetstack/main-big (azure " in result.stdout
