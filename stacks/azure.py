@@ -20,6 +20,7 @@ import re
 from fleetstack.stacks.common import (
     SSH_USER,
     check_spec,
+    check_user_data_size,
     inbound_ports,
     node_names,
     wants_nvidia_image,
@@ -30,6 +31,7 @@ from fleetstack.stacks.spec import StackSpec
 GPU_IMAGE = ("microsoft-dsvm", "ubuntu-hpc", "2204")
 CPU_IMAGE = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
 VNET_CIDR = "10.0.0.0/16"
+AZURE_CUSTOM_DATA_LIMIT = 64 * 1024 - 1  # bytes of custom data before base64
 SUBNET_CIDR = "10.0.0.0/20"
 INBOUND_PRIORITY = 1000
 
@@ -90,6 +92,7 @@ def program(spec: StackSpec) -> None:
         )
 
     publisher, offer, sku = GPU_IMAGE if wants_nvidia_image(spec) else CPU_IMAGE
+    check_user_data_size(spec, limit=AZURE_CUSTOM_DATA_LIMIT, where="Azure custom data")
     encoded_user_data = base64.b64encode(spec.user_data.encode()).decode()
     vms, public_ips, nics = [], [], []
     for name in node_names(spec):

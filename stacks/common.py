@@ -37,3 +37,14 @@ def check_spec(spec: StackSpec) -> None:
         raise StackError(f"fleet {spec.fleet!r}: disk size is {spec.disk_gb} GB; give 1 or more")
     if not spec.ssh_public_key.strip():
         raise StackError(f"fleet {spec.fleet!r}: no SSH public key; the nodes would be unreachable")
+
+
+def check_user_data_size(spec: StackSpec, *, limit: int, where: str) -> None:
+    """Refuse a boot script larger than the cloud accepts (Azure custom data 64 KB, GCP
+    metadata values 256 KB) before anything is created."""
+    size = len(spec.user_data.encode())
+    if size > limit:
+        raise StackError(
+            f"fleet {spec.fleet!r}: the boot script is {size // 1024} KB; {where} accepts "
+            f"{limit // 1024} KB: shorten the commands or env, or move large files into the image"
+        )

@@ -19,6 +19,7 @@ import unicodedata
 from fleetstack.stacks.common import (
     SSH_USER,
     check_spec,
+    check_user_data_size,
     inbound_ports,
     node_names,
     wants_nvidia_image,
@@ -31,6 +32,7 @@ DLVM_GPU_IMAGE = (
     "projects/deeplearning-platform-release/global/images/family/"
     "common-cu129-ubuntu-2204-nvidia-580"
 )
+GCP_METADATA_VALUE_LIMIT = 256 * 1024  # bytes in one metadata value (user-data)
 UBUNTU_IMAGE = "projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts"
 UBUNTU_ARM_IMAGE = "projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts-arm64"
 
@@ -59,6 +61,7 @@ def program(spec: StackSpec) -> None:
     import pulumi_gcp as gcp
 
     check_spec(spec)
+    check_user_data_size(spec, limit=GCP_METADATA_VALUE_LIMIT, where="a GCP metadata value")
     prefix = spec.resource_prefix
     labels = gcp_labels(spec.all_tags)
     zone = default_zone(spec)

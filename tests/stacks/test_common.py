@@ -53,3 +53,20 @@ def test_impossible_specs_are_refused_with_the_field(make_spec, overrides, messa
 def test_a_program_refuses_an_impossible_spec_before_declaring_anything(make_spec, run_program):
     with pytest.raises(StackError, match="nodes is 0"):
         run_program(make_spec("azure", nodes=0))
+
+
+@pytest.mark.parametrize(
+    ("cloud", "region", "instance_type", "size_kb", "limit_text"),
+    [
+        ("azure", "eastus", "Standard_D4s_v5", 70, "Azure custom data accepts 63 KB"),
+        ("gcp", "us-central1", "n2-standard-4", 300, "a GCP metadata value accepts 256 KB"),
+    ],
+)
+def test_a_boot_script_over_the_clouds_limit_is_refused_before_anything_is_declared(
+    make_spec, run_program, cloud, region, instance_type, size_kb, limit_text
+):
+    spec = make_spec(
+        cloud, region=region, instance_type=instance_type, user_data="#" * (size_kb * 1024)
+    )
+    with pytest.raises(StackError, match=limit_text):
+        run_program(spec)
