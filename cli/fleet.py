@@ -43,15 +43,12 @@ def delete_command(
     from fleetstack.cli.confirm import confirm
     from fleetstack.cli.output import console as make_console
     from fleetstack.engine.backends_config import load_backends_config
-    from fleetstack.engine.fleet_ops import delete_fleet, make_driver
-    from fleetstack.engine.state import get_fleet_by_name, open_state
+    from fleetstack.engine.fleet_ops import delete_fleet, find_fleet, make_driver
+    from fleetstack.engine.state import open_state
 
     state = open_state()
     console = make_console()
-    if get_fleet_by_name(state, name) is None:
-        from fleetstack.engine.errors import FleetstackError
-
-        raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
+    find_fleet(state, name)  # an unknown fleet is said before asking anything
     if not confirm(f"Delete the fleet {name} and destroy its stack?", yes=yes):
         console.print("Nothing was deleted.")
         raise typer.Exit(1)
@@ -66,14 +63,11 @@ def cancel_command(name: str = typer.Argument(..., help="The fleet's name")) -> 
     """Cancel a stuck update of the fleet's stack and release its lock."""
     from fleetstack.cli.output import console as make_console
     from fleetstack.engine.backends_config import load_backends_config
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.fleet_ops import make_driver
-    from fleetstack.engine.state import get_fleet_by_name, open_state
+    from fleetstack.engine.fleet_ops import find_fleet, fleet_cloud, make_driver
+    from fleetstack.engine.state import open_state
 
-    fleet = get_fleet_by_name(open_state(), name)
-    if fleet is None:
-        raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
-    cloud = (fleet.spec or {}).get("cloud") or fleet.backend
+    fleet = find_fleet(open_state(), name)
+    cloud = fleet_cloud(fleet)
     make_driver(cloud, load_backends_config()).cancel(fleet.project, fleet.name, cloud)
     make_console().print(f"The update of fleet {name}'s stack was cancelled; its lock is released.")
 
@@ -164,7 +158,8 @@ def _reap_idle(state: object) -> None:
 
     from fleetstack.engine.fleet_ops import idle_fleets
 
-    if not idle_fleets(state):
+    due = idle_fleets(state)
+    if not due:
         return
     from fleetstack.cli.output import print_error
 
@@ -176,5 +171,6 @@ def _reap_idle(state: object) -> None:
     from fleetstack.engine.fleet_ops import make_driver, reap_idle_fleets
 
     config = load_backends_config()
-    for name in reap_idle_fleets(state, driver_for=lambda cloud: make_driver(cloud, config)):
+    reaped = reap_idle_fleets(state, driver_for=lambda c: make_driver(c, config), due=due)
+    for name in reaped:
         print_error(f"fleet {name} was idle past its idle_duration: its stack was destroyed")

@@ -115,6 +115,21 @@ def record_empty_fleet(state: Any, name: str, *, spec: dict[str, Any]) -> Any:
     return create_fleet(state, name=name, spec=spec, status=FleetStatus.ACTIVE)
 
 
+def find_fleet(state: Any, name: str, project: str = DEFAULT_PROJECT) -> Any:
+    """The live fleet called `name`, or a FleetstackError a user can act on."""
+    from fleetstack.engine.state import FleetStatus, get_fleet_by_name
+
+    fleet = get_fleet_by_name(state, name, project)
+    if fleet is None or fleet.status is FleetStatus.TERMINATED:
+        raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
+    return fleet
+
+
+def fleet_cloud(fleet: Any) -> str:
+    """The cloud of the fleet's stack (aws, gcp, azure)."""
+    return (fleet.spec or {}).get("cloud") or fleet.backend
+
+
 def delete_fleet(
     state: Any,
     name: str,
@@ -127,19 +142,16 @@ def delete_fleet(
     from fleetstack.engine.state import (
         FleetStatus,
         InstanceStatus,
-        get_fleet_by_name,
         instances_of_fleet,
         set_fleet_status,
         set_instance_status,
     )
     from fleetstack.stacks.errors import StackError
 
-    fleet = get_fleet_by_name(state, name, project)
-    if fleet is None or fleet.status is FleetStatus.TERMINATED:
-        raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
+    fleet = find_fleet(state, name, project)
     if fleet.status is not FleetStatus.TERMINATING:
         fleet = set_fleet_status(state, fleet.id, FleetStatus.TERMINATING, message=reason)
-    cloud = (fleet.spec or {}).get("cloud") or fleet.backend
+    cloud = fleet_cloud(fleet)
     try:
         if fleet.stack_name is not None:  # an elastic fleet that never had instances has none
             driver_for(cloud).destroy(fleet.project, fleet.name, cloud)
@@ -176,11 +188,16 @@ def idle_fleets(state: Any, *, now: datetime | None = None) -> list[Any]:
 
 
 def reap_idle_fleets(
-    state: Any, *, driver_for: Callable[[str], Any], now: datetime | None = None
+    state: Any,
+    *,
+    driver_for: Callable[[str], Any],
+    now: datetime | None = None,
+    due: list[Any] | None = None,
 ) -> list[str]:
-    """Destroy the stacks of fleets idle past their idle_duration; returns their names."""
+    """Destroy the stacks of fleets idle past their idle_duration (`due`, when the caller
+    already has idle_fleets' answer); returns their names."""
     reaped = []
-    for fleet in idle_fleets(state, now=now):
+    for fleet in idle_fleets(state, now=now) if due is None else due:
         delete_fleet(
             state,
             fleet.name,
