@@ -12,7 +12,19 @@ from setuptools import setup
 
 ROOT = Path(__file__).parent
 TOP_LEVEL = ("engine", "stacks", "templates", "cli")
-DATA_PATTERNS = ["*.j2", "*.csv", "*.zip", "*.ini", "*.mako", "*.json", "*.yml", "*.yaml", "*.txt", "*.sh", "version"]
+DATA_PATTERNS = [
+    "*.j2",
+    "*.csv",
+    "*.zip",
+    "*.ini",
+    "*.mako",
+    "*.json",
+    "*.yml",
+    "*.yaml",
+    "*.txt",
+    "*.sh",
+    "version",
+]
 
 
 def _packages() -> dict[str, str]:
