@@ -29,7 +29,7 @@ def apply_command(
     max_offers: int = typer.Option(3, "--max-offers", help="Offers shown in the plan"),
     profile: str | None = typer.Option(None, "--profile", help="Profile from .dstack/profiles.yml"),
 ) -> None:
-    from fleetstack.cli.apply_plan import plan_and_confirm
+    from .apply_plan import plan_and_confirm
 
     overrides = {
         "backends": backend or None,

@@ -17,16 +17,16 @@ def plan_and_confirm(
     max_offers: int,
     profile: str | None,
 ) -> None:
-    from fleetstack.cli.output import console as make_console
-    from fleetstack.engine.config import load_configuration
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.plan import build_plan, render_plan
+    from ..engine.config import load_configuration
+    from ..engine.errors import FleetstackError
+    from ..engine.services.plan import build_plan, render_plan
+    from .views.output import console as make_console
 
     loaded = load_configuration(file, run_args=run_args, profile=profile)
     plan = build_plan(loaded, overrides)
     console = make_console()
     render_plan(plan, console, max_offers=max_offers)
-    from fleetstack.cli.apply_stack import apply_fleet_plan, show_resource_plan
+    from .apply_stack import apply_fleet_plan, show_resource_plan
 
     rp = show_resource_plan(plan, console, dry_run=dry_run) if plan.offers.offers else None
     if dry_run:
@@ -50,7 +50,7 @@ def plan_and_confirm(
     if is_fleet:
         apply_fleet_plan(plan, rp, console)
         return
-    from fleetstack.cli.apply_run import submit_and_attach
+    from .apply_run import submit_and_attach
 
     code = submit_and_attach(plan, run_args, detach=detach, console=console)
     if code:

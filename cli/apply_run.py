@@ -22,7 +22,7 @@ _STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": 
 
 def submit_and_attach(plan: Any, run_args: list[str], *, detach: bool, console: Any) -> int:
     """Submit `plan`'s run; with `detach` say how to follow it and return 0, else attach."""
-    from fleetstack.engine.runs.submit import submit_run
+    from ..engine.runs.submit import submit_run
 
     run = submit_run(plan, run_args=run_args)
     if detach:
@@ -55,7 +55,7 @@ def attach(run: Any, console: Any) -> int:
 
 class _Attached:
     def __init__(self, run: Any, status_console: Any) -> None:
-        from fleetstack.engine.state import open_state
+        from ..engine.state import open_state
 
         self.state = open_state()
         self.run = run
@@ -69,8 +69,8 @@ class _Attached:
         self.at_line_start = True
 
     def follow(self) -> int:
-        from fleetstack.engine.runs.lifecycle import refresh_runs
-        from fleetstack.engine.state import get_run
+        from ..engine.runs.lifecycle import refresh_runs
+        from ..engine.state import get_run
 
         next_refresh = 0.0
         if self.shown is None:
@@ -111,7 +111,7 @@ class _Attached:
                 f"`dstack stop {name}` stops it."
             )
             return 0
-        from fleetstack.engine.runs.control import stop_run
+        from ..engine.runs.control import stop_run
 
         self.status.print(f"Stopping [bold]{name}[/bold]... (Ctrl-C again kills it at once)")
         try:
@@ -130,7 +130,7 @@ class _Attached:
 
     def _job_just_ended(self) -> bool:
         """True once per job, when its supervisor has recorded its end: refresh at once."""
-        from fleetstack.engine.joblogs import EXIT_STATUS_FILE
+        from ..engine.runner.jobfiles import EXIT_STATUS_FILE
 
         if not self.log_path or self.ended_job == self.job_id:
             return False
@@ -141,7 +141,7 @@ class _Attached:
 
     def _switch_job(self) -> None:
         """Follow the run's latest job submission (a retry starts a new one)."""
-        from fleetstack.engine.state import jobs_of_run
+        from ..engine.state import jobs_of_run
 
         jobs = jobs_of_run(self.state, self.run.id, latest_only=True)
         if not jobs:
@@ -193,16 +193,16 @@ class _Attached:
         self.status.print(f"[bold]{run.name}[/bold] [{style}]{value}[/{style}]{detail}")
 
     def _retry_in(self) -> str:
-        from fleetstack.engine.durations import format_duration
-        from fleetstack.engine.runs.lifecycle import retry_delay
-        from fleetstack.engine.state import get_job
+        from ..engine.models.durations import format_duration
+        from ..engine.runs.lifecycle import retry_delay
+        from ..engine.state import get_job
 
         job = get_job(self.state, self.job_id) if self.job_id else None
         attempt = job.submission_num + 1 if job is not None else 1
         return f"retrying in {format_duration(int(retry_delay(attempt).total_seconds()))}"
 
     def _job_started(self) -> bool:
-        from fleetstack.engine.state import get_job
+        from ..engine.state import get_job
 
         job = get_job(self.state, self.job_id) if self.job_id else None
         return job is not None and job.started_at is not None
@@ -210,7 +210,7 @@ class _Attached:
     def _finish(self, run: Any) -> int:
         if run.status.value == "done":
             return 0
-        from fleetstack.cli.output import print_error
+        from .views.output import print_error
 
         error = run.error or (run.termination_reason.value if run.termination_reason else "")
         print_error(f"run {run.name} {run.status.value}" + (f": {error}" if error else ""))

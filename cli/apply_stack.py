@@ -11,8 +11,8 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
     With --dry-run, or without the Pulumi CLI, the program is evaluated offline (no state
     compared); otherwise `pulumi preview --diff` runs against the stack's state.
     """
-    from fleetstack.engine.backends_config import load_backends_config
-    from fleetstack.engine.fleet_stacks import (
+    from ..engine.backends.config import load_backends_config
+    from ..engine.fleets.stacks import (
         STACK_CLOUDS,
         first_cloud_offer,
         render_resource_plan,
@@ -44,14 +44,14 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
 
 def apply_fleet_plan(plan: Any, rp: Any, console: Any) -> None:
     """`up` the fleet's stack with progress, then print its instances."""
-    from fleetstack.engine.backends_config import load_backends_config
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.fleet_ops import apply_fleet, make_driver
-    from fleetstack.engine.state import instances_of_fleet, open_state
-    from fleetstack.stacks.errors import ensure_pulumi_cli
+    from ..engine.backends.config import load_backends_config
+    from ..engine.errors import FleetstackError
+    from ..engine.fleets.lifecycle import apply_fleet, make_driver
+    from ..engine.state import instances_of_fleet, open_state
+    from ..stacks.errors import ensure_pulumi_cli
 
     if rp is None and _elastic_and_empty(plan):
-        from fleetstack.engine.fleet_ops import record_empty_fleet
+        from ..engine.fleets.lifecycle import record_empty_fleet
 
         fleet = record_empty_fleet(open_state(), plan.run_name, spec=_empty_fleet_spec(plan))
         console.print(

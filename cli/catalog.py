@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     "update", help="Download the live catalog; offers use it before the embedded snapshot."
 )
 def update_command() -> None:
-    from fleetstack.engine.catalog import update_catalog
+    from ..engine.offers.catalog import update_catalog
 
     target, providers = update_catalog()
     print(f"Catalog downloaded to {target} ({', '.join(providers)})")

@@ -15,10 +15,10 @@ def delete_command(
     run_name: str = typer.Argument(..., metavar="RUN", help="The run's name (see `dstack ps -a`)"),
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
 ) -> None:
-    from fleetstack.cli.confirm import confirm
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.runs.control import delete_run, find_run
-    from fleetstack.engine.state import open_state
+    from ..engine.errors import FleetstackError
+    from ..engine.runs.control import delete_run, find_run
+    from ..engine.state import open_state
+    from .views.confirm import confirm
 
     state = open_state()
     run = find_run(state, run_name)

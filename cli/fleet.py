@@ -40,11 +40,11 @@ def delete_command(
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
 ) -> None:
     """Delete a fleet: destroys its stack (every instance and resource), then forgets it."""
-    from fleetstack.cli.confirm import confirm
-    from fleetstack.cli.output import console as make_console
-    from fleetstack.engine.backends_config import load_backends_config
-    from fleetstack.engine.fleet_ops import delete_fleet, find_fleet, make_driver
-    from fleetstack.engine.state import open_state
+    from ..engine.backends.config import load_backends_config
+    from ..engine.fleets.lifecycle import delete_fleet, find_fleet, make_driver
+    from ..engine.state import open_state
+    from .views.confirm import confirm
+    from .views.output import console as make_console
 
     state = open_state()
     console = make_console()
@@ -61,10 +61,10 @@ def delete_command(
 @fleet_app.command("cancel")
 def cancel_command(name: str = typer.Argument(..., help="The fleet's name")) -> None:
     """Cancel a stuck update of the fleet's stack and release its lock."""
-    from fleetstack.cli.output import console as make_console
-    from fleetstack.engine.backends_config import load_backends_config
-    from fleetstack.engine.fleet_ops import find_fleet, fleet_cloud, make_driver
-    from fleetstack.engine.state import open_state
+    from ..engine.backends.config import load_backends_config
+    from ..engine.fleets.lifecycle import find_fleet, fleet_cloud, make_driver
+    from ..engine.state import open_state
+    from .views.output import console as make_console
 
     fleet = find_fleet(open_state(), name)
     cloud = fleet_cloud(fleet)
@@ -75,8 +75,8 @@ def cancel_command(name: str = typer.Argument(..., help="The fleet's name")) -> 
 def list_fleets_command(*, all_fleets: bool, as_json: bool) -> None:
     import json
 
-    from fleetstack.cli.output import console as make_console
-    from fleetstack.engine.state import instances_of_fleet, list_fleets, open_state
+    from ..engine.state import instances_of_fleet, list_fleets, open_state
+    from .views.output import console as make_console
 
     state = open_state()
     _reap_idle(state)
@@ -156,19 +156,19 @@ def _reap_idle(state: object) -> None:
     """Destroy fleets idle past their idle_duration (needs the Pulumi CLI to act)."""
     import shutil
 
-    from fleetstack.engine.fleet_ops import idle_fleets
+    from ..engine.fleets.lifecycle import idle_fleets
 
     due = idle_fleets(state)
     if not due:
         return
-    from fleetstack.cli.output import print_error
+    from .views.output import print_error
 
     if shutil.which("pulumi") is None:
         print_error("some fleets are idle past their idle_duration; install the Pulumi CLI so "
                     "`dstack fleet` can destroy them")  # fmt: skip
         return
-    from fleetstack.engine.backends_config import load_backends_config
-    from fleetstack.engine.fleet_ops import make_driver, reap_idle_fleets
+    from ..engine.backends.config import load_backends_config
+    from ..engine.fleets.lifecycle import make_driver, reap_idle_fleets
 
     config = load_backends_config()
     reaped = reap_idle_fleets(state, driver_for=lambda c: make_driver(c, config), due=due)

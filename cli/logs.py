@@ -26,9 +26,9 @@ def logs_command(
     import os
     import sys
 
-    from fleetstack.engine.runs.control import find_run
-    from fleetstack.engine.runs.logstream import parse_since, run_logs
-    from fleetstack.engine.state import open_state
+    from ..engine.runs.control import find_run
+    from ..engine.runs.logs import parse_since, run_logs
+    from ..engine.state import open_state
 
     start = parse_since(since)
     state = open_state()

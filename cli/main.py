@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 import typer
-from fleetstack.cli import apply, catalog, delete, fleet, logs, offer, ps, schema, stop, validate
+
+from . import apply, catalog, delete, fleet, logs, offer, ps, schema, stop, validate
 
 app = typer.Typer(
     name="dstack",
@@ -26,13 +27,13 @@ for module in (apply, offer, catalog, ps, logs, stop, delete, fleet, validate, s
 
 def run() -> None:
     """Console-script entry point: expected failures print one or two red lines, exit 1."""
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.stacks.errors import StackError
+    from ..engine.errors import FleetstackError
+    from ..stacks.errors import StackError
 
     try:
         app()
     except (FleetstackError, StackError) as exc:
-        from fleetstack.cli.output import print_error
+        from .views.output import print_error
 
         print_error(str(exc))
         sys.exit(1)

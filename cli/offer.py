@@ -30,7 +30,7 @@ def offer_command(
         None, "-f", "--file", help="Take requirements from a configuration"
     ),
 ) -> None:
-    from fleetstack.cli.offer_view import show_offers
+    from .views.offers import show_offers
 
     policies = [
         p
@@ -38,7 +38,7 @@ def offer_command(
         if on
     ]  # noqa: E501
     if len(policies) > 1:
-        from fleetstack.engine.errors import FleetstackError
+        from ..engine.errors import FleetstackError
 
         raise FleetstackError(f"{' and '.join(policies)}: give one spot policy flag at most")
     show_offers(

@@ -21,6 +21,6 @@ def ps_command(
     as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON"),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Add the ERROR column"),
 ) -> None:
-    from fleetstack.cli.ps_view import show_runs
+    from .views.ps import show_runs
 
     show_runs(all_runs=all_runs, last=last, watch=watch, as_json=as_json, verbose=verbose)

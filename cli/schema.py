@@ -15,7 +15,7 @@ def schema_command(
     import json
     import sys
 
-    from fleetstack.engine.config.schema import configuration_schema
+    from ..engine.config.schema import configuration_schema
 
     schema = configuration_schema()
     sys.stdout.write(

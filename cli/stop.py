@@ -16,9 +16,9 @@ def stop_command(
     abort: bool = typer.Option(False, "-x", "--abort", help="Kill the run now, without a grace"),
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
 ) -> None:
-    from fleetstack.cli.confirm import confirm
-    from fleetstack.engine.runs.control import find_run, stop_run
-    from fleetstack.engine.state import open_state
+    from ..engine.runs.control import find_run, stop_run
+    from ..engine.state import open_state
+    from .views.confirm import confirm
 
     state = open_state()
     run = find_run(state, run_name)

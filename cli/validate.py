@@ -21,7 +21,7 @@ def validate_command(
     import json
     import sys
 
-    from fleetstack.engine.config.validation import validate_file
+    from ..engine.config.validation import validate_file
 
     ok = True
     for file in files or [".dstack.yml"]:

@@ -11,7 +11,7 @@ import base64
 import gzip
 import re
 
-from fleetstack.stacks.common import (
+from .common import (
     SSH_USER,
     check_spec,
     format_price,
@@ -19,8 +19,8 @@ from fleetstack.stacks.common import (
     node_names,
     wants_nvidia_image,
 )
-from fleetstack.stacks.errors import StackError
-from fleetstack.stacks.spec import StackSpec
+from .errors import StackError
+from .spec import StackSpec
 
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit on raw user data
 CANONICAL_OWNER = "099720109477"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import re
 
-from fleetstack.stacks.common import (
+from .common import (
     SSH_USER,
     check_spec,
     check_user_data_size,
@@ -25,7 +25,7 @@ from fleetstack.stacks.common import (
     node_names,
     wants_nvidia_image,
 )
-from fleetstack.stacks.spec import StackSpec
+from .spec import StackSpec
 
 # (publisher, offer, sku) of the boot image; version is always "latest"
 GPU_IMAGE = ("microsoft-dsvm", "ubuntu-hpc", "2204")

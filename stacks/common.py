@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fleetstack.stacks.errors import StackError
-from fleetstack.stacks.spec import StackSpec
+from .errors import StackError
+from .spec import StackSpec
 
 SSH_PORT = 22
 SSH_USER = "ubuntu"

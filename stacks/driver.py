@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fleetstack.stacks import settings
-from fleetstack.stacks.diff import StackDiff, diff_from_events
-from fleetstack.stacks.errors import StackError, ensure_pulumi_cli
-from fleetstack.stacks.spec import StackSpec
+from . import settings
+from .diff import StackDiff, diff_from_events
+from .errors import StackError, ensure_pulumi_cli
+from .spec import StackSpec
 
 PROJECT_NAME = "fleetstack"
 
@@ -100,8 +100,9 @@ class StackDriver:
 
     def _stack(self, spec: StackSpec) -> Any:
         ensure_pulumi_cli()
-        from fleetstack.stacks.programs import program_for
         from pulumi import automation as auto
+
+        from .programs import program_for
 
         with _translated_errors(spec.fleet):
             stack = auto.create_or_select_stack(

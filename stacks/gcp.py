@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from fleetstack.stacks.common import (
+from .common import (
     SSH_USER,
     check_spec,
     check_user_data_size,
@@ -24,8 +24,8 @@ from fleetstack.stacks.common import (
     node_names,
     wants_nvidia_image,
 )
-from fleetstack.stacks.errors import StackError
-from fleetstack.stacks.spec import StackSpec
+from .errors import StackError
+from .spec import StackSpec
 
 # The DLVM family current in 2026 (CUDA 12.9, driver 580); families are retired over time.
 DLVM_GPU_IMAGE = (

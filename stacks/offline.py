@@ -6,10 +6,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from fleetstack.stacks.diff import ResourceChange, StackDiff
-from fleetstack.stacks.inputs import PLACEHOLDER as PLACEHOLDER_ID
-from fleetstack.stacks.inputs import summarize
-from fleetstack.stacks.spec import StackSpec
+from .diff import ResourceChange, StackDiff
+from .inputs import PLACEHOLDER as PLACEHOLDER_ID
+from .inputs import summarize
+from .spec import StackSpec
 
 _LOCK = threading.Lock()
 
@@ -20,7 +20,7 @@ def offline_plan(spec: StackSpec, program: Callable[[], None] | None = None) -> 
     Runs in a fresh thread with its own event loop, so it also works under a running loop.
     """
     if program is None:
-        from fleetstack.stacks.programs import program_for
+        from .programs import program_for
 
         program = program_for(spec)
     return evaluate_program(program, project="fleetstack", stack=spec.stack_name)

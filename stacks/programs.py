@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from fleetstack.stacks.errors import StackError
-from fleetstack.stacks.spec import StackSpec
+from .errors import StackError
+from .spec import StackSpec
 
 # cloud -> module whose `program(spec)` declares that cloud's resources
 PROGRAM_MODULES = {

@@ -7,7 +7,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from fleetstack.stacks.errors import StackError
+from .errors import StackError
 
 _REMOTE_SCHEMES = ("s3://", "gs://", "azblob://", "https://", "http://", "file://")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from fleetstack.templates import render
+
+from . import render
 
 # Time systemd gives the job to stop, on top of the job's own grace (container stop, log flush).
 _STOP_MARGIN_SECONDS = 30

@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
-from fleetstack.templates.jobspec import (
+
+from .jobspec import (
     JobSpec,
     container_name,
     effective_gpu_vendor,
@@ -104,7 +105,7 @@ def render_user_data(
     Raises ValueError when ssh_public_keys is empty or holds an empty or multi-line key, and
     for any job value render_job_script refuses.
     """
-    from fleetstack.templates.cloud_init import build_user_data
+    from .cloud_init import build_user_data
 
     if not _SAFE_PATH.fullmatch(job_script_path):
         raise ValueError(

@@ -5,9 +5,9 @@ Imports pydantic and PyYAML only, so `dstack validate` starts fast.
 
 from __future__ import annotations
 
-from fleetstack.engine.config.common import PortMapping, RetryPolicy, UtilizationPolicy
-from fleetstack.engine.config.fleet import FleetConfiguration, FleetNodes, SSHConfig, SSHHost
-from fleetstack.engine.config.loader import (
+from .common import PortMapping, RetryPolicy, UtilizationPolicy
+from .fleet import FleetConfiguration, FleetNodes, SSHConfig, SSHHost
+from .loader import (
     CONFIGURATION_TYPES,
     AnyConfiguration,
     LoadedConfiguration,
@@ -15,8 +15,8 @@ from fleetstack.engine.config.loader import (
     load_configuration,
     load_document,
 )
-from fleetstack.engine.config.profiles import Profile, find_profile
-from fleetstack.engine.config.run import (
+from .profiles import Profile, find_profile
+from .run import (
     BaseRunConfiguration,
     DevEnvironmentConfiguration,
     ServiceConfiguration,

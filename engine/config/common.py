@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fleetstack.engine.durations import parse_duration
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -15,6 +14,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from ..models.durations import parse_duration
 
 _DURATION_SCHEMA = {
     "anyOf": [

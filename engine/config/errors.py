@@ -7,9 +7,10 @@ import types
 import typing
 from typing import Any
 
-from fleetstack.engine.config.yamlfile import YamlDocument, format_path
-from fleetstack.engine.errors import ConfigurationError
 from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigurationError
+from .yamlfile import YamlDocument, format_path
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "bytes"}
 # errors that say most about what went wrong come first when a union reports several

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fleetstack.engine.config.common import (
+from pydantic import Field, field_validator, model_validator
+
+from ..models.resources import ResourcesSpec, parse_count
+from .common import (
     NAME_PATTERN,
     Duration,
     ProfileParams,
@@ -12,9 +15,7 @@ from fleetstack.engine.config.common import (
     check_env_names,
     parse_env,
 )
-from fleetstack.engine.config.run import Env, _env_value
-from fleetstack.engine.resources import ResourcesSpec, parse_count
-from pydantic import Field, field_validator, model_validator
+from .run import Env, _env_value
 
 DEFAULT_FLEET_IDLE_DURATION = 3 * 86400  # dstack: 3d
 

@@ -9,18 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine.config.errors import validation_error
-from fleetstack.engine.config.fleet import FleetConfiguration
-from fleetstack.engine.config.interpolate import InterpolationError, interpolate
-from fleetstack.engine.config.profiles import LoadedProfile, find_profile
-from fleetstack.engine.config.run import (
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigurationError
+from .errors import validation_error
+from .fleet import FleetConfiguration
+from .interpolate import InterpolationError, interpolate
+from .profiles import LoadedProfile, find_profile
+from .run import (
     DevEnvironmentConfiguration,
     ServiceConfiguration,
     TaskConfiguration,
 )
-from fleetstack.engine.config.yamlfile import YamlDocument, format_path, read_yaml
-from fleetstack.engine.errors import ConfigurationError
-from pydantic import BaseModel, ValidationError
+from .yamlfile import YamlDocument, format_path, read_yaml
 
 AnyConfiguration = (
     TaskConfiguration | ServiceConfiguration | DevEnvironmentConfiguration | FleetConfiguration

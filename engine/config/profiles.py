@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine.config.common import RunProfileParams
-from fleetstack.engine.config.errors import validation_error
-from fleetstack.engine.config.yamlfile import YamlDocument, read_yaml
-from fleetstack.engine.errors import ConfigurationError
-from fleetstack.engine.paths import dstack_home
 from pydantic import Field, ValidationError
+
+from ..errors import ConfigurationError
+from ..paths import dstack_home
+from .common import RunProfileParams
+from .errors import validation_error
+from .yamlfile import YamlDocument, read_yaml
 
 PROFILES_FILE = "profiles.yml"
 

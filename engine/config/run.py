@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fleetstack.engine.config.common import (
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
+
+from ..models.resources import IntRange, ResourcesSpec
+from .common import (
     NAME_PATTERN,
     Duration,
     PortMapping,
@@ -14,8 +17,6 @@ from fleetstack.engine.config.common import (
     parse_env,
     parse_port,
 )
-from fleetstack.engine.resources import IntRange, ResourcesSpec
-from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 ENV_SCHEMA = {
     "anyOf": [

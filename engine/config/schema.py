@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fleetstack.engine.config.fleet import FleetConfiguration
-from fleetstack.engine.config.run import (
+from pydantic import Field, TypeAdapter
+
+from .fleet import FleetConfiguration
+from .run import (
     DevEnvironmentConfiguration,
     ServiceConfiguration,
     TaskConfiguration,
 )
-from pydantic import Field, TypeAdapter
 
 SCHEMA_ID = "https://fleetstack.dev/schemas/dstack.yml.json"
 

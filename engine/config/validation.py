@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fleetstack.engine.errors import ConfigurationError
+from ..errors import ConfigurationError
 
 
 @dataclass
@@ -45,7 +45,7 @@ def validate_file(file: str, *, profile: str | None = None) -> FileReport:
     `${{ run.args }}` is empty and every `${{ secrets.X }}` validates as a placeholder, so a
     file that needs secrets only at apply time still validates.
     """
-    from fleetstack.engine.config.loader import load_configuration
+    from .loader import load_configuration
 
     try:
         loaded = load_configuration(file, secrets=_AnySecret(), profile=profile)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fleetstack.engine.errors import ConfigurationError
+
+from ..errors import ConfigurationError
 
 MAX_BYTES = 1024 * 1024  # a configuration is a few KB; a bigger file is the wrong file
 

@@ -19,11 +19,11 @@ __all__ = ["refresh_run", "refresh_runs", "run_error_text", "submit_run"]
 
 def __getattr__(name: str) -> Any:
     if name in ("refresh_runs", "refresh_run", "run_error_text"):
-        from fleetstack.engine.runs import lifecycle
+        from . import lifecycle
 
         return getattr(lifecycle, name)
     if name == "submit_run":
-        from fleetstack.engine.runs.submit import submit_run
+        from .submit import submit_run
 
         return submit_run
     raise AttributeError(name)

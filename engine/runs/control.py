@@ -17,10 +17,10 @@ import shutil
 import time
 from pathlib import Path
 
-from fleetstack.engine import joblogs, supervisor
-from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.paths import dstack_home
-from fleetstack.engine.state import (
+from ..errors import FleetstackError
+from ..paths import dstack_home
+from ..runner import jobfiles, supervisor
+from ..state import (
     IllegalTransitionError,
     JobRecord,
     JobStatus,
@@ -36,7 +36,7 @@ from fleetstack.engine.state import (
     set_job_status,
     set_run_status,
 )
-from fleetstack.engine.state import delete_run as _delete_run_row
+from ..state import delete_run as _delete_run_row
 
 STOP_MARGIN_SECONDS = 5.0  # beyond the grace period: the supervisor kills, then records
 # A stop waits at most this (plus the margin) for the jobs to end: a job that ignores SIGTERM
@@ -118,7 +118,7 @@ def _stop_job(
     job_dir = job_dir_of(run, job)
     if supervisor.stop_job(job_dir, abort=abort):
         return _grace_seconds(job_dir)
-    if joblogs.read_exit_status(job_dir) is not None or job.supervisor_pid is not None:
+    if jobfiles.read_exit_status(job_dir) is not None or job.supervisor_pid is not None:
         return 0.0  # it has ended, or its supervisor vanished: reconciling settles it
     # Never started (or not yet): end it here. A supervisor starting later sees a final
     # job and does not run it; one starting right now sees `terminating` and stops at once.
@@ -129,7 +129,7 @@ def _stop_job(
 
 def _grace_seconds(job_dir: Path) -> float:
     try:
-        spec = json.loads((job_dir / joblogs.SPEC_FILE).read_text())
+        spec = json.loads((job_dir / jobfiles.SPEC_FILE).read_text())
         return float(spec.get("grace_seconds") or supervisor.DEFAULT_GRACE_SECONDS)
     except (OSError, ValueError, TypeError):
         return supervisor.DEFAULT_GRACE_SECONDS
@@ -167,7 +167,7 @@ def _stop_jobs(
 
 def _settle_run(state: State, run_id: str) -> RunRecord:
     """Finish a terminating run whose jobs have all ended (one lifecycle step)."""
-    from fleetstack.engine.runs.lifecycle import refresh_run
+    from .lifecycle import refresh_run
 
     run = get_run(state, run_id)
     assert run is not None
@@ -199,4 +199,4 @@ def job_dir_of(run: RunRecord, job: JobRecord) -> Path:
     """Where the job's files are: as recorded, else the default place."""
     if job.job_dir:
         return Path(job.job_dir)
-    return joblogs.default_job_dir(run.name, job.job_num, job.submission_num)
+    return jobfiles.default_job_dir(run.name, job.job_num, job.submission_num)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from fleetstack.engine.state import (
+from ..state import (
     IllegalTransitionError,
     JobRecord,
     JobStatus,
@@ -38,7 +38,7 @@ from fleetstack.engine.state import (
     list_runs,
     set_run_status,
 )
-from fleetstack.engine.state.models import utcnow
+from ..state.models import utcnow
 
 # dstack's delays between resubmissions of a pending run: the n-th resubmission waits the
 # n-th delay after the previous submission ended, the last one repeats.
@@ -84,7 +84,7 @@ def refresh_runs(state: State, *, now: datetime | None = None) -> list[RunRecord
 
     Cheap when nothing is active: two indexed queries.
     """
-    from fleetstack.engine.supervisor import reconcile_jobs
+    from ..runner.supervisor import reconcile_jobs
 
     reconcile_jobs(state)
     changed = []
@@ -219,7 +219,7 @@ def _process_pending(
 
 
 def _resubmit(state: State, run: RunRecord, jobs: list[JobRecord]) -> None:
-    from fleetstack.engine.runs.submit import resubmit_jobs
+    from .submit import resubmit_jobs
 
     resubmit_jobs(state, run, jobs)
 
@@ -261,8 +261,8 @@ def _final_reason(run: RunRecord, job: JobRecord, *, retry_exhausted: bool) -> R
 
 def _claim_pending(state: State, run_id: str) -> bool:
     """Move a pending run to submitted in one transaction; False when another process did."""
-    from fleetstack.engine.state.common import apply_status, fetch_for_update
-    from fleetstack.engine.state.models import RunRow
+    from ..state.common import apply_status, fetch_for_update
+    from ..state.models import RunRow
 
     with state.write() as session:
         row = fetch_for_update(session, RunRow, run_id)

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine import joblogs
-from fleetstack.engine.paths import dstack_home
-from fleetstack.engine.supervisor import is_alive
+from ..paths import dstack_home
+from ..runner import jobfiles
+from ..runner.supervisor import is_alive
 
 # The values of RunStatus / JobStatus that are final (tests check them against statuses.py).
 FINISHED_RUN_STATUSES = ("done", "failed", "terminated")
@@ -138,7 +138,7 @@ def needs_refresh(active: Sequence[RunSummary]) -> bool:
             return True
         if not is_alive(run.supervisor_pid, run.supervisor_token):
             return True
-        if (Path(run.job_dir) / joblogs.EXIT_STATUS_FILE).exists():
+        if (Path(run.job_dir) / jobfiles.EXIT_STATUS_FILE).exists():
             return True
     return False
 
@@ -208,8 +208,8 @@ def open_source(url: str | None = None) -> RunSource | None:
 
 def refresh_state(url: str | None) -> None:
     """refresh_runs on the database at `url` (imports SQLAlchemy and the lifecycle)."""
-    from fleetstack.engine.runs.lifecycle import refresh_runs
-    from fleetstack.engine.state import open_state
+    from ..state import open_state
+    from .lifecycle import refresh_runs
 
     refresh_runs(open_state(url))
 
@@ -227,7 +227,7 @@ def _sqlite_path(url: str) -> Path | None:
 def _sqlite_source(path: Path, url: str) -> RunSource | None:
     import sqlite3
 
-    from fleetstack.engine.migrations import HEAD_REVISION, VERSION_TABLE
+    from ..state.migrations import HEAD_REVISION, VERSION_TABLE
 
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     try:
@@ -245,8 +245,9 @@ def _sqlite_source(path: Path, url: str) -> RunSource | None:
 
 
 def _state_source(url: str) -> RunSource:
-    from fleetstack.engine.state import open_state
     from sqlalchemy import text
+
+    from ..state import open_state
 
     state = open_state(url)
 

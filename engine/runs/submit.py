@@ -16,8 +16,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.state import (
+from ..errors import FleetstackError
+from ..state import (
     JobRecord,
     JobTerminationReason,
     RunRecord,
@@ -40,10 +40,10 @@ def submit_run(
     Raises FleetstackError when there is no offer, the chosen offer is not local, the
     configuration type cannot run here, or a live run already has the name.
     """
-    from fleetstack.engine.paths import dstack_home
-    from fleetstack.engine.runs.code import project_root
-    from fleetstack.engine.runs.local import job_template
-    from fleetstack.engine.state import open_state
+    from ..paths import dstack_home
+    from ..state import open_state
+    from .code import project_root
+    from .jobs import job_template
 
     configuration = plan.configuration
     offer = _chosen_offer(plan)
@@ -82,12 +82,12 @@ def submit_run(
         ),
         "offer": offer.to_json(plan.requirements.nodes),
     }
-    from fleetstack.engine.state import update_run
+    from ..state import update_run
 
     run = update_run(state, run.id, run_spec=run_spec)
     job, error = _start_job(state, run, job_num=0, submission_num=0)
     if error is not None:
-        from fleetstack.engine.runs.lifecycle import refresh_run
+        from .lifecycle import refresh_run
 
         refresh_run(state, run)
         raise FleetstackError(f"run {run.name} could not start: {error}")
@@ -116,16 +116,16 @@ def start_job(state: State, run: RunRecord, *, job_num: int, submission_num: int
 def _start_job(
     state: State, run: RunRecord, *, job_num: int, submission_num: int
 ) -> tuple[JobRecord, str | None]:
-    from fleetstack.engine import joblogs
-    from fleetstack.engine.paths import dstack_home
-    from fleetstack.engine.runs.code import copy_project
-    from fleetstack.engine.runs.local import (
+    from ...templates.render import render_job_script
+    from ..paths import dstack_home
+    from ..runner import jobfiles
+    from ..runner.supervisor import process_token, start_supervisor
+    from .code import copy_project
+    from .jobs import (
         job_spec,
         stop_grace_for_supervisor,
         supervisor_environment,
     )
-    from fleetstack.engine.supervisor import process_token, start_supervisor
-    from fleetstack.templates.render import render_job_script
 
     spec = run.run_spec or {}
     template = spec["job"]
@@ -137,7 +137,7 @@ def _start_job(
         submission_num=submission_num,
         job_spec=template,
         job_dir=str(job_dir),
-        log_path=str(job_dir / joblogs.LOG_FILE),
+        log_path=str(job_dir / jobfiles.LOG_FILE),
     )
     # Until its supervisor runs, this process answers for the job: if it dies while copying
     # the project (kill -9, Ctrl-C), reconciling fails the job instead of leaving it submitted.
@@ -185,7 +185,7 @@ def _start_job(
 
 def _start_watcher(run: RunRecord, state: State) -> None:
     """Retries must happen while nobody runs `dstack ps`: a watcher process carries them."""
-    from fleetstack.engine.runs.watch import start_watcher
+    from .watch import start_watcher
 
     with contextlib.suppress(OSError):  # `dstack ps` and an attached apply still refresh it
         start_watcher(run.id, state.url)

@@ -39,9 +39,9 @@ def start_watcher(run_id: str, database_url: str | None = None) -> None:
 
 def watch(run_id: str, database_url: str | None = None) -> None:
     """Refresh the run until it has finished (or is gone)."""
-    from fleetstack.engine.runs.lifecycle import refresh_run
-    from fleetstack.engine.state import get_run, open_state
-    from fleetstack.engine.supervisor import reconcile_jobs
+    from ..runner.supervisor import reconcile_jobs
+    from ..state import get_run, open_state
+    from .lifecycle import refresh_run
 
     state = open_state(database_url)
     while True:

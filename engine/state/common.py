@@ -5,10 +5,11 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, TypeVar
 
-from fleetstack.engine.state.models import utcnow
-from fleetstack.engine.state.statuses import IllegalTransitionError, check_transition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from ..models.statuses import IllegalTransitionError, check_transition
+from .models import utcnow
 
 Row = TypeVar("Row")
 

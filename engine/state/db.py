@@ -23,11 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine.migrations import HEAD_REVISION, VERSION_TABLE, upgrade
-from fleetstack.engine.paths import dstack_home
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
+
+from ..paths import dstack_home
+from .migrations import HEAD_REVISION, VERSION_TABLE, upgrade
 
 DATABASE_URL_ENV = "DSTACK_DATABASE_URL"
 BUSY_TIMEOUT_MS = 30_000

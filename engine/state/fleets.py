@@ -9,24 +9,25 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.state.common import (
+from sqlalchemy import select
+
+from ..errors import FleetstackError
+from ..models.statuses import FleetStatus, InstanceStatus
+from .common import (
     RecordNotFoundError,
     apply_status,
     fetch_for_update,
     update_fields,
 )
-from fleetstack.engine.state.db import State
-from fleetstack.engine.state.models import FleetRow, InstanceRow, utcnow
-from fleetstack.engine.state.names import generate_name
-from fleetstack.engine.state.records import (
+from .db import State
+from .models import FleetRow, InstanceRow, utcnow
+from .names import generate_name
+from .records import (
     FleetRecord,
     InstanceRecord,
     fleet_record,
     instance_record,
 )
-from fleetstack.engine.state.statuses import FleetStatus, InstanceStatus
-from sqlalchemy import select
 
 DEFAULT_PROJECT = "main"
 

@@ -2,7 +2,7 @@
 
 Only portable types: String, Text, Integer, Float, Boolean, JSON and timezone-aware
 timestamps stored as UTC. The schema itself is created by the alembic migrations in
-fleetstack.engine.migrations; these classes must stay in step with them (a test compares).
+fleetstack.engine.state.migrations; these classes must stay in step with them (a test compares).
 Status columns hold the enum values as plain strings; only the repository writes them.
 """
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from fleetstack.engine.state.models import FleetRow, InstanceRow, JobRow, RunRow
-from fleetstack.engine.state.statuses import (
+from ..models.statuses import (
     FleetStatus,
     InstanceStatus,
     JobStatus,
@@ -19,6 +18,7 @@ from fleetstack.engine.state.statuses import (
     RunStatus,
     RunTerminationReason,
 )
+from .models import FleetRow, InstanceRow, JobRow, RunRow
 
 
 @dataclass(frozen=True)

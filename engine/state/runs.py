@@ -9,26 +9,27 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.state.common import (
-    RecordNotFoundError,
-    apply_status,
-    fetch_for_update,
-    update_fields,
-)
-from fleetstack.engine.state.db import State
-from fleetstack.engine.state.models import JobRow, RunRow, utcnow
-from fleetstack.engine.state.names import generate_name
-from fleetstack.engine.state.records import JobRecord, RunRecord, job_record, run_record
-from fleetstack.engine.state.statuses import (
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import FleetstackError
+from ..models.statuses import (
     JobStatus,
     JobTerminationReason,
     RunStatus,
     RunTerminationReason,
 )
-from sqlalchemy import and_, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from .common import (
+    RecordNotFoundError,
+    apply_status,
+    fetch_for_update,
+    update_fields,
+)
+from .db import State
+from .models import JobRow, RunRow, utcnow
+from .names import generate_name
+from .records import JobRecord, RunRecord, job_record, run_record
 
 DEFAULT_PROJECT = "main"
 _FINAL_RUN_VALUES = tuple(s.value for s in RunStatus if s.is_finished)

@@ -154,7 +154,7 @@ def test_cli_flags_win_over_the_file_and_its_profile(tmp_path):
 
 def test_build_plan_carries_the_overridden_configuration(tmp_path):
     from fleetstack.engine.config import load_configuration
-    from fleetstack.engine.plan import build_plan
+    from fleetstack.engine.services.plan import build_plan
 
     loaded = load_configuration(conf(tmp_path, "resources:\n  gpu: A10\nspot_policy: spot\n"))
     built = build_plan(loaded, {"spot_policy": "on-demand", "regions": None, "max_price": 2.0})

@@ -1,5 +1,5 @@
 import pytest
-from fleetstack.engine.backends_config import load_backends_config
+from fleetstack.engine.backends.config import load_backends_config
 from fleetstack.engine.errors import ConfigurationError
 from fleetstack.engine.paths import config_path
 

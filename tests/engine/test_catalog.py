@@ -1,6 +1,11 @@
 import pytest
-from fleetstack.engine.catalog import EMBEDDED_DIR, catalog_source, query_catalog, update_catalog
 from fleetstack.engine.errors import FleetstackError
+from fleetstack.engine.offers.catalog import (
+    EMBEDDED_DIR,
+    catalog_source,
+    query_catalog,
+    update_catalog,
+)
 from fleetstack.engine.paths import catalog_dir
 
 
@@ -40,8 +45,8 @@ def test_update_says_clearly_when_unreachable(tmp_path, monkeypatch):
 
 
 def test_a_downloaded_catalog_is_parsed_once_for_later_commands(tmp_path, monkeypatch):
-    from fleetstack.engine import catalog_rows
-    from fleetstack.engine.catalog import warm_rows
+    from fleetstack.engine.offers import rows as catalog_rows
+    from fleetstack.engine.offers.catalog import warm_rows
     from fleetstack.engine.paths import cache_dir
 
     monkeypatch.setattr(catalog_rows, "_DISK_CACHE_MIN_BYTES", 0)

@@ -2,8 +2,8 @@
 
 import gpuhunt
 import pytest
-from fleetstack.engine import catalog_rows
-from fleetstack.engine.catalog import CatalogSource, query_catalog
+from fleetstack.engine.offers import rows as catalog_rows
+from fleetstack.engine.offers.catalog import CatalogSource, query_catalog
 from fleetstack.engine.paths import cache_dir
 
 HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data"  # noqa: E501

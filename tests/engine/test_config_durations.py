@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fleetstack.engine.durations import format_duration, parse_duration
+from fleetstack.engine.models.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,14 @@ from pathlib import Path
 
 import pytest
 from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.fleet_ops import apply_fleet, delete_fleet, idle_fleets, reap_idle_fleets
-from fleetstack.engine.fleet_stacks import ResourcePlan
-from fleetstack.engine.offers import Offer
+from fleetstack.engine.fleets.lifecycle import (
+    apply_fleet,
+    delete_fleet,
+    idle_fleets,
+    reap_idle_fleets,
+)
+from fleetstack.engine.fleets.stacks import ResourcePlan
+from fleetstack.engine.offers.match import Offer
 from fleetstack.engine.state import (
     FleetStatus,
     InstanceStatus,

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.fleet_stacks import first_cloud_offer, stack_spec_for
-from fleetstack.engine.plan import build_plan
+from fleetstack.engine.fleets.stacks import first_cloud_offer, stack_spec_for
+from fleetstack.engine.services.plan import build_plan
 from fleetstack.templates.render import INSTANCE_JOB_SCRIPT_PATH
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZsZWV0c3RhY2s test"

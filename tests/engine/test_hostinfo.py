@@ -1,4 +1,4 @@
-from fleetstack.engine.hostinfo import detect_host, parse_nvidia_smi
+from fleetstack.engine.backends.local.host import detect_host, parse_nvidia_smi
 
 
 def test_nvidia_smi_lines_become_catalog_gpu_names():

@@ -6,13 +6,13 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from fleetstack.engine import joblogs
-from fleetstack.engine.joblogs import ExitStatus, LogWriter, follow_log, read_log
-from fleetstack.engine.supervisor import start_supervisor, wait_for_exit
+from fleetstack.engine.runner import jobfiles
+from fleetstack.engine.runner.jobfiles import ExitStatus, LogWriter, follow_log, read_log
+from fleetstack.engine.runner.supervisor import start_supervisor, wait_for_exit
 
 
 def _finished(job_dir) -> None:
-    joblogs.write_exit_status(
+    jobfiles.write_exit_status(
         job_dir,
         ExitStatus(
             code=0,
@@ -52,9 +52,9 @@ def test_a_torn_index_line_is_ignored(tmp_path):
     writer = LogWriter(tmp_path)
     writer.append(b"abc", at=10.0)
     writer.close()
-    with open(tmp_path / joblogs.INDEX_FILE, "ab") as f:
+    with open(tmp_path / jobfiles.INDEX_FILE, "ab") as f:
         f.write(b"3 2")  # a line still being written
-    assert joblogs.read_index(tmp_path) == ([0], [10.0])
+    assert jobfiles.read_index(tmp_path) == ([0], [10.0])
 
 
 def test_missing_log_reads_empty(tmp_path):

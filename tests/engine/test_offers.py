@@ -3,8 +3,8 @@
 from types import SimpleNamespace as N
 
 import pytest
-from fleetstack.engine.backends_config import BackendConfig, BackendsConfig
-from fleetstack.engine.offers import Requirements, find_offers
+from fleetstack.engine.backends.config import BackendConfig, BackendsConfig
+from fleetstack.engine.offers.match import Requirements, find_offers
 
 HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data\n"  # noqa: E501
 AWS = [
@@ -139,7 +139,7 @@ def test_spot_policy_defaults_to_on_demand_for_runs_and_fleets_as_in_dstack():
 
 
 def test_prices_print_like_dstack_without_float_noise():
-    from fleetstack.engine.offers import format_price
+    from fleetstack.engine.offers.match import format_price
 
     assert [format_price(p) for p in (0.1 + 0.2, 0.096, 2.99, 113.068, 40.96 * 8, 0, 1.23456)] == [
         "$0.3", "$0.096", "$2.99", "$113.068", "$327.68", "$0", "$1.2346",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fleetstack.engine.resources import (
+from fleetstack.engine.models.resources import (
     GPUSpec,
     IntRange,
     ResourcesSpec,

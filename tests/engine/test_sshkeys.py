@@ -1,6 +1,6 @@
 import stat
 
-from fleetstack.engine.sshkeys import project_key
+from fleetstack.engine.runner.keys import project_key
 
 
 def test_key_is_generated_once_with_private_permissions(tmp_path):

@@ -6,7 +6,12 @@ import sqlite3
 from datetime import UTC
 
 import pytest
-from fleetstack.engine.migrations import HEAD_REVISION
+from fleetstack.engine.models.statuses import (
+    FLEET_TRANSITIONS,
+    INSTANCE_TRANSITIONS,
+    JOB_TRANSITIONS,
+    RUN_TRANSITIONS,
+)
 from fleetstack.engine.state import (
     FleetNameInUseError,
     FleetStatus,
@@ -44,13 +49,8 @@ from fleetstack.engine.state import (
     update_job,
     update_run,
 )
+from fleetstack.engine.state.migrations import HEAD_REVISION
 from fleetstack.engine.state.models import Base
-from fleetstack.engine.state.statuses import (
-    FLEET_TRANSITIONS,
-    INSTANCE_TRANSITIONS,
-    JOB_TRANSITIONS,
-    RUN_TRANSITIONS,
-)
 from sqlalchemy import inspect
 
 
@@ -94,14 +94,14 @@ def test_migrated_schema_matches_the_models(state):
 
 def test_head_revision_constant_matches_the_versions_folder():
     from alembic.script import ScriptDirectory
-    from fleetstack.engine.migrations import alembic_config
+    from fleetstack.engine.state.migrations import alembic_config
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
 
 
 def test_migration_renders_for_postgresql_offline(capsys):
     from alembic import command
-    from fleetstack.engine.migrations import alembic_config
+    from fleetstack.engine.state.migrations import alembic_config
 
     config = alembic_config()
     config.set_main_option("sqlalchemy.url", "postgresql://u@localhost/fleetstack")

@@ -10,7 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
-from fleetstack.engine import joblogs
+from fleetstack.engine.runner import jobfiles
+from fleetstack.engine.runner.supervisor import (
+    is_alive,
+    process_token,
+    read_pid_file,
+    reconcile_jobs,
+    start_supervisor,
+    stop_job,
+    wait_for_exit,
+)
 from fleetstack.engine.state import (
     JobStatus,
     JobTerminationReason,
@@ -21,15 +30,6 @@ from fleetstack.engine.state import (
     open_state,
     set_job_status,
     update_job,
-)
-from fleetstack.engine.supervisor import (
-    is_alive,
-    process_token,
-    read_pid_file,
-    reconcile_jobs,
-    start_supervisor,
-    stop_job,
-    wait_for_exit,
 )
 
 WAIT = 30  # generous upper bound for a slow CI machine; never a timing assertion
@@ -312,19 +312,19 @@ def test_supervisor_runs_from_the_command_line_without_a_database(tmp_path):
     job_dir.mkdir()
     script = _script(tmp_path, "printf partial\nexit 2\n")
     out = subprocess.run(
-        [sys.executable, "-m", "fleetstack.engine.supervisor", "--job-dir", str(job_dir)]
+        [sys.executable, "-m", "fleetstack.engine.runner.supervisor", "--job-dir", str(job_dir)]
         + ["--script", str(script)],
         capture_output=True,
         timeout=WAIT,
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert joblogs.read_exit_status(job_dir).code == 2
-    assert joblogs.read_log(job_dir) == b"partial"
+    assert jobfiles.read_exit_status(job_dir).code == 2
+    assert jobfiles.read_log(job_dir) == b"partial"
 
 
 def _wait_until_logged(job_dir: Path, text: bytes) -> None:
     deadline = time.monotonic() + WAIT
-    while text not in joblogs.read_log(job_dir):
+    while text not in jobfiles.read_log(job_dir):
         assert time.monotonic() < deadline, f"{text!r} never logged"
         time.sleep(0.05)

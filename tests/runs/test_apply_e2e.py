@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fleetstack.engine.runner.supervisor import read_pid_file
 from fleetstack.engine.runs.lifecycle import refresh_runs
 from fleetstack.engine.state import (
     RunStatus,
@@ -19,7 +20,6 @@ from fleetstack.engine.state import (
     jobs_of_run,
     list_runs,
 )
-from fleetstack.engine.supervisor import read_pid_file
 
 from .conftest import DSTACK, WAIT, dstack, wait_for
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.offers import Offer, OfferList, Requirements
-from fleetstack.engine.plan import Plan
+from fleetstack.engine.offers.match import Offer, OfferList, Requirements
+from fleetstack.engine.runner.supervisor import process_token
+from fleetstack.engine.runs.jobs import job_spec, job_template
 from fleetstack.engine.runs.lifecycle import refresh_runs
-from fleetstack.engine.runs.local import job_spec, job_template
 from fleetstack.engine.runs.submit import submit_run
+from fleetstack.engine.services.plan import Plan
 from fleetstack.engine.state import (
     RunStatus,
     create_job,
@@ -24,7 +25,6 @@ from fleetstack.engine.state import (
     jobs_of_run,
     update_job,
 )
-from fleetstack.engine.supervisor import process_token
 
 from .conftest import wait_for
 

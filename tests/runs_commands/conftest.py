@@ -148,8 +148,8 @@ def start_local_run(state, tmp_path):
     """start_local_run(name, commands, grace=10) -> RunRecord: a run whose job is a rendered
     job script under a real supervisor, built from the engine (no `dstack apply`)."""
     from fleetstack.engine.paths import dstack_home
+    from fleetstack.engine.runner.supervisor import start_supervisor
     from fleetstack.engine.state import create_job, create_run, update_job, update_run
-    from fleetstack.engine.supervisor import start_supervisor
     from fleetstack.templates.render import JobSpec, render_job_script
 
     def _start(name: str, commands: list[str], *, grace: float = 10.0, stop_grace: int = 10):

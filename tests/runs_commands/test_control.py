@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fleetstack.engine.errors import FleetstackError
+from fleetstack.engine.runner.supervisor import process_token
 from fleetstack.engine.runs.control import delete_run, find_run, stop_run
 from fleetstack.engine.runs.lifecycle import refresh_runs
 from fleetstack.engine.state import (
@@ -23,7 +24,6 @@ from fleetstack.engine.state import (
     list_runs,
     set_run_status,
 )
-from fleetstack.engine.supervisor import process_token
 
 
 def _running(cli, state, run):

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fleetstack.cli.ps_view import format_table, relative_time, run_json, runs_json
+from fleetstack.cli.views.ps import format_table, relative_time, run_json, runs_json
 from fleetstack.engine.errors import FleetstackError
 from fleetstack.engine.runs.listing import RunSummary
-from fleetstack.engine.runs.logstream import parse_since
+from fleetstack.engine.runs.logs import parse_since
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 

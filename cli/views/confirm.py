@@ -11,7 +11,7 @@ def confirm(question: str, *, yes: bool) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
-        from fleetstack.engine.errors import FleetstackError
+        from ...engine.errors import FleetstackError
 
         raise FleetstackError(f"{question} [y/n]: stdin is not a terminal; pass -y to confirm")
     try:

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fleetstack.engine import joblogs, supervisor
-from fleetstack.engine.durations import parse_duration
-from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.runs.control import job_dir_of
-from fleetstack.engine.state import JobRecord, RunRecord, State, get_job, get_run, jobs_of_run
+from ..errors import FleetstackError
+from ..models.durations import parse_duration
+from ..runner import jobfiles, supervisor
+from ..state import JobRecord, RunRecord, State, get_job, get_run, jobs_of_run
+from .control import job_dir_of
 
 REFRESH_SECONDS = 1.0  # how often a follower asks the lifecycle for news while it waits
 
@@ -67,14 +67,14 @@ def run_logs(
     if diagnose:
         job = latest_job(state, run)
         if job is not None:
-            path = job_dir_of(run, job) / joblogs.SUPERVISOR_LOG_FILE
+            path = job_dir_of(run, job) / jobfiles.SUPERVISOR_LOG_FILE
             if path.exists():
                 yield path.read_bytes()
         return
     if not follow:
         job = latest_job(state, run)
         if job is not None:
-            data = joblogs.read_log(job_dir_of(run, job), since=since)
+            data = jobfiles.read_log(job_dir_of(run, job), since=since)
             if data:
                 yield data
         return
@@ -87,7 +87,7 @@ def _follow(state: State, run: RunRecord, since: datetime | None) -> Iterator[by
         job = latest_job(state, run)
         if job is not None and job.id not in done_jobs:
             job_dir = job_dir_of(run, job)
-            yield from joblogs.follow_log(
+            yield from jobfiles.follow_log(
                 job_dir, since=since, is_finished=_job_ended(state, job.id, job_dir)
             )
             done_jobs.add(job.id)
@@ -106,7 +106,7 @@ def _job_ended(state: State, job_id: str, job_dir: Path):
     checked = [0.0]
 
     def ended() -> bool:
-        if (job_dir / joblogs.EXIT_STATUS_FILE).exists():
+        if (job_dir / jobfiles.EXIT_STATUS_FILE).exists():
             return True
         handle = supervisor.read_pid_file(job_dir)
         if handle is not None and not supervisor.is_alive(handle.pid, handle.token):
@@ -122,6 +122,6 @@ def _job_ended(state: State, job_id: str, job_dir: Path):
 
 
 def _refresh(state: State) -> None:
-    from fleetstack.engine.runs.lifecycle import refresh_runs
+    from .lifecycle import refresh_runs
 
     refresh_runs(state)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.paths import catalog_dir
+from ..errors import FleetstackError
+from ..paths import catalog_dir
 
 EMBEDDED_DIR = Path(__file__).parent / "data" / "catalog"
 PROVIDERS = ("aws", "gcp", "azure", "lambdalabs", "runpod", "oci", "nebius", "verda", "cloudrift")
@@ -57,8 +57,9 @@ def query_catalog(
     Catalog.query matches what is left.
     """
     import gpuhunt
-    from fleetstack.engine.catalog_rows import paused_gc, prefilter, prepare_rows, read_rows
     from gpuhunt._internal.catalog import ProviderCatalog
+
+    from .rows import paused_gc, prefilter, prepare_rows, read_rows
 
     available = providers_in(source.directory)
     wanted = [p for p in available if providers is None or p in providers]
@@ -126,7 +127,7 @@ def update_catalog(target: Path | None = None) -> tuple[Path, list[str]]:
 
 def warm_rows(directory: Path) -> None:
     """Parse every CSV of `directory` now, so the next `dstack offer` reads cached rows."""
-    from fleetstack.engine.catalog_rows import prepare_rows, read_rows
+    from .rows import prepare_rows, read_rows
 
     providers = providers_in(directory)
     prepare_rows([(directory / f"{p}.csv", p) for p in providers])

@@ -5,10 +5,10 @@
     stop_job(job_dir, abort=True)   # SIGKILL at once
     reconcile_jobs(state)           # `dstack ps`: jobs whose supervisor vanished -> failed
 
-The process itself is `python -m fleetstack.engine.supervisor --job-dir DIR`, reading what
+The process itself is `python -m fleetstack.engine.runner.supervisor --job-dir DIR`, reading what
 to run from DIR/supervisor.json (written by start_supervisor, mode 0600 since env may hold
 secrets). It runs `bash SCRIPT` in its own process group, appends the raw bytes of its
-stdout+stderr to DIR/output.log (see joblogs), writes DIR/exit_status.json atomically, then
+stdout+stderr to DIR/output.log (see jobfiles), writes DIR/exit_status.json atomically, then
 the job's final status in the DB. Signals to the supervisor: SIGTERM = stop, SIGUSR1 =
 abort; the reason may be named beforehand in DIR/stop_request (stop_job does both).
 
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine import joblogs
-from fleetstack.engine.joblogs import ExitStatus
+from . import jobfiles
+from .jobfiles import ExitStatus
 
 DEFAULT_GRACE_SECONDS = 10.0
 STOP_REQUEST_FILE = "stop_request"
@@ -82,12 +82,12 @@ def start_supervisor(
         "grace_seconds": grace_seconds,
         "max_duration": max_duration,
     }
-    joblogs.write_json_atomic(job_dir / joblogs.SPEC_FILE, spec, mode=0o600)
-    for name in (joblogs.EXIT_STATUS_FILE, STOP_REQUEST_FILE):
+    jobfiles.write_json_atomic(job_dir / jobfiles.SPEC_FILE, spec, mode=0o600)
+    for name in (jobfiles.EXIT_STATUS_FILE, STOP_REQUEST_FILE):
         (job_dir / name).unlink(missing_ok=True)
-    with open(job_dir / joblogs.SUPERVISOR_LOG_FILE, "ab") as diag:
+    with open(job_dir / jobfiles.SUPERVISOR_LOG_FILE, "ab") as diag:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fleetstack.engine.supervisor", "--job-dir", str(job_dir)]
+            [sys.executable, "-m", "fleetstack.engine.runner.supervisor", "--job-dir", str(job_dir)]
             + ["--detach"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -99,7 +99,7 @@ def start_supervisor(
     if proc.returncode != 0 or not out.strip():
         raise RuntimeError(
             f"the job supervisor did not start (exit {proc.returncode}); "
-            f"see {job_dir / joblogs.SUPERVISOR_LOG_FILE}"
+            f"see {job_dir / jobfiles.SUPERVISOR_LOG_FILE}"
         )
     pid = int(out.split()[0])
     return SupervisorHandle(pid=pid, token=process_token(pid), host=socket.gethostname())
@@ -112,7 +112,7 @@ def stop_job(job_dir: Path | str, *, abort: bool = False, reason: str | None = N
     aborted_by_user. Returns False when no live supervisor was found (already ended).
     """
     if reason is not None:
-        from fleetstack.engine.state.statuses import JobTerminationReason
+        from ..models.statuses import JobTerminationReason
 
         reason = JobTerminationReason(reason).value  # a typo must fail here, not in the job
     job_dir = Path(job_dir)
@@ -120,7 +120,7 @@ def stop_job(job_dir: Path | str, *, abort: bool = False, reason: str | None = N
     if handle is None or not is_alive(handle.pid, handle.token):
         return False
     request = {"abort": abort, "reason": reason}
-    joblogs.write_json_atomic(job_dir / STOP_REQUEST_FILE, request)
+    jobfiles.write_json_atomic(job_dir / STOP_REQUEST_FILE, request)
     try:
         os.kill(handle.pid, signal.SIGUSR1 if abort else signal.SIGTERM)
     except ProcessLookupError:
@@ -132,7 +132,7 @@ def wait_for_exit(job_dir: Path | str, timeout: float | None = None) -> ExitStat
     """Poll until exit_status.json exists; None when `timeout` passes first."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        status = joblogs.read_exit_status(job_dir)
+        status = jobfiles.read_exit_status(job_dir)
         if status is not None:
             return status
         if deadline is not None and time.monotonic() >= deadline:
@@ -142,7 +142,7 @@ def wait_for_exit(job_dir: Path | str, timeout: float | None = None) -> ExitStat
 
 def read_pid_file(job_dir: Path | str) -> SupervisorHandle | None:
     try:
-        data = json.loads((Path(job_dir) / joblogs.PID_FILE).read_text())
+        data = json.loads((Path(job_dir) / jobfiles.PID_FILE).read_text())
     except (FileNotFoundError, ValueError):
         return None
     return SupervisorHandle(pid=int(data["pid"]), token=data.get("token"), host=data.get("host"))
@@ -175,7 +175,7 @@ def reconcile_jobs(state: Any) -> list[Any]:
     the file and the DB); without one, the job failed: executor_error, "supervisor vanished".
     Jobs supervised on another host are left alone.
     """
-    from fleetstack.engine.state import JobStatus, JobTerminationReason, list_jobs, set_job_status
+    from ..state import JobStatus, JobTerminationReason, list_jobs, set_job_status
 
     host = socket.gethostname()
     live = [s for s in JobStatus if not s.is_finished]
@@ -183,11 +183,11 @@ def reconcile_jobs(state: Any) -> list[Any]:
     for job in list_jobs(state, statuses=live):
         if job.supervisor_pid is None or job.supervisor_host != host:
             continue
-        recorded = joblogs.read_exit_status(job.job_dir) if job.job_dir else None
+        recorded = jobfiles.read_exit_status(job.job_dir) if job.job_dir else None
         if recorded is None and is_alive(job.supervisor_pid, job.supervisor_token):
             continue
         if recorded is None and job.job_dir:  # it may have written the file just now
-            recorded = joblogs.read_exit_status(job.job_dir)
+            recorded = jobfiles.read_exit_status(job.job_dir)
         if recorded is not None:
             changed.append(_record_final(state, job.id, recorded))
             continue
@@ -253,7 +253,7 @@ class Supervisor:
             if quick is not None:
                 self._db_start()
             return self._finish(None, None)  # stopped before it started
-        writer = joblogs.LogWriter(self.job_dir)
+        writer = jobfiles.LogWriter(self.job_dir)
         try:
             try:
                 proc = subprocess.Popen(
@@ -279,7 +279,7 @@ class Supervisor:
             return self._finish(None, -returncode)
         return self._finish(returncode, None)
 
-    def _pump(self, proc: subprocess.Popen, writer: joblogs.LogWriter, wakeup_fd: int) -> int:
+    def _pump(self, proc: subprocess.Popen, writer: jobfiles.LogWriter, wakeup_fd: int) -> int:
         assert proc.stdout is not None
         out = proc.stdout.fileno()
         started = time.monotonic()
@@ -293,7 +293,7 @@ class Supervisor:
             if wakeup_fd in ready:
                 _drain(wakeup_fd)
             if out in ready:
-                chunk = os.read(out, joblogs.READ_CHUNK)
+                chunk = os.read(out, jobfiles.READ_CHUNK)
                 if chunk:
                     writer.append(chunk)
                 else:
@@ -317,7 +317,7 @@ class Supervisor:
         while not eof and time.monotonic() < end:
             ready, _, _ = select.select([out], [], [], 0.1)
             if ready:
-                chunk = os.read(out, joblogs.READ_CHUNK)
+                chunk = os.read(out, jobfiles.READ_CHUNK)
                 if chunk:
                     writer.append(chunk)
                 else:
@@ -346,7 +346,7 @@ class Supervisor:
             exit_status=exit_status,
             error=error,
         )
-        joblogs.write_exit_status(self.job_dir, record)  # the file first: it survives a DB error
+        jobfiles.write_exit_status(self.job_dir, record)  # the file first: it survives a DB error
         if self.job_id:
             try:
                 _record_final(self._open_state(), self.job_id, record)
@@ -358,7 +358,7 @@ class Supervisor:
         requested = _read_stop_request(self.job_dir)
         if _Requests.abort or _Requests.stop:
             if requested:
-                from fleetstack.engine.state.statuses import JobTerminationReason
+                from ..models.statuses import JobTerminationReason
 
                 return JobTerminationReason(requested).to_status().value, requested
             return "terminated", "aborted_by_user" if _Requests.abort else "terminated_by_user"
@@ -372,7 +372,7 @@ class Supervisor:
 
     def _open_state(self) -> Any:
         if self.state is None:
-            from fleetstack.engine.state import open_state
+            from ..state import open_state
 
             self.state = open_state(self.database_url)
         return self.state
@@ -381,7 +381,7 @@ class Supervisor:
         """Record the supervisor in the job row and move it to running. False: do not run."""
         if not self.job_id:
             return True
-        from fleetstack.engine.state import JobStatus, get_job, set_job_status, update_job
+        from ..state import JobStatus, get_job, set_job_status, update_job
 
         try:
             state = self._open_state()
@@ -400,7 +400,7 @@ class Supervisor:
                 supervisor_token=process_token(pid),
                 supervisor_host=socket.gethostname(),
                 job_dir=str(self.job_dir),
-                log_path=str(self.job_dir / joblogs.LOG_FILE),
+                log_path=str(self.job_dir / jobfiles.LOG_FILE),
             )
             if job.status is JobStatus.TERMINATING:
                 _Requests.stop = True  # stopped before it started
@@ -437,7 +437,7 @@ def _quick_job_status(url: str | None, job_id: str) -> str | None:
 
 
 def _record_final(state: Any, job_id: str, record: ExitStatus) -> Any:
-    from fleetstack.engine.state import JobStatus, JobTerminationReason, set_job_status
+    from ..state import JobStatus, JobTerminationReason, set_job_status
 
     return set_job_status(
         state,
@@ -450,7 +450,7 @@ def _record_final(state: Any, job_id: str, record: ExitStatus) -> Any:
 
 
 def _read_stop_request(job_dir: Path) -> str | None:
-    from fleetstack.engine.state.statuses import JobTerminationReason
+    from ..models.statuses import JobTerminationReason
 
     try:
         reason = json.loads((job_dir / STOP_REQUEST_FILE).read_text()).get("reason")
@@ -506,11 +506,11 @@ def _log(message: str) -> None:
 
 def _write_pid_file(job_dir: Path, pid: int) -> None:
     data = {"pid": pid, "token": process_token(pid), "host": socket.gethostname()}
-    joblogs.write_json_atomic(job_dir / joblogs.PID_FILE, data)
+    jobfiles.write_json_atomic(job_dir / jobfiles.PID_FILE, data)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fleetstack.engine.supervisor")
+    parser = argparse.ArgumentParser(prog="python -m fleetstack.engine.runner.supervisor")
     parser.add_argument("--job-dir", required=True, type=Path)
     parser.add_argument("--detach", action="store_true", help="fork, print the pid, return")
     parser.add_argument("--script", help="overrides supervisor.json")
@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     job_dir = args.job_dir.resolve()
-    spec_path = job_dir / joblogs.SPEC_FILE
+    spec_path = job_dir / jobfiles.SPEC_FILE
     spec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
     for key in ("script", "working_dir", "job_id", "database_url", "grace_seconds"):
         if getattr(args, key) is not None:

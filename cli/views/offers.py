@@ -8,10 +8,10 @@ from typing import Any
 
 def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, spot_policy,
                 max_price, max_offers, group_by, as_json, file) -> None:  # fmt: skip
-    from fleetstack.cli.output import console as make_console
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.offers import check_backends, find_offers
-    from fleetstack.engine.plan import render_offers
+    from ...engine.errors import FleetstackError
+    from ...engine.offers.match import check_backends, find_offers
+    from ...engine.services.plan import render_offers
+    from .output import console as make_console
 
     if max_offers < 0:
         raise FleetstackError(f"--max-offers {max_offers}: give 0 or more rows to show")
@@ -61,11 +61,11 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
 
 
 def _requirements(file: str | None, **flags: str | None) -> Any:
-    from fleetstack.engine.offers import Requirements
+    from ...engine.offers.match import Requirements
 
     raw: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
     if file:
-        from fleetstack.engine.config import load_configuration
+        from ...engine.config import load_configuration
 
         loaded = load_configuration(file)
         req = Requirements.from_configuration(loaded.configuration)
@@ -80,9 +80,10 @@ def _requirements(file: str | None, **flags: str | None) -> Any:
 
 def _resources(raw: dict[str, Any]) -> Any:
     """ResourcesSpec of the flags; a bad value is a one-line error naming the flag."""
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.resources import ResourcesSpec
     from pydantic import ValidationError
+
+    from ...engine.errors import FleetstackError
+    from ...engine.models.resources import ResourcesSpec
 
     try:
         return ResourcesSpec.model_validate(raw)
@@ -97,8 +98,9 @@ def _resources(raw: dict[str, Any]) -> Any:
 
 def _check_gpu_names(resources: Any) -> None:
     """No offer and a GPU name that gpuhunt does not know: most likely a typo, say so."""
-    from fleetstack.engine.errors import FleetstackError
     from gpuhunt import KNOWN_ACCELERATORS
+
+    from ...engine.errors import FleetstackError
 
     known = {a.name.lower() for a in KNOWN_ACCELERATORS}
     for name in resources.gpu.name or []:
@@ -123,10 +125,11 @@ def _requirements_json(req: Any) -> dict[str, Any]:
 
 
 def _render_groups(console: Any, offers: list, group_by: str, nodes: int) -> None:
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.offers import format_price
-    from fleetstack.engine.plan import print_table
     from rich.table import Table
+
+    from ...engine.errors import FleetstackError
+    from ...engine.offers.match import format_price
+    from ...engine.services.plan import print_table
 
     keys = [k.strip() for k in group_by.split(",") if k.strip()]
     bad = [k for k in keys if k not in ("gpu", "backend", "region")]

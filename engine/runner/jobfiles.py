@@ -1,6 +1,6 @@
 """A job's files and its log: raw output bytes, a time index, the exit status record.
 
-A job dir holds (written by fleetstack.engine.supervisor):
+A job dir holds (written by fleetstack.engine.runner.supervisor):
 
     output.log          the job's stdout+stderr, raw bytes exactly as written
     output.idx          one line "BYTE_OFFSET UNIX_TIME" per chunk appended to output.log
@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from fleetstack.engine.paths import dstack_home
+from ..paths import dstack_home
 
 LOG_FILE = "output.log"
 INDEX_FILE = "output.idx"

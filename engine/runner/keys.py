@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetstack.engine.errors import FleetstackError
+from ..errors import FleetstackError
 
 
 @dataclass(frozen=True)

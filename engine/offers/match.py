@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fleetstack.engine.backends_config import BackendsConfig, load_backends_config
+from ..backends.config import BackendsConfig, load_backends_config
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Offer:
 
 @dataclass
 class Requirements:
-    resources: Any  # fleetstack.engine.resources.ResourcesSpec
+    resources: Any  # fleetstack.engine.models.resources.ResourcesSpec
     backends: list[str] | None = None
     regions: list[str] | None = None
     instance_types: list[str] | None = None
@@ -102,15 +102,15 @@ class OfferList:
 
 def known_backends() -> list[str]:
     """Backends an offer can come from: ours (local included) and gpuhunt's catalog providers."""
-    from fleetstack.engine.backends_config import ALL_BACKENDS
-    from fleetstack.engine.catalog import PROVIDERS
+    from ..backends.config import ALL_BACKENDS
+    from .catalog import PROVIDERS
 
     return sorted({*ALL_BACKENDS, *PROVIDERS})
 
 
 def check_backends(backends: list[str] | None, where: str) -> None:
     """FleetstackError naming `where` (e.g. "-b" or "FILE: backends") for an unknown backend."""
-    from fleetstack.engine.errors import FleetstackError
+    from ..errors import FleetstackError
 
     known = known_backends()
     for backend in backends or []:
@@ -122,8 +122,8 @@ def check_backends(backends: list[str] | None, where: str) -> None:
 
 def find_offers(req: Requirements, *, config: BackendsConfig | None = None) -> OfferList:
     """Every matching offer, cheapest first (then more generous first); why none, if none."""
-    from fleetstack.engine.catalog import catalog_source
-    from fleetstack.engine.catalog_rows import paused_gc
+    from .catalog import catalog_source
+    from .rows import paused_gc
 
     config = config if config is not None else load_backends_config()
     source = catalog_source()
@@ -180,8 +180,8 @@ class OfferSeq(Sequence):
 def _match(
     req: Requirements, config: BackendsConfig, source: Any, relax: set[str] = frozenset()
 ) -> OfferSeq:
-    from fleetstack.engine.catalog import query_catalog
-    from fleetstack.engine.catalog_rows import offer_order
+    from .catalog import query_catalog
+    from .rows import offer_order
 
     res = req.resources
     filters = _gpuhunt_filters(res, relax)
@@ -286,7 +286,7 @@ def _local_offer(req: Requirements, config: BackendsConfig, relax: set[str]) -> 
         return None
     if req.regions and "regions" not in relax and "local" not in req.regions:
         return None
-    from fleetstack.engine.hostinfo import detect_host
+    from ..backends.local.host import detect_host
 
     host = detect_host()
     gpus = host.gpus

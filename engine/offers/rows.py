@@ -25,7 +25,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fleetstack.engine.errors import FleetstackError
+from ..errors import FleetstackError
 
 # gpuhunt's v2 columns, in its order (gpuhunt._internal.storage.CATALOG_V2_FIELDS)
 COLUMNS = (
@@ -332,7 +332,7 @@ def _by_row(r: list[str], provider: str) -> CatalogRow | None:
 
 def _cache_file(resolved: str, version: tuple) -> Path:
     """$DSTACK_HOME/cache/catalog/<name>-<path digest>-<version digest>.marshal"""
-    from fleetstack.engine.paths import cache_dir
+    from ..paths import cache_dir
 
     of_path = hashlib.sha1(resolved.encode()).hexdigest()[:16]
     of_version = hashlib.sha1(repr(version).encode()).hexdigest()[:12]

@@ -34,8 +34,8 @@ def show_runs(
     *, all_runs: bool, last: int | None, watch: bool, as_json: bool, verbose: bool
 ) -> None:
     """`dstack ps`: print the table (or JSON) once, or every 2 s with --watch until Ctrl-C."""
-    from fleetstack.engine.errors import FleetstackError
-    from fleetstack.engine.runs.listing import list_runs_for_ps
+    from ...engine.errors import FleetstackError
+    from ...engine.runs.listing import list_runs_for_ps
 
     if last is not None and last < 1:
         raise FleetstackError(f"-n/--last must be 1 or more, got {last}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from fleetstack.engine.migrations import VERSION_TABLE
+
+# alembic runs this file as a script, outside the package: absolute imports only
+from fleetstack.engine.state.migrations import VERSION_TABLE
 from fleetstack.engine.state.models import Base
 
 config = context.config

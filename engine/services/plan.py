@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetstack.engine.offers import (
+from ..offers.match import (
     Offer,
     OfferList,
     Requirements,
@@ -42,7 +42,7 @@ def build_plan(loaded: Any, overrides: dict[str, Any] | None = None, *, config=N
     check_backends(flags.get("backends"), "-b")
     check_backends(getattr(configuration, "backends", None), f"{loaded.path}: backends:")
     if flags:
-        from fleetstack.engine.config import apply_overrides
+        from ..config import apply_overrides
 
         configuration = apply_overrides(configuration, **flags)
     req = Requirements.from_configuration(configuration)
@@ -125,7 +125,7 @@ def print_table(console: Any, table: Any) -> None:
 
 
 def _properties(loaded: Any, configuration: Any, req: Requirements) -> list[tuple[str, str]]:
-    from fleetstack.engine.durations import format_duration
+    from ..models.durations import format_duration
 
     retry = getattr(configuration, "retry", None)
     retry_text = "no"

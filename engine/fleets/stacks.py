@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetstack.engine.errors import FleetstackError
+from ..errors import FleetstackError
 
 # Clouds that have a stack program in stacks/.
 STACK_CLOUDS = ("aws", "gcp", "azure")
@@ -71,8 +71,8 @@ def stack_spec_for(
     config: Any = None,
 ) -> Any:
     """The StackSpec of `offer` for the plan's configuration, with its cloud-init user-data."""
-    from fleetstack.stacks.spec import StackSpec
-    from fleetstack.templates.render import render_user_data
+    from ...stacks.spec import StackSpec
+    from ...templates.render import render_user_data
 
     if offer.backend not in STACK_CLOUDS:
         raise FleetstackError(
@@ -147,11 +147,11 @@ def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePl
     key = _public_key(create=not offline)
     spec = stack_spec_for(plan, offer, ssh_public_key=key, config=config)
     if not offline and shutil.which("pulumi"):
-        from fleetstack.stacks.driver import StackDriver
+        from ...stacks.driver import StackDriver
 
         driver = StackDriver(provider_config=provider_config(offer.backend, config))
         return ResourcePlan(offer, spec, driver.preview(spec), "preview", None, cheapest)
-    from fleetstack.stacks.offline import offline_plan
+    from ...stacks.offline import offline_plan
 
     reason = "--dry-run" if offline else "the pulumi CLI is not installed"
     return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason, cheapest)
@@ -159,7 +159,7 @@ def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePl
 
 def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
     """The stack's resources under the offers: `+ create  aws:ec2/instance:Instance  name ...`."""
-    from fleetstack.stacks.diff import diff_rows
+    from ...stacks.diff import diff_rows
 
     spec = rp.spec
     where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
@@ -186,9 +186,9 @@ def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
 
 def _job_spec(configuration: Any, run_name: str, run_id: str, offer: Any, is_fleet: bool) -> Any:
     """The job the instance's cloud-init starts: the local backend's job, in a container."""
-    from fleetstack.engine.runs.local import job_spec, job_template
-    from fleetstack.templates.jobspec import JobSpec, default_image
-    from fleetstack.templates.render import INSTANCE_WORK_DIR
+    from ...templates.jobspec import JobSpec, default_image
+    from ...templates.render import INSTANCE_WORK_DIR
+    from ..runs.jobs import job_spec, job_template
 
     if is_fleet:
         # A fleet's instances only get ready (runtime, key); runs bring their own jobs.
@@ -217,8 +217,8 @@ def _disk_gb(offer: Any, resources: Any) -> int:
 
 
 def _public_key(*, create: bool) -> str:
-    from fleetstack.engine.paths import dstack_home
-    from fleetstack.engine.sshkeys import project_key
+    from ..paths import dstack_home
+    from ..runner.keys import project_key
 
     try:
         return project_key(dstack_home(), create=create).public_key

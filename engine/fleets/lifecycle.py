@@ -12,13 +12,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.fleet_stacks import DEFAULT_PROJECT, provider_config
+from ..errors import FleetstackError
+from .stacks import DEFAULT_PROJECT, provider_config
 
 
 def make_driver(backend: str, config: Any) -> Any:
     """The Automation API driver with the backend's provider settings."""
-    from fleetstack.stacks.driver import StackDriver
+    from ...stacks.driver import StackDriver
 
     return StackDriver(provider_config=provider_config(backend, config))
 
@@ -36,7 +36,8 @@ def apply_fleet(
     The Pulumi CLI is checked before anything is recorded. A failed up leaves the fleet
     `failed` with the reason; `dstack fleet delete NAME` destroys what was created.
     """
-    from fleetstack.engine.state import (
+    from ...stacks.errors import StackError, ensure_pulumi_cli
+    from ..state import (
         FleetStatus,
         InstanceStatus,
         create_fleet,
@@ -47,7 +48,6 @@ def apply_fleet(
         set_instance_status,
         update_fleet,
     )
-    from fleetstack.stacks.errors import StackError, ensure_pulumi_cli
 
     ensure_pulumi_cli()
     spec, offer = rp.spec, rp.offer
@@ -107,7 +107,7 @@ def apply_fleet(
 
 def record_empty_fleet(state: Any, name: str, *, spec: dict[str, Any]) -> Any:
     """An elastic fleet (`nodes: 0..N`) that owns no instance yet: a record, no stack."""
-    from fleetstack.engine.state import FleetStatus, create_fleet, get_fleet_by_name, update_fleet
+    from ..state import FleetStatus, create_fleet, get_fleet_by_name, update_fleet
 
     fleet = get_fleet_by_name(state, name)
     if fleet is not None and not fleet.status.is_finished:
@@ -117,7 +117,7 @@ def record_empty_fleet(state: Any, name: str, *, spec: dict[str, Any]) -> Any:
 
 def find_fleet(state: Any, name: str, project: str = DEFAULT_PROJECT) -> Any:
     """The live fleet called `name`, or a FleetstackError a user can act on."""
-    from fleetstack.engine.state import FleetStatus, get_fleet_by_name
+    from ..state import FleetStatus, get_fleet_by_name
 
     fleet = get_fleet_by_name(state, name, project)
     if fleet is None or fleet.status is FleetStatus.TERMINATED:
@@ -139,14 +139,14 @@ def delete_fleet(
     reason: str = "deleted by user",
 ) -> Any:
     """Destroy the fleet's stack (idempotent) and mark the fleet and its instances terminated."""
-    from fleetstack.engine.state import (
+    from ...stacks.errors import StackError
+    from ..state import (
         FleetStatus,
         InstanceStatus,
         instances_of_fleet,
         set_fleet_status,
         set_instance_status,
     )
-    from fleetstack.stacks.errors import StackError
 
     fleet = find_fleet(state, name, project)
     if fleet.status is not FleetStatus.TERMINATING:
@@ -168,7 +168,7 @@ def delete_fleet(
 
 def idle_fleets(state: Any, *, now: datetime | None = None) -> list[Any]:
     """Active fleets whose every instance has been idle longer than the fleet's idle_duration."""
-    from fleetstack.engine.state import FleetStatus, instances_of_fleet, list_fleets
+    from ..state import FleetStatus, instances_of_fleet, list_fleets
 
     now = now or _now()
     due = []

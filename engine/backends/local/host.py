@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from fleetstack.engine.paths import dstack_home
+from ...paths import dstack_home
 
 _GB = 1024**3
 

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from fleetstack.templates.jobspec import JobSpec
+from ...templates.jobspec import JobSpec
 
 LOCAL_IP = "127.0.0.1"
 CONTAINER_WORKDIR = "/workflow"  # where the job script mounts the project in a container

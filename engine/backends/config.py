@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fleetstack.engine.errors import ConfigurationError
-from fleetstack.engine.paths import config_path
+from ..errors import ConfigurationError
+from ..paths import config_path
 
 CLOUD_BACKENDS = ("aws", "gcp", "azure", "lambdalabs", "runpod")
 ALL_BACKENDS = (*CLOUD_BACKENDS, "local")
