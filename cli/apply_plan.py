@@ -19,8 +19,9 @@ def plan_and_confirm(
 ) -> None:
     from ..engine.config import load_configuration
     from ..engine.errors import FleetstackError
-    from ..engine.services.plan import build_plan, render_plan
+    from ..engine.services.plan import build_plan
     from .views.output import console as make_console
+    from .views.tables import render_plan
 
     loaded = load_configuration(file, run_args=run_args, profile=profile)
     plan = build_plan(loaded, overrides)

@@ -15,10 +15,10 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
     from ..engine.fleets.stacks import (
         STACK_CLOUDS,
         first_cloud_offer,
-        render_resource_plan,
         resource_plan,
         stack_offer,
     )
+    from .views.tables import render_resource_plan
 
     offer = first_cloud_offer(plan)
     if offer is None:

@@ -10,8 +10,8 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
                 max_price, max_offers, group_by, as_json, file) -> None:  # fmt: skip
     from ...engine.errors import FleetstackError
     from ...engine.offers.match import check_backends, find_offers
-    from ...engine.services.plan import render_offers
     from .output import console as make_console
+    from .tables import render_offers
 
     if max_offers < 0:
         raise FleetstackError(f"--max-offers {max_offers}: give 0 or more rows to show")
@@ -61,7 +61,7 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
 
 
 def _requirements(file: str | None, **flags: str | None) -> Any:
-    from ...engine.offers.match import Requirements
+    from ...engine.models.offers import Requirements
 
     raw: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
     if file:
@@ -128,8 +128,8 @@ def _render_groups(console: Any, offers: list, group_by: str, nodes: int) -> Non
     from rich.table import Table
 
     from ...engine.errors import FleetstackError
-    from ...engine.offers.match import format_price
-    from ...engine.services.plan import print_table
+    from ...engine.models.offers import format_price
+    from .tables import print_table
 
     keys = [k.strip() for k in group_by.split(",") if k.strip()]
     bad = [k for k in keys if k not in ("gpu", "backend", "region")]

@@ -157,33 +157,6 @@ def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePl
     return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason, cheapest)
 
 
-def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
-    """The stack's resources under the offers: `+ create  aws:ec2/instance:Instance  name ...`."""
-    from ...stacks.diff import diff_rows
-
-    spec = rp.spec
-    where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
-    if rp.offer is not rp.cheapest:
-        where += f"; cheaper offers on {rp.cheapest.backend} cannot be provisioned as a stack yet"
-    console.print()
-    if rp.source == "offline":
-        console.print(
-            f"[bold]Resource plan[/bold] of stack fleetstack/{spec.stack_name} ({where}) — "
-            f"[yellow]offline: evaluated in-process, no state compared[/yellow] ({rp.reason})"
-        )
-    else:
-        console.print(
-            f"[bold]Resource plan[/bold] of stack fleetstack/{spec.stack_name} ({where}) — "
-            "pulumi preview against the stack's state"
-        )
-    # One line per resource, its details indented below: readable at 80 columns and in CI logs.
-    for symbol, op, rtype, name, changed in diff_rows(rp.diff):
-        console.print(f" {symbol:2} {op:7} {rtype}  {name}", markup=False, highlight=False)
-        if changed:
-            console.print(f"            {changed}", markup=False, highlight=False)
-    console.print(rp.diff.summary())
-
-
 def _job_spec(configuration: Any, run_name: str, run_id: str, offer: Any, is_fleet: bool) -> Any:
     """The job the instance's cloud-init starts: the local backend's job, in a container."""
     from ...templates.jobspec import JobSpec, default_image

@@ -4,100 +4,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..backends.config import BackendsConfig, load_backends_config
-
-
-@dataclass(frozen=True)
-class Offer:
-    backend: str
-    region: str
-    instance_type: str
-    cpus: int
-    cpu_arch: str
-    memory_gb: float
-    disk_gb: float | None
-    gpu_vendor: str | None
-    gpu_name: str | None
-    gpu_count: int
-    gpu_memory_gb: float | None
-    spot: bool
-    price: float  # per node per hour, USD
-    backend_configured: bool = True
-
-    def resources_text(self) -> str:
-        """One line like `8xCPU, 32GB, 1xA10G (24GB), 100.0GB (disk)`."""
-        parts = [f"{self.cpus}xCPU", f"{_gb(self.memory_gb)}"]
-        if self.gpu_count:
-            parts.append(f"{self.gpu_count}x{self.gpu_name} ({_gb(self.gpu_memory_gb or 0)})")
-        if self.disk_gb:
-            parts.append(f"{_gb(self.disk_gb)} (disk)")
-        return ", ".join(parts)
-
-    def to_json(self, nodes: int = 1) -> dict[str, Any]:
-        data = asdict(self)
-        return {
-            "backend": self.backend,
-            "region": self.region,
-            "instance": self.instance_type,
-            "resources": {
-                "cpus": self.cpus,
-                "cpu_arch": self.cpu_arch,
-                "memory_gb": self.memory_gb,
-                "disk_gb": self.disk_gb,
-                "gpus": [
-                    {
-                        "vendor": self.gpu_vendor,
-                        "name": self.gpu_name,
-                        "memory_gb": self.gpu_memory_gb,
-                    }
-                ]
-                * self.gpu_count,
-                "description": self.resources_text(),
-            },
-            "spot": self.spot,
-            "price": round(self.price * nodes, 4),
-            "backend_configured": data["backend_configured"],
-        }
-
-
-@dataclass
-class Requirements:
-    resources: Any  # fleetstack.engine.models.resources.ResourcesSpec
-    backends: list[str] | None = None
-    regions: list[str] | None = None
-    instance_types: list[str] | None = None
-    spot_policy: str = "on-demand"
-    max_price: float | None = None
-    nodes: int = 1
-
-    @classmethod
-    def from_configuration(cls, configuration: Any) -> Requirements:
-        """Requirements of a task/service/dev-environment/fleet (dstack's defaults applied)."""
-        nodes = getattr(configuration, "nodes", 1) or 1
-        if not isinstance(nodes, int):  # fleets: IntRange
-            nodes = getattr(nodes, "min", None) or 1
-        # dstack: on-demand unless the configuration or a profile says otherwise, fleets included
-        default_policy = "on-demand"
-        return cls(
-            resources=configuration.resources,
-            backends=getattr(configuration, "backends", None),
-            regions=getattr(configuration, "regions", None),
-            instance_types=getattr(configuration, "instance_types", None),
-            spot_policy=getattr(configuration, "spot_policy", None) or default_policy,
-            max_price=getattr(configuration, "max_price", None),
-            nodes=nodes,
-        )
-
-
-@dataclass
-class OfferList:
-    offers: Sequence[Offer] = field(default_factory=list)  # an OfferSeq from find_offers
-    total: int = 0
-    empty_reason: str | None = None
-    catalog_label: str = ""
+from ..models.offers import Offer, OfferList, Requirements
 
 
 def known_backends() -> list[str]:
@@ -393,13 +303,3 @@ def _in_range(value: float, rng: Any) -> bool:
     if rng is None:
         return True
     return (rng.min is None or value >= rng.min) and (rng.max is None or value <= rng.max)
-
-
-def format_price(value: float) -> str:
-    """A price as dstack prints it: `$0.096`, `$2.99`, `$113.068` (at most 4 decimals)."""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return f"${'0' if text == '-0' else text}"
-
-
-def _gb(value: float) -> str:
-    return f"{value:g}GB"

@@ -19,7 +19,7 @@ from fleetstack.engine.fleets.lifecycle import (
     reap_idle_fleets,
 )
 from fleetstack.engine.fleets.stacks import ResourcePlan
-from fleetstack.engine.offers.match import Offer
+from fleetstack.engine.models.offers import Offer
 from fleetstack.engine.state import (
     FleetStatus,
     InstanceStatus,

@@ -139,7 +139,7 @@ def test_spot_policy_defaults_to_on_demand_for_runs_and_fleets_as_in_dstack():
 
 
 def test_prices_print_like_dstack_without_float_noise():
-    from fleetstack.engine.offers.match import format_price
+    from fleetstack.engine.models.offers import format_price
 
     assert [format_price(p) for p in (0.1 + 0.2, 0.096, 2.99, 113.068, 40.96 * 8, 0, 1.23456)] == [
         "$0.3", "$0.096", "$2.99", "$113.068", "$327.68", "$0", "$1.2346",

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.offers.match import Offer, OfferList, Requirements
+from fleetstack.engine.models.offers import Offer, OfferList, Requirements
+from fleetstack.engine.models.plan import Plan
 from fleetstack.engine.runner.supervisor import process_token
 from fleetstack.engine.runs.jobs import job_spec, job_template
 from fleetstack.engine.runs.lifecycle import refresh_runs
 from fleetstack.engine.runs.submit import submit_run
-from fleetstack.engine.services.plan import Plan
 from fleetstack.engine.state import (
     RunStatus,
     create_job,
