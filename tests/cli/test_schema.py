@@ -42,8 +42,13 @@ def test_schema_is_valid_json_schema(schema):
 
 def test_fields_carry_descriptions(schema):
     task = schema["$defs"]["TaskConfiguration"]["properties"]
-    assert "gpu" in json.dumps(task["resources"]) or "Resources" in task["resources"]["description"]
     assert all(prop.get("description") for prop in task.values())
+    # `resources` is the ResourcesSpec model, whose own fields are described too
+    assert task["resources"]["$ref"] == "#/$defs/ResourcesSpec"
+    resources = schema["$defs"]["ResourcesSpec"]["properties"]
+    assert set(resources) == {"cpu", "memory", "shm_size", "gpu", "disk"}
+    assert all(prop.get("description") for prop in resources.values())
+    assert "A100:80GB:2" in resources["gpu"]["description"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

@@ -11,6 +11,25 @@ from fleetstack.engine.runner.jobfiles import ExitStatus, LogWriter, follow_log,
 from fleetstack.engine.runner.supervisor import start_supervisor, wait_for_exit
 
 
+class _PollCounter:
+    """How many times the follower has polled; the producer waits on it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.stalled = False
+        self._changed = threading.Condition()
+
+    def tick(self) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def wait_beyond(self, seen: int) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.count > seen, timeout=30):
+                self.stalled = True
+
+
 def _finished(job_dir) -> None:
     jobfiles.write_exit_status(
         job_dir,
@@ -64,21 +83,29 @@ def test_missing_log_reads_empty(tmp_path):
 
 def test_follow_yields_everything_then_stops_when_the_job_ends(tmp_path):
     chunks = [b"line %d\n" % i for i in range(20)] + [b"\xff\x00 no newline"]
+    polls = _PollCounter()
+
+    def finished() -> bool:  # the default check, counting the follower's polls
+        polls.tick()
+        return (tmp_path / jobfiles.EXIT_STATUS_FILE).exists()
 
     def produce() -> None:
-        time.sleep(0.2)  # the reader starts before the log exists
+        polls.wait_beyond(0)  # the follower starts before the log exists
         writer = LogWriter(tmp_path)
         for chunk in chunks:
+            seen = polls.count
             writer.append(chunk)
-            time.sleep(0.01)
+            polls.wait_beyond(seen)  # the follower reads while the job still writes
         writer.close()
         _finished(tmp_path)
 
     thread = threading.Thread(target=produce)
     thread.start()
-    got = b"".join(follow_log(tmp_path, poll_interval=0.02, timeout=30))
+    got = list(follow_log(tmp_path, poll_interval=0.01, is_finished=finished, timeout=30))
     thread.join()
-    assert got == b"".join(chunks)
+    assert not polls.stalled, "the follower stopped polling while the job was writing"
+    assert b"".join(got) == b"".join(chunks)
+    assert len(got) > 1  # followed as it grew, not read once at the end
 
 
 def test_follow_with_since_skips_older_output(tmp_path):

@@ -14,6 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fleetstack.engine.paths import dstack_home
+from fleetstack.engine.runner.supervisor import start_supervisor
+from fleetstack.engine.state import (
+    close_all,
+    create_job,
+    create_run,
+    open_state,
+    update_job,
+    update_run,
+)
+from fleetstack.templates.render import JobSpec, render_job_script
 
 WAIT = 60.0  # generous upper bound for a slow CI machine; never a timing assertion
 DSTACK = str(Path(sys.executable).parent / "dstack")
@@ -83,6 +94,17 @@ def job_dir(name: str) -> Path:
     return found[-1]
 
 
+def read_until(proc: subprocess.Popen[bytes], marker: bytes) -> bytes:
+    """Read `proc`'s stdout until `marker` has appeared; fail if it ends before that."""
+    assert proc.stdout is not None
+    seen = b""
+    while marker not in seen:
+        chunk = proc.stdout.read1(4096)
+        assert chunk, f"{proc.args} ended before printing {marker!r}"
+        seen += chunk
+    return seen
+
+
 class Cli:
     """The helpers above, as one fixture (test modules cannot import conftest)."""
 
@@ -94,6 +116,7 @@ class Cli:
     wait_for = staticmethod(wait_for)
     wait_for_status = staticmethod(wait_for_status)
     job_dir = staticmethod(job_dir)
+    read_until = staticmethod(read_until)
     wait_on = staticmethod(lambda gate: wait_on(gate))
 
 
@@ -137,8 +160,6 @@ def wait_on(gate: Path) -> str:
 
 @pytest.fixture
 def state():
-    from fleetstack.engine.state import close_all, open_state
-
     yield open_state()
     close_all()
 
@@ -147,10 +168,6 @@ def state():
 def start_local_run(state, tmp_path):
     """start_local_run(name, commands, grace=10) -> RunRecord: a run whose job is a rendered
     job script under a real supervisor, built from the engine (no `dstack apply`)."""
-    from fleetstack.engine.paths import dstack_home
-    from fleetstack.engine.runner.supervisor import start_supervisor
-    from fleetstack.engine.state import create_job, create_run, update_job, update_run
-    from fleetstack.templates.render import JobSpec, render_job_script
 
     def _start(name: str, commands: list[str], *, grace: float = 10.0, stop_grace: int = 10):
         run = create_run(state, name=name, backend="local", region="local", price=0.0)

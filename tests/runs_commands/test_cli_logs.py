@@ -4,36 +4,29 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from datetime import UTC, datetime
 
-PAYLOAD = (
-    b"no newline at first"
-    + b"\n"
-    + b"x" * (1024 * 1024)  # one 1 MB line
-    + b"\n"
-    + bytes(range(256)) * 4  # every byte value, invalid UTF-8 included
-    + b"\r\x00tail without newline"
-)
+from fleetstack.engine.runner import jobfiles
 
 
-def test_logs_are_byte_exact(cli, submit, project):
-    (project / "payload.bin").write_bytes(PAYLOAD)
+def test_logs_are_byte_exact(cli, submit, project, log_payload):
+    (project / "payload.bin").write_bytes(log_payload)
     submit("binary", ["cat payload.bin"])
     cli.wait_for_status("binary", "done")
     proc = cli.run("logs", "binary")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == PAYLOAD
+    assert proc.stdout == log_payload
 
 
 def test_logs_since_a_time_and_a_duration(cli, submit, gate):
     submit("phases", ["echo early", cli.wait_on(gate), "echo late"])
     cli.wait_for_status("phases", "running")
     cli.wait_for(lambda: cli.run("logs", "phases").stdout == b"early\n", "early output")
-    time.sleep(1.5)  # room between the two outputs, not a measurement
-    between = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    time.sleep(1.5)
-    gate.touch()
+    _, logged_at = jobfiles.read_index(cli.job_dir("phases"))
+    now = datetime.now(UTC)
+    assert logged_at and logged_at[-1] < now.timestamp()  # `early` is older than `between`
+    between = now.isoformat().replace("+00:00", "Z")
+    gate.touch()  # `late` is written after `between`
     cli.wait_for_status("phases", "done")
     assert cli.run("logs", "phases").stdout == b"early\nlate\n"
     assert cli.run("logs", "phases", "--since", between).stdout == b"late\n"
@@ -53,12 +46,7 @@ def test_logs_follow_ends_when_the_run_ends(cli, submit, gate):
         env=os.environ.copy(),
     )
     try:
-        assert follower.stdout is not None
-        seen = b""
-        while b"first " not in seen:
-            chunk = follower.stdout.read1(4096)
-            assert chunk, "logs -f ended before the run did"
-            seen += chunk
+        seen = cli.read_until(follower, b"first ")
         assert follower.poll() is None  # still following: the run goes on
         gate.touch()
         rest, err = follower.communicate(timeout=cli.wait)
