@@ -10,7 +10,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
 
-LEAKY = '''
+LEAKY = """
 import subprocess
 
 def test_leaves_a_sleep_behind():
@@ -18,7 +18,7 @@ def test_leaves_a_sleep_behind():
 
 def test_waits_for_its_child():
     subprocess.run(["true"], check=True)
-'''
+"""
 
 
 def test_a_leaked_process_fails_its_test_and_is_killed(tmp_path):
