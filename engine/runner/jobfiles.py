@@ -9,6 +9,7 @@ A job dir holds (written by fleetstack.engine.runner.supervisor):
     supervisor.pid      {"pid", "token", "host"} of the supervisor process
     supervisor.json     what the supervisor runs (script, working dir, env...), mode 0600
     supervisor.log      the supervisor's own diagnostics
+    stop_request        {"abort", "reason"}: why the supervisor is being signalled to stop
 
 `read_log` and `follow_log` return bytes: decoding (and replacing bad bytes) is the
 caller's choice, so nothing the job printed is lost on the way.
@@ -20,11 +21,11 @@ import bisect
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO, TypedDict
 
 from ..paths import dstack_home
 
@@ -34,12 +35,26 @@ EXIT_STATUS_FILE = "exit_status.json"
 PID_FILE = "supervisor.pid"
 SPEC_FILE = "supervisor.json"
 SUPERVISOR_LOG_FILE = "supervisor.log"
+STOP_REQUEST_FILE = "stop_request"
 READ_CHUNK = 1 << 16
 
 
 def default_job_dir(run_name: str, job_num: int = 0, submission_num: int = 0) -> Path:
     """Where a local job's files go by default: $DSTACK_HOME/runs/RUN/job-N-S."""
     return dstack_home() / "runs" / run_name / f"job-{job_num}-{submission_num}"
+
+
+class SupervisorSpec(TypedDict, total=False):
+    """What supervisor.json holds: the job the supervisor runs."""
+
+    script: str
+    working_dir: str
+    env: dict[str, str]
+    inherit_env: bool
+    job_id: str | None
+    database_url: str | None
+    grace_seconds: float
+    max_duration: float | None
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,7 @@ class ExitStatus:
     exit_status: int | None  # code, or 128 + signal (shell convention)
     error: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
 
 
@@ -72,7 +87,8 @@ def write_exit_status(job_dir: Path | str, exit_status: ExitStatus) -> None:
     write_json_atomic(Path(job_dir) / EXIT_STATUS_FILE, exit_status.to_json())
 
 
-def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o644) -> None:
+def write_json_atomic(path: Path, data: Mapping[str, object], mode: int = 0o644) -> None:
+    """Write `data` as JSON to `path` at once: readers see the old file or the new one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as f:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fleetstack.engine.runner import jobfiles
-from fleetstack.engine.runner.supervisor import (
+from fleetstack.engine.runner.jobcontrol import (
     is_alive,
     process_token,
     read_pid_file,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fleetstack.engine.paths import dstack_home
-from fleetstack.engine.runner.supervisor import start_supervisor
+from fleetstack.engine.runner.jobcontrol import start_supervisor
 from fleetstack.engine.state import (
     close_all,
     create_job,
