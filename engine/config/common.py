@@ -40,7 +40,7 @@ SpotPolicy = Literal["spot", "on-demand", "auto"]
 CreationPolicy = Literal["reuse", "reuse-or-create"]
 TerminationPolicy = Literal["dont-destroy", "destroy-after-idle"]
 RetryEvent = Literal["no-capacity", "interruption", "error"]
-RETRY_EVENTS: list[str] = ["no-capacity", "interruption", "error"]
+RETRY_EVENTS: list[RetryEvent] = ["no-capacity", "interruption", "error"]
 DEFAULT_RETRY_DURATION = 3600
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..errors import ConfigurationError
 from .yamlfile import YamlDocument, format_path
 
+Loc = tuple[int | str, ...]  # a pydantic error location: keys, indexes and union tags
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "bytes"}
 # errors that say most about what went wrong come first when a union reports several
 _RANK = {
@@ -32,7 +33,7 @@ def validation_error(
     doc: YamlDocument,
     model: type[BaseModel],
     *,
-    prefix: tuple[Any, ...] = (),
+    prefix: Loc = (),
 ) -> ConfigurationError:
     """The most telling error of `exc`, located in `doc` (values under `prefix`)."""
     errors = exc.errors(include_url=False)
@@ -66,25 +67,25 @@ def field_names(model: type[BaseModel]) -> list[str]:
     )
 
 
-def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
     """The model class that holds the last part of `loc` (None when not a model)."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc:
         if isinstance(part, int):
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if current is None:
             return None
         info = current.model_fields.get(str(part))
         if info is None:
             return None
         current = _first_model(info.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return current
 
 
-def _message(err: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _message(err: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
     kind = err["type"]
-    msg = str(err.get("msg", ""))
-    value = err.get("input")
+    msg = err["msg"]
+    value = err["input"]
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else "?"
         holder = model_at(model, loc[:-1]) if loc[:-1] else model
@@ -109,7 +110,7 @@ def _message(err: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) 
     return f"{msg.rstrip('.')}, got {_shown(value)}{_hint(model, loc)}"
 
 
-def _hint(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _hint(model: type[BaseModel], loc: Loc) -> str:
     if not loc:
         return ""
     holder = model_at(model, loc[:-1]) if loc[:-1] else model
@@ -122,7 +123,7 @@ def _hint(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     return f" ({info.description})"
 
 
-def _holder_name(holder: type[BaseModel] | None, root: type[BaseModel], loc: tuple) -> str:
+def _holder_name(holder: type[BaseModel] | None, root: type[BaseModel], loc: Loc) -> str:
     if holder is root:
         kind = root.model_fields.get("type")
         if kind is not None and kind.description:
@@ -131,14 +132,14 @@ def _holder_name(holder: type[BaseModel] | None, root: type[BaseModel], loc: tup
     return f"`{format_path(loc)}`" if loc else "this mapping"
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _clean(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+def _clean(loc: Loc, data: object) -> Loc:
     """Keep the parts of a pydantic location that are keys or indexes of the YAML data."""
-    result: list[Any] = []
+    result: list[int | str] = []
     current = data
     for part in loc:
         if isinstance(part, int):
@@ -159,16 +160,18 @@ def _clean(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     return tuple(result)
 
 
-def _at(data: Any, path: tuple[Any, ...]) -> Any:
+def _at(data: object, path: Loc) -> object:
     for part in path:
-        try:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and -len(data) <= part < len(data):
             data = data[part]
-        except (KeyError, IndexError, TypeError):
+        else:
             return None
     return data
 
 
-def _first_model(annotation: Any) -> Any:
+def _first_model(annotation: object) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
