@@ -283,12 +283,27 @@ class RunProfileParams(ProfileParams):
         return self
 
 
-def parse_env(value: Any) -> Any:
+def validate_env(value: object) -> object:
+    """The `env` field: a mapping of names to text values, from a mapping or KEY=VALUE items.
+
+    A KEY without a value is an error naming the fix; YAML booleans and numbers become text.
+    """
+    env = parse_env(value)
+    if not isinstance(env, dict):
+        return env  # pydantic reports the wrong type
+    check_env_names(env)
+    missing = [k for k, v in env.items() if v is None]
+    if missing:
+        raise ValueError(f"{missing[0]} has no value: write {missing[0]}=VALUE")
+    return {k: _env_value(v) for k, v in env.items()}
+
+
+def parse_env(value: object) -> object:
     """Mapping stays a mapping; a list of KEY=VALUE / KEY becomes a mapping (KEY -> None)."""
     if value is None:
         return {}
     if isinstance(value, list):
-        result: dict[str, Any] = {}
+        result: dict[str, str | None] = {}
         for item in value:
             if not isinstance(item, str):
                 raise ValueError(f"env items are KEY=VALUE or KEY, got {item!r}")
@@ -298,7 +313,15 @@ def parse_env(value: Any) -> Any:
     return value
 
 
-def check_env_names(env: dict[str, Any]) -> None:
+def check_env_names(env: dict[str, object]) -> None:
     for key in env:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
             raise ValueError(f"{key!r} is not an environment variable name (letters, digits, _)")
+
+
+def _env_value(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value

@@ -12,10 +12,9 @@ from .common import (
     Duration,
     ProfileParams,
     Strict,
-    check_env_names,
-    parse_env,
+    validate_env,
 )
-from .run import Env, _env_value
+from .run import Env
 
 DEFAULT_FLEET_IDLE_DURATION = 3 * 86400  # dstack: 3d
 
@@ -137,15 +136,8 @@ class FleetConfiguration(ProfileParams):
 
     @field_validator("env", mode="before")
     @classmethod
-    def _env(cls, value: Any) -> Any:
-        env = parse_env(value)
-        if isinstance(env, dict):
-            check_env_names(env)
-            missing = [k for k, v in env.items() if v is None]
-            if missing:
-                raise ValueError(f"{missing[0]} has no value: write {missing[0]}=VALUE")
-            return {k: _env_value(v) for k, v in env.items()}
-        return env
+    def _env(cls, value: object) -> object:
+        return validate_env(value)
 
     @model_validator(mode="after")
     def _cloud_or_ssh(self) -> FleetConfiguration:

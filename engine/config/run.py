@@ -13,9 +13,8 @@ from .common import (
     PortMapping,
     RunProfileParams,
     Strict,
-    check_env_names,
-    parse_env,
     parse_port,
+    validate_env,
 )
 
 ENV_SCHEMA = {
@@ -132,15 +131,8 @@ class BaseRunConfiguration(RunProfileParams):
 
     @field_validator("env", mode="before")
     @classmethod
-    def _env(cls, value: Any) -> Any:
-        env = parse_env(value)
-        if isinstance(env, dict):
-            check_env_names(env)
-            missing = [k for k, v in env.items() if v is None]
-            if missing:
-                raise ValueError(f"{missing[0]} has no value: write {missing[0]}=VALUE")
-            return {k: _env_value(v) for k, v in env.items()}
-        return env
+    def _env(cls, value: object) -> object:
+        return validate_env(value)
 
     @field_validator("python", mode="before")
     @classmethod
@@ -286,14 +278,6 @@ class DevEnvironmentConfiguration(BaseRunConfiguration):
     @classmethod
     def _init(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
-
-
-def _env_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
 
 
 RUN_TYPES: dict[str, type[BaseModel]] = {
