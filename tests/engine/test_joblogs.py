@@ -7,8 +7,8 @@ import time
 from datetime import UTC, datetime
 
 from fleetstack.engine.runner import jobfiles
-from fleetstack.engine.runner.jobfiles import ExitStatus, LogWriter, follow_log, read_log
 from fleetstack.engine.runner.jobcontrol import start_supervisor, wait_for_exit
+from fleetstack.engine.runner.jobfiles import ExitStatus, LogWriter, follow_log, read_log
 
 
 class _PollCounter:

@@ -58,7 +58,9 @@ def _any_lines(source_tree) -> list[str]:
 
 
 @pytest.mark.xfail(
-    strict=False, reason="200 lines mention Any today, all in files of other engineers"
+    strict=False,
+    reason="233 lines mention Any today: 56 in engine/config (raw YAML values of validators), "
+    "the rest in files of other engineers",
 )
 def test_at_most_40_lines_mention_any(source_tree):
     lines = _any_lines(source_tree)
