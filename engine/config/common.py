@@ -283,6 +283,16 @@ class RunProfileParams(ProfileParams):
         return self
 
 
+def check_name(value: str | None) -> str | None:
+    """A run or fleet name, unchanged when it matches NAME_PATTERN; else a ValueError."""
+    if value is not None and not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: 2-41 lowercase letters, digits and hyphens, "
+            "starting with a letter"
+        )
+    return value
+
+
 def validate_env(value: object) -> object:
     """The `env` field: a mapping of names to text values, from a mapping or KEY=VALUE items.
 

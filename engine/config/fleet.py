@@ -8,10 +8,10 @@ from pydantic import Field, field_validator, model_validator
 
 from ..models.resources import ResourcesSpec, parse_count
 from .common import (
-    NAME_PATTERN,
     Duration,
     ProfileParams,
     Strict,
+    check_name,
     validate_env,
 )
 from .run import Env
@@ -112,12 +112,7 @@ class FleetConfiguration(ProfileParams):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and not NAME_PATTERN.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid name: 2-41 lowercase letters, digits and hyphens, "
-                "starting with a letter"
-            )
-        return value
+        return check_name(value)
 
     @field_validator("nodes", mode="before")
     @classmethod

@@ -8,11 +8,11 @@ from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_va
 
 from ..models.resources import IntRange, ResourcesSpec
 from .common import (
-    NAME_PATTERN,
     Duration,
     PortMapping,
     RunProfileParams,
     Strict,
+    check_name,
     parse_port,
     validate_env,
 )
@@ -150,12 +150,7 @@ class BaseRunConfiguration(RunProfileParams):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and not NAME_PATTERN.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid name: 2-41 lowercase letters, digits and hyphens, "
-                "starting with a letter"
-            )
-        return value
+        return check_name(value)
 
     @field_validator("commands", "setup", mode="before")
     @classmethod

@@ -13,21 +13,17 @@ from pathlib import Path
 def _session(sid: int) -> list[int]:
     """Live processes of session `sid`: the job script leads one, its commands sit in
     process groups of their own inside it, and a killed parent hands its children to init."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
-        if int(session) == sid and state not in ("Z", "X"):
-            found.append(int(entry.name))
-    return found
+    return [
+        pid for pid, state, _ppid, session in _processes() if session == sid and state not in "ZX"
+    ]
 
 
 def _children(pid: int) -> list[int]:
+    return [child for child, _state, ppid, _session in _processes() if ppid == pid]
+
+
+def _processes() -> list[tuple[int, str, int, int]]:
+    """(pid, state, ppid, session) of every process, from /proc/PID/stat."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -36,8 +32,8 @@ def _children(pid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-            found.append(int(entry.name))
+        state, ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
+        found.append((int(entry.name), state, int(ppid), int(session)))
     return found
 
 
