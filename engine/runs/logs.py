@@ -20,6 +20,7 @@ from ..models.durations import parse_duration
 from ..runner import jobfiles, supervisor
 from ..state import JobRecord, RunRecord, State, get_job, get_run, jobs_of_run
 from .control import job_dir_of
+from .lifecycle import refresh_runs
 
 REFRESH_SECONDS = 1.0  # how often a follower asks the lifecycle for news while it waits
 
@@ -122,6 +123,4 @@ def _job_ended(state: State, job_id: str, job_dir: Path):
 
 
 def _refresh(state: State) -> None:
-    from .lifecycle import refresh_runs
-
     refresh_runs(state)
