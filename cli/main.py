@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
+from typer import _click as click  # typer 0.29 vendors click: its groups take these types
 from typer.core import TyperCommand, TyperGroup
 
 from ..engine.errors import FleetstackError
@@ -38,7 +38,7 @@ class LazyCommands(TyperGroup):
             return TyperCommand(cmd_name, help=help_text)
         # Importing the module here is the point of the table: only the invoked command pays.
         module = importlib.import_module(f".{module_name}", __package__)
-        command: click.Command = typer.main.get_command(module.app)
+        command = typer.main.get_command(module.app)
         command.name = cmd_name
         return command
 

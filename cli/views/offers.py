@@ -124,7 +124,7 @@ def _check_gpu_names(resources: ResourcesSpec) -> None:
             )
 
 
-def _requirements_json(req: Requirements) -> dict[str, JsonValue]:
+def _requirements_json(req: Requirements) -> dict[str, object]:
     return {
         "resources": req.resources.normalized(),
         "backends": req.backends,

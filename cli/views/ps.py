@@ -143,7 +143,7 @@ def _row(run: RunSummary, now: datetime, verbose: bool) -> tuple[str, ...]:
     if run.backend and run.region and run.region != run.backend:
         backend = f"{run.backend} ({run.region})"
     price = f"${run.price:g}" if run.price is not None else "-"
-    cells = (
+    cells: tuple[str, ...] = (
         run.name,
         backend,
         run.gpu or "-",

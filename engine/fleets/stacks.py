@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ...stacks.driver import StackDriver
 from ...stacks.offline import offline_plan
-from ...stacks.spec import StackSpec
+from ...stacks.spec import Cloud, StackSpec
 from ..backends.config import BackendsConfig
 from ..config import FleetConfiguration, TaskConfiguration
 from ..errors import FleetstackError
@@ -27,7 +27,8 @@ from ..runner.keys import project_key
 from ..runs.jobs import build_job, instance_placement
 
 # Clouds that have a stack program in stacks/.
-STACK_CLOUDS = ("aws", "gcp", "azure")
+_STACK_CLOUD_NAMES: dict[str, Cloud] = {"aws": "aws", "gcp": "gcp", "azure": "azure"}
+STACK_CLOUDS = tuple(_STACK_CLOUD_NAMES)
 DEFAULT_PROJECT = "main"
 DEFAULT_DISK_GB = 100
 # Shown in a dry run's user-data when the project key has not been generated yet.
@@ -79,7 +80,8 @@ def stack_spec_for(
     from ...templates.cloud_init import render_user_data
     from ...templates.render import INSTANCE_WORK_DIR
 
-    if offer.backend not in STACK_CLOUDS:
+    cloud = _STACK_CLOUD_NAMES.get(offer.backend)
+    if cloud is None:
         raise FleetstackError(
             f"{offer.backend} offers cannot be provisioned as a stack yet (stack programs exist "
             f"for {', '.join(STACK_CLOUDS)}): pick another backend with -b"
@@ -109,7 +111,7 @@ def stack_spec_for(
     return StackSpec(
         project=project,
         fleet=fleet_name_of(plan),
-        cloud=offer.backend,
+        cloud=cloud,
         region=offer.region,
         instance_type=offer.instance_type,
         ssh_public_key=ssh_public_key,
