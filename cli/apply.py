@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import typer
 
+from .apply_plan import plan_and_confirm
+from .commands import help_of
 
-def register(app: typer.Typer) -> None:
-    app.command(
-        "apply",
-        help="Plan and apply a configuration: shows offers and the stack's diff, then runs it.",
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )(apply_command)
+app = typer.Typer(add_completion=False)
 
 
+@app.command(
+    "apply",
+    help=help_of("apply"),
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
 def apply_command(
     ctx: typer.Context,
     file: str = typer.Option(..., "-f", "--file", help="The configuration file (.dstack.yml)"),
@@ -29,19 +31,12 @@ def apply_command(
     max_offers: int = typer.Option(3, "--max-offers", help="Offers shown in the plan"),
     profile: str | None = typer.Option(None, "--profile", help="Profile from .dstack/profiles.yml"),
 ) -> None:
-    from .apply_plan import plan_and_confirm
-
+    spot_policy = "spot" if spot else "on-demand" if on_demand else "auto" if spot_auto else None
     overrides = {
         "backends": backend or None,
         "regions": region or None,
         "instance_types": instance_type or None,
-        "spot_policy": "spot"
-        if spot
-        else "on-demand"
-        if on_demand
-        else "auto"
-        if spot_auto
-        else None,
+        "spot_policy": spot_policy,
         "max_price": max_price,
     }
     args = [a for a in ctx.args if a != "--"]

@@ -1,15 +1,28 @@
-"""The plan step of `dstack apply`: build, render, confirm; then submit (cli/apply_run.py)."""
+"""The plan step of `dstack apply`: plan (service), render, confirm; then execute the plan
+(service) and render what it did; an attached run is followed by cli/apply_run.py."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ..engine.models.plan import Plan, ResourcePlan
+from ..engine.services.apply import ensure_applicable, execute_plan, plan_apply
+from ..engine.services.fleets import FleetApplied
+from ..engine.services.plan import OverrideValue
+from .apply_run import submit_and_attach
+from .views.output import console as make_console
+from .views.tables import nodes_text, render_plan, render_stack_plan
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def plan_and_confirm(
     file: str,
     run_args: list[str],
-    overrides: dict[str, Any],
+    overrides: Mapping[str, OverrideValue],
     *,
     yes: bool,
     dry_run: bool,
@@ -17,42 +30,69 @@ def plan_and_confirm(
     max_offers: int,
     profile: str | None,
 ) -> None:
-    from ..engine.config import load_configuration
-    from ..engine.errors import FleetstackError
-    from ..engine.services.plan import build_plan
-    from .views.output import console as make_console
-    from .views.tables import render_plan
-
-    loaded = load_configuration(file, run_args=run_args, profile=profile)
-    plan = build_plan(loaded, overrides)
+    plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
+                      dry_run=dry_run)  # fmt: skip
     console = make_console()
     render_plan(plan, console, max_offers=max_offers)
-    from .apply_stack import apply_fleet_plan, show_resource_plan
-
-    rp = show_resource_plan(plan, console, dry_run=dry_run) if plan.offers.offers else None
+    render_stack_plan(plan, console)
     if dry_run:
         return
-    if not plan.offers.offers:
-        raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
-    is_fleet = getattr(plan.configuration, "type", None) == "fleet"
-    named = getattr(plan.configuration, "name", None)
-    if is_fleet:
+    ensure_applicable(plan)
+    if not yes:
+        _confirm(plan, console)
+    progress = _Progress(console)
+    result = execute_plan(plan, run_args=run_args, progress=progress)
+    if isinstance(result, FleetApplied):
+        _show_fleet(plan, result, console)
+        return
+    code = submit_and_attach(result.run, detach=detach, console=console)
+    if code:
+        raise SystemExit(code)
+
+
+class _Progress:
+    """Shows a fleet's provisioning: the stack's name, then Pulumi's lines as they come."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def provisioning(self, rp: ResourcePlan) -> None:
+        if rp.source != "preview":
+            # The plan shown was offline; the stack's real diff is what `up` will apply.
+            self.console.print("[yellow]The resource plan above compared no state.[/yellow]")
+        self.console.print(
+            f"Provisioning fleet {rp.spec.fleet} (stack fleetstack/{rp.spec.stack_name})..."
+        )
+
+    def stack_output(self, line: str) -> None:
+        self.console.print(line.rstrip("\n"), markup=False, highlight=False)
+
+
+def _confirm(plan: Plan, console: Console) -> None:
+    named = plan.configuration.name
+    if plan.is_fleet:
         what = f"Create the fleet {plan.run_name}"
     else:  # a run without a name gets a generated one when it is submitted, as in dstack
         what = f"Submit the run {named}" if named else "Submit a new run"
-    if not yes:
-        if not sys.stdin.isatty():
-            console.print(f"{what}? \\[y/n]: no (stdin is not a terminal; pass -y)")
-            raise SystemExit(1)
-        answer = console.input(f"{what}? \\[y/n]: ").strip().lower()
-        if answer not in ("y", "yes"):
-            console.print("Nothing was created." if is_fleet else "Run not submitted.")
-            raise SystemExit(1)
-    if is_fleet:
-        apply_fleet_plan(plan, rp, console)
-        return
-    from .apply_run import submit_and_attach
+    if not sys.stdin.isatty():
+        console.print(f"{what}? \\[y/n]: no (stdin is not a terminal; pass -y)")
+        raise SystemExit(1)
+    answer = console.input(f"{what}? \\[y/n]: ").strip().lower()
+    if answer not in ("y", "yes"):
+        console.print("Nothing was created." if plan.is_fleet else "Run not submitted.")
+        raise SystemExit(1)
 
-    code = submit_and_attach(plan, run_args, detach=detach, console=console)
-    if code:
-        raise SystemExit(code)
+
+def _show_fleet(plan: Plan, applied: FleetApplied, console: Console) -> None:
+    fleet = applied.fleet
+    if plan.is_empty_fleet and plan.resource_plan is None:
+        console.print(
+            f"Fleet {fleet.name} is {fleet.status.value} with no instance ({nodes_text(plan)})."
+        )
+        return
+    for instance in applied.instances:
+        console.print(
+            f"  {fleet.name}-{instance.instance_num}  {instance.instance_type}  "
+            f"{instance.hostname or '-'}  ssh user {instance.ssh_user or '-'}"
+        )
+    console.print(f"Fleet {fleet.name} is {fleet.status.value}. `dstack fleet` lists it.")

@@ -12,7 +12,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+from ..engine.models.durations import format_duration
+from ..engine.runner.jobfiles import EXIT_STATUS_FILE
+from ..engine.services.runs import AttachedRun
+from ..engine.state import RunRecord
+from .views.output import print_error, status_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 POLL_SECONDS = 0.05  # how often the job's log is read
 REFRESH_SECONDS = 0.5  # how often run statuses are refreshed from the DB
@@ -20,11 +29,8 @@ _BEFORE_RUNNING = (None, "submitted", "provisioning", "pending")
 _STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": "yellow"}
 
 
-def submit_and_attach(plan: Any, run_args: list[str], *, detach: bool, console: Any) -> int:
-    """Submit `plan`'s run; with `detach` say how to follow it and return 0, else attach."""
-    from ..engine.runs.submit import submit_run
-
-    run = submit_run(plan, run_args=run_args)
+def submit_and_attach(run: RunRecord, *, detach: bool, console: Console) -> int:
+    """For a run just submitted: with `detach` say how to follow it and return 0, else attach."""
     if detach:
         console.print(f"Run [bold]{run.name}[/bold] submitted and detached.")
         console.print(
@@ -35,12 +41,9 @@ def submit_and_attach(plan: Any, run_args: list[str], *, detach: bool, console: 
     return attach(run, console)
 
 
-def attach(run: Any, console: Any) -> int:
+def attach(run: RunRecord, console: Console) -> int:
     """Stream the run's output and status until it finishes; returns the exit code."""
-    from rich.console import Console
-
-    status = Console(stderr=True, highlight=False, soft_wrap=True)
-    attached = _Attached(run, status)
+    attached = _Attached(run, status_console())
     try:
         return attached.follow()
     except KeyboardInterrupt:
@@ -54,12 +57,10 @@ def attach(run: Any, console: Any) -> int:
 
 
 class _Attached:
-    def __init__(self, run: Any, status_console: Any) -> None:
-        from ..engine.state import open_state
-
-        self.state = open_state()
+    def __init__(self, run: RunRecord, status: Console) -> None:
+        self.attached = AttachedRun(run)
         self.run = run
-        self.status = status_console
+        self.status = status
         self.out = sys.stdout.buffer
         self.shown: str | None = None
         self.job_id: str | None = None
@@ -69,9 +70,6 @@ class _Attached:
         self.at_line_start = True
 
     def follow(self) -> int:
-        from ..engine.runs.lifecycle import refresh_runs
-        from ..engine.state import get_run
-
         next_refresh = 0.0
         if self.shown is None:
             # The status it was submitted with, whatever the first look finds: a job that
@@ -80,8 +78,7 @@ class _Attached:
         while True:
             now = time.monotonic()
             if now >= next_refresh or self._job_just_ended():
-                refresh_runs(self.state)
-                self.run = get_run(self.state, self.run.id) or self.run
+                self.run = self.attached.refresh()
                 self._switch_job()
                 self._read_new_bytes()
                 self._show_status(self.run)
@@ -93,7 +90,7 @@ class _Attached:
                 self._read_new_bytes()  # the log is read more often than the DB: output is live
             time.sleep(POLL_SECONDS)
 
-    def interrupted(self, console: Any) -> int:
+    def interrupted(self, console: Console) -> int:
         name = self.run.name
         self._newline()
         if sys.stdin.isatty():
@@ -111,13 +108,11 @@ class _Attached:
                 f"`dstack stop {name}` stops it."
             )
             return 0
-        from ..engine.runs.control import stop_run
-
         self.status.print(f"Stopping [bold]{name}[/bold]... (Ctrl-C again kills it at once)")
         try:
-            run = stop_run(self.state, name, abort=False)
+            run = self.attached.stop(abort=False)
         except KeyboardInterrupt:
-            run = stop_run(self.state, name, abort=True)
+            run = self.attached.stop(abort=True)
         self._pump_log()
         self._show_status(run)
         return 1 if run.status.value != "done" else 0
@@ -130,8 +125,6 @@ class _Attached:
 
     def _job_just_ended(self) -> bool:
         """True once per job, when its supervisor has recorded its end: refresh at once."""
-        from ..engine.runner.jobfiles import EXIT_STATUS_FILE
-
         if not self.log_path or self.ended_job == self.job_id:
             return False
         if not os.path.exists(os.path.join(os.path.dirname(self.log_path), EXIT_STATUS_FILE)):
@@ -141,12 +134,9 @@ class _Attached:
 
     def _switch_job(self) -> None:
         """Follow the run's latest job submission (a retry starts a new one)."""
-        from ..engine.state import jobs_of_run
-
-        jobs = jobs_of_run(self.state, self.run.id, latest_only=True)
-        if not jobs:
+        job = self.attached.latest_job()
+        if job is None:
             return
-        job = jobs[0]
         if job.id != self.job_id:
             if self.job_id is not None:
                 self._read_new_bytes()  # the rest of the previous submission's output
@@ -172,7 +162,7 @@ class _Attached:
             return
         self.out.flush()
 
-    def _show_status(self, run: Any) -> None:
+    def _show_status(self, run: RunRecord) -> None:
         value = run.status.value
         if value == self.shown or (
             self.shown == "running" and value in ("submitted", "provisioning")
@@ -183,7 +173,7 @@ class _Attached:
             self._print_status(run, "running")  # it ran between two looks: say so
         self._print_status(run, value)
 
-    def _print_status(self, run: Any, value: str) -> None:
+    def _print_status(self, run: RunRecord, value: str) -> None:
         self.shown = value
         self._newline()
         style = _STYLES.get(value, "cyan")
@@ -193,25 +183,18 @@ class _Attached:
         self.status.print(f"[bold]{run.name}[/bold] [{style}]{value}[/{style}]{detail}")
 
     def _retry_in(self) -> str:
-        from ..engine.models.durations import format_duration
-        from ..engine.runs.lifecycle import retry_delay
-        from ..engine.state import get_job
-
-        job = get_job(self.state, self.job_id) if self.job_id else None
+        job = self.attached.job(self.job_id) if self.job_id else None
         attempt = job.submission_num + 1 if job is not None else 1
-        return f"retrying in {format_duration(int(retry_delay(attempt).total_seconds()))}"
+        delay = self.attached.retry_delay(attempt)
+        return f"retrying in {format_duration(int(delay.total_seconds()))}"
 
     def _job_started(self) -> bool:
-        from ..engine.state import get_job
-
-        job = get_job(self.state, self.job_id) if self.job_id else None
+        job = self.attached.job(self.job_id) if self.job_id else None
         return job is not None and job.started_at is not None
 
-    def _finish(self, run: Any) -> int:
+    def _finish(self, run: RunRecord) -> int:
         if run.status.value == "done":
             return 0
-        from .views.output import print_error
-
         error = run.error or (run.termination_reason.value if run.termination_reason else "")
         print_error(f"run {run.name} {run.status.value}" + (f": {error}" if error else ""))
         return 1

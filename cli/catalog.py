@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import typer
 
-catalog_app = typer.Typer(
-    help="The offers catalog (embedded snapshot, or downloaded live).", no_args_is_help=True
-)
+from ..engine.offers.catalog import update_catalog
+from .commands import help_of
+
+app = typer.Typer(name="catalog", help=help_of("catalog"), no_args_is_help=True,
+                  add_completion=False)  # fmt: skip
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(catalog_app, name="catalog")
+@app.callback()
+def catalog_main() -> None:
+    # A callback keeps `catalog` a group: typer would fold a lone command into it.
+    pass
 
 
-@catalog_app.command(
+@app.command(
     "update", help="Download the live catalog; offers use it before the embedded snapshot."
 )
 def update_command() -> None:
-    from ..engine.offers.catalog import update_catalog
-
     target, providers = update_catalog()
     print(f"Catalog downloaded to {target} ({', '.join(providers)})")

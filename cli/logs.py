@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
+from ..engine.services.logs import stream_logs
+from .commands import help_of
 
-def register(app: typer.Typer) -> None:
-    app.command("logs", help="Show the output of a run; -f follows it until the run ends.")(
-        logs_command
-    )
+app = typer.Typer(add_completion=False)
 
 
+@app.command("logs", help=help_of("logs"))
 def logs_command(
     run_name: str = typer.Argument(..., metavar="RUN", help="The run's name (see `dstack ps`)"),
     since: str | None = typer.Option(
@@ -23,19 +26,10 @@ def logs_command(
         False, "-d", "--diagnose", help="Show the job supervisor's own log instead"
     ),
 ) -> None:
-    import os
-    import sys
-
-    from ..engine.runs.control import find_run
-    from ..engine.runs.logs import parse_since, run_logs
-    from ..engine.state import open_state
-
-    start = parse_since(since)
-    state = open_state()
-    run = find_run(state, run_name)
+    chunks = stream_logs(run_name, since=since, follow=follow, diagnose=diagnose)
     out = sys.stdout.buffer
     try:
-        for chunk in run_logs(state, run, since=start, follow=follow, diagnose=diagnose):
+        for chunk in chunks:
             out.write(chunk)
             out.flush()
     except KeyboardInterrupt:

@@ -1,19 +1,58 @@
-"""The `dstack` application: registers one module per command.
+"""The `dstack` application: a static table of commands, each loaded when it is invoked.
 
-Command modules import only typer at module level; the engine (pydantic, gpuhunt,
-SQLAlchemy, Pulumi) is imported inside the command functions so `dstack --help` stays fast.
+`dstack --help` lists the table without importing any command module, so the command
+modules import the engine (pydantic, SQLAlchemy, gpuhunt, Pulumi) at module level and the
+help stays fast. A command module defines `app`, a typer app with add_completion=False.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
+from typer import _click as click  # typer 0.29 vendors click: its groups take these types
+from typer.core import TyperCommand, TyperGroup
 
-from . import apply, catalog, delete, fleet, logs, offer, ps, schema, stop, validate
+from ..engine.errors import FleetstackError
+from ..stacks.errors import StackError
+from .commands import COMMANDS
+from .views.output import print_error
+
+
+class LazyCommands(TyperGroup):
+    """A group whose commands come from COMMANDS: placeholders for the help listing, the
+    command module's own app when one is invoked."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, help_text = entry
+        if self._listing:
+            return TyperCommand(cmd_name, help=help_text)
+        # Importing the module here is the point of the table: only the invoked command pays.
+        module = importlib.import_module(f".{module_name}", __package__)
+        command = typer.main.get_command(module.app)
+        command.name = cmd_name
+        return command
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="dstack",
+    cls=LazyCommands,
     help="Run AI workloads on cloud GPUs from .dstack.yml files. Every fleet is a Pulumi stack.",
     no_args_is_help=True,
     add_completion=False,
@@ -21,20 +60,17 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (apply, offer, catalog, ps, logs, stop, delete, fleet, validate, schema):
-    module.register(app)
+
+@app.callback()
+def main() -> None:
+    """Run AI workloads on cloud GPUs from .dstack.yml files. Every fleet is a Pulumi stack."""
 
 
 def run() -> None:
     """Console-script entry point: expected failures print one or two red lines, exit 1."""
-    from ..engine.errors import FleetstackError
-    from ..stacks.errors import StackError
-
     try:
         app()
     except (FleetstackError, StackError) as exc:
-        from .views.output import print_error
-
         print_error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from ..engine.errors import FleetstackError
+from .commands import help_of
+from .views.offers import show_offers
 
-def register(app: typer.Typer) -> None:
-    app.command("offer", help="List the offers that match the requirements, cheapest first.")(
-        offer_command
-    )
+app = typer.Typer(add_completion=False)
 
 
+@app.command("offer", help=help_of("offer"))
 def offer_command(
     gpu: str | None = typer.Option(None, "--gpu", help="GPU spec, e.g. A100:80GB:8 or 24GB.."),
     cpu: str | None = typer.Option(None, "--cpu", help="CPU count, e.g. 8.. or arm:4.."),
@@ -30,16 +31,12 @@ def offer_command(
         None, "-f", "--file", help="Take requirements from a configuration"
     ),
 ) -> None:
-    from .views.offers import show_offers
-
     policies = [
         p
         for p, on in (("--spot", spot), ("--on-demand", on_demand), ("--spot-auto", spot_auto))
         if on
     ]  # noqa: E501
     if len(policies) > 1:
-        from ..engine.errors import FleetstackError
-
         raise FleetstackError(f"{' and '.join(policies)}: give one spot policy flag at most")
     show_offers(
         gpu=gpu,

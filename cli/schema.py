@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import typer
 
+from ..engine.config.schema import configuration_schema
+from .commands import help_of
 
-def register(app: typer.Typer) -> None:
-    app.command("schema", help="Print the JSON Schema of .dstack.yml for editors.")(schema_command)
+app = typer.Typer(add_completion=False)
 
 
+@app.command("schema", help=help_of("schema"))
 def schema_command(
     compact: bool = typer.Option(False, "--compact", help="One line instead of indented"),
 ) -> None:
-    import json
-    import sys
-
-    from ..engine.config.schema import configuration_schema
-
     schema = configuration_schema()
     sys.stdout.write(
         json.dumps(schema, separators=(",", ":")) if compact else json.dumps(schema, indent=2)

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import typer
 
+from ..engine.services import runs
+from .commands import help_of
+from .views.confirm import confirm
 
-def register(app: typer.Typer) -> None:
-    app.command(
-        "stop", help="Stop a run: SIGTERM, then kill after the grace period; -x kills now."
-    )(stop_command)
+app = typer.Typer(add_completion=False)
 
 
+@app.command("stop", help=help_of("stop"))
 def stop_command(
     run_name: str = typer.Argument(..., metavar="RUN", help="The run's name (see `dstack ps`)"),
     abort: bool = typer.Option(False, "-x", "--abort", help="Kill the run now, without a grace"),
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
 ) -> None:
-    from ..engine.runs.control import find_run, stop_run
-    from ..engine.state import open_state
-    from .views.confirm import confirm
-
-    state = open_state()
-    run = find_run(state, run_name)
+    run = runs.find(run_name)
     if run.status.is_finished:
         print(f"Run {run.name} has already finished ({run.status.value}): nothing to stop.")
         return
@@ -30,7 +26,7 @@ def stop_command(
         print(f"Run {run.name} left {run.status.value}.")
         raise typer.Exit(1)
     print(f"{'Aborting' if abort else 'Stopping'} {run.name}...", flush=True)
-    run = stop_run(state, run.name, abort=abort)
+    run = runs.stop(run.name, abort=abort)
     if run.status.is_finished:
         print(f"Run {run.name} {'aborted' if abort else 'stopped'}: {run.status.value}.")
     else:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import typer
 
+from ..engine.config.validation import validate_file
+from .commands import help_of
 
-def register(app: typer.Typer) -> None:
-    app.command("validate", help="Validate .dstack.yml files and print what they normalize to.")(
-        validate_command
-    )
+app = typer.Typer(add_completion=False)
 
 
+@app.command("validate", help=help_of("validate"))
 def validate_command(
     files: list[str] | None = typer.Option(
         None, "-f", "--file", help="Configuration file (repeatable; default .dstack.yml)"
@@ -18,11 +21,6 @@ def validate_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line per file"),
     profile: str | None = typer.Option(None, "--profile", help="Profile from profiles.yml"),
 ) -> None:
-    import json
-    import sys
-
-    from ..engine.config.validation import validate_file
-
     ok = True
     for file in files or [".dstack.yml"]:
         report = validate_file(file, profile=profile)

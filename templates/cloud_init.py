@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from . import render
+from .jobspec import JobInput
+from .render import INSTANCE_JOB_SCRIPT_PATH, render_job_script
 
 # Time systemd gives the job to stop, on top of the job's own grace (container stop, log flush).
 _STOP_MARGIN_SECONDS = 30
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9_./-]+")
+
+
+def render_user_data(
+    job: JobInput,
+    *,
+    ssh_public_keys: list[str],
+    gpu_vendor: str | None,
+    job_script_path: str = INSTANCE_JOB_SCRIPT_PATH,
+) -> str:
+    """cloud-init user-data ("#cloud-config" YAML) that prepares an instance and starts the job.
+
+    It authorizes ssh_public_keys for the image's default user, installs and starts docker
+    (plus the NVIDIA container toolkit when gpu_vendor is "nvidia"), writes the job script to
+    job_script_path and starts it as the systemd unit fleetstack-job.service, which runs in
+    /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
+    exit status in /var/lib/fleetstack/exit-status.
+
+    Raises ValueError when ssh_public_keys is empty or holds an empty or multi-line key, and
+    for any job value render_job_script refuses.
+    """
+    if not _SAFE_PATH.fullmatch(job_script_path):
+        raise ValueError(
+            f"job_script_path: {job_script_path!r} must be an absolute path of letters, "
+            "digits and ._/-"
+        )
+    return build_user_data(
+        job_script=render_job_script(job, gpu_vendor=gpu_vendor),
+        ssh_public_keys=ssh_public_keys,
+        gpu_vendor=gpu_vendor,
+        job_script_path=job_script_path,
+        stop_grace_seconds=job.stop_grace_seconds,
+    )
 
 
 def build_user_data(
@@ -20,7 +56,7 @@ def build_user_data(
     job_script_path: str,
     stop_grace_seconds: int,
 ) -> str:
-    """The "#cloud-config" document for one instance (see render.render_user_data)."""
+    """The "#cloud-config" document for one instance (see render_user_data)."""
     if isinstance(ssh_public_keys, str):
         raise ValueError("ssh_public_keys: expected a list of keys, got one string")
     keys = [_check_key(key) for key in ssh_public_keys]

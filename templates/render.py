@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import base64
 import gzip
-import re
 import shlex
 from functools import cache
 from pathlib import Path
 
 import jinja2
 
-from .jobspec import (
-    JobSpec,
-    container_name,
-    effective_gpu_vendor,
-    passed_to_runtime,
-    validate_job,
-)
+from .jobspec import JobInput, container_name, effective_gpu_vendor, passed_to_runtime
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -34,10 +27,9 @@ __all__ = [
     "INSTANCE_JOB_SCRIPT_PATH",
     "INSTANCE_JOB_UNIT",
     "INSTANCE_WORK_DIR",
-    "JobSpec",
+    "JobInput",
     "container_name",
     "render_job_script",
-    "render_user_data",
 ]
 
 EXIT_NO_CONTAINER_RUNTIME = 125  # the image needs docker or podman and neither answers
@@ -53,15 +45,15 @@ INSTANCE_JOB_LOG_PATH = "/var/log/fleetstack/job.log"
 INSTANCE_EXIT_STATUS_PATH = "/var/lib/fleetstack/exit-status"
 
 _TEMPLATE_DIR = Path(__file__).parent
-_SAFE_PATH = re.compile(r"/[A-Za-z0-9_./-]+")
 
 
-def render_job_script(job: JobSpec) -> str:
+def render_job_script(job: JobInput, *, gpu_vendor: str | None = None) -> str:
     """The bash job script for `job`: run it with `bash job.sh` from the project directory.
 
-    Raises ValueError when a value cannot be carried (bad env name, NUL byte, bad port...).
+    gpu_vendor is the instance's GPU vendor, used when the job names none. Raises ValueError
+    when a value cannot be carried (bad env name, NUL byte, bad port...).
     """
-    validate_job(job)
+    job.validate()
     commands = "".join(
         command if command.endswith("\n") else command + "\n" for command in job.commands
     )
@@ -70,7 +62,7 @@ def render_job_script(job: JobSpec) -> str:
         "working_dir": job.working_dir or "",
         "container_name": container_name(job),
         "container_runtime": job.container_runtime,
-        "gpu_vendor": effective_gpu_vendor(job) or "",
+        "gpu_vendor": effective_gpu_vendor(job, gpu_vendor) or "",
         "stop_grace": str(job.stop_grace_seconds),
         "commands_b64": b64encode_text(commands),
         "env": [(name, b64encode_text(value)) for name, value in job.env.items()],
@@ -87,51 +79,9 @@ def render_job_script(job: JobSpec) -> str:
     return _environment().get_template("job.sh.j2").render(context)
 
 
-def render_user_data(
-    job: JobSpec,
-    *,
-    ssh_public_keys: list[str],
-    gpu_vendor: str | None,
-    job_script_path: str = INSTANCE_JOB_SCRIPT_PATH,
-) -> str:
-    """cloud-init user-data ("#cloud-config" YAML) that prepares an instance and starts the job.
-
-    It authorizes ssh_public_keys for the image's default user, installs and starts docker
-    (plus the NVIDIA container toolkit when gpu_vendor is "nvidia"), writes the job script to
-    job_script_path and starts it as the systemd unit fleetstack-job.service, which runs in
-    /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
-    exit status in /var/lib/fleetstack/exit-status.
-
-    Raises ValueError when ssh_public_keys is empty or holds an empty or multi-line key, and
-    for any job value render_job_script refuses.
-    """
-    from .cloud_init import build_user_data
-
-    if not _SAFE_PATH.fullmatch(job_script_path):
-        raise ValueError(
-            f"job_script_path: {job_script_path!r} must be an absolute path of letters, "
-            "digits and ._/-"
-        )
-    if gpu_vendor is not None and job.gpus > 0 and job.gpu_vendor is None:
-        job = _with_gpu_vendor(job, gpu_vendor)
-    return build_user_data(
-        job_script=render_job_script(job),
-        ssh_public_keys=ssh_public_keys,
-        gpu_vendor=gpu_vendor,
-        job_script_path=job_script_path,
-        stop_grace_seconds=job.stop_grace_seconds,
-    )
-
-
 def render_static(name: str, **context: object) -> str:
     """Render one of the fixed templates (unit file, setup script) that take no user values."""
     return _environment().get_template(name).render(context)
-
-
-def _with_gpu_vendor(job: JobSpec, gpu_vendor: str) -> JobSpec:
-    from dataclasses import replace
-
-    return replace(job, gpu_vendor=gpu_vendor)
 
 
 def b64encode_text(text: str) -> str:
@@ -171,3 +121,13 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["sh"] = shell_quote
     return env
+
+
+def __getattr__(name: str) -> object:
+    # Transitional: tests/runs_commands/conftest.py still imports JobSpec from here. The model
+    # lives in engine/models/jobs.py; the templates never import the engine otherwise.
+    if name == "JobSpec":
+        from ..engine.models.jobs import JobSpec
+
+        return JobSpec
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,30 +1,57 @@
-"""Rendering of `dstack offer` (kept apart so cli/offer.py imports only typer)."""
+"""Rendering of `dstack offer`: the offers table, its groups, its JSON form."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+
+from gpuhunt import KNOWN_ACCELERATORS
+from pydantic import JsonValue, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from ...engine.config import load_configuration
+from ...engine.errors import FleetstackError
+from ...engine.models.offers import Offer, Requirements, format_price
+from ...engine.models.resources import ResourcesSpec
+from ...engine.offers.match import check_backends, find_offers
+from .output import console as make_console
+from .tables import print_table, render_offers
 
 
-def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, spot_policy,
-                max_price, max_offers, group_by, as_json, file) -> None:  # fmt: skip
-    from ...engine.errors import FleetstackError
-    from ...engine.offers.match import check_backends, find_offers
-    from .output import console as make_console
-    from .tables import render_offers
-
+def show_offers(
+    *,
+    gpu: str | None,
+    cpu: str | None,
+    memory: str | None,
+    disk: str | None,
+    backends: list[str] | None,
+    regions: list[str] | None,
+    instance_types: list[str] | None,
+    spot_policy: str | None,
+    max_price: float | None,
+    max_offers: int,
+    group_by: str | None,
+    as_json: bool,
+    file: str | None,
+) -> None:
+    """`dstack offer`: the matching offers as a table, grouped, or JSON."""
     if max_offers < 0:
         raise FleetstackError(f"--max-offers {max_offers}: give 0 or more rows to show")
     if max_price is not None and max_price <= 0:
         raise FleetstackError(f"--max-price {max_price:g}: give a price above 0 (USD per hour)")
     check_backends(backends, "-b")
     req = _requirements(file, gpu=gpu, cpu=cpu, memory=memory, disk=disk)
-    for key, value in dict(
-        backends=backends, regions=regions, instance_types=instance_types,
-        spot_policy=spot_policy, max_price=max_price,
-    ).items():  # fmt: skip
-        if value is not None:
-            setattr(req, key, value)
+    if backends is not None:
+        req.backends = backends
+    if regions is not None:
+        req.regions = regions
+    if instance_types is not None:
+        req.instance_types = instance_types
+    if spot_policy is not None:
+        req.spot_policy = spot_policy
+    if max_price is not None:
+        req.max_price = max_price
     if req.spot_policy is None:  # dstack offer plans a task: on-demand unless told otherwise
         req.spot_policy = "on-demand"
     result = find_offers(req)
@@ -46,8 +73,7 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
     console = make_console()
     res = req.resources
     console.print(f"[dim]{result.catalog_label}[/dim]")
-    pretty = res.pretty() if hasattr(res, "pretty") else res
-    console.print(f"Resources: {pretty}   Spot policy: {req.spot_policy}")
+    console.print(f"Resources: {res.pretty()}   Spot policy: {req.spot_policy}")
     console.print()
     if not result.offers:
         console.print(f"[yellow]{result.empty_reason}[/yellow]")
@@ -60,13 +86,9 @@ def show_offers(*, gpu, cpu, memory, disk, backends, regions, instance_types, sp
         console.print(f"\nShown {len(shown)} of {result.total} offers (--max-offers to see more)")
 
 
-def _requirements(file: str | None, **flags: str | None) -> Any:
-    from ...engine.models.offers import Requirements
-
-    raw: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
+def _requirements(file: str | None, **flags: str | None) -> Requirements:
+    raw: dict[str, JsonValue] = {k: v for k, v in flags.items() if v is not None}
     if file:
-        from ...engine.config import load_configuration
-
         loaded = load_configuration(file)
         req = Requirements.from_configuration(loaded.configuration)
         if raw:  # flags replace the file's values for the same resource
@@ -78,13 +100,8 @@ def _requirements(file: str | None, **flags: str | None) -> Any:
     return Requirements(resources=_resources(raw), spot_policy=None)
 
 
-def _resources(raw: dict[str, Any]) -> Any:
+def _resources(raw: dict[str, JsonValue]) -> ResourcesSpec:
     """ResourcesSpec of the flags; a bad value is a one-line error naming the flag."""
-    from pydantic import ValidationError
-
-    from ...engine.errors import FleetstackError
-    from ...engine.models.resources import ResourcesSpec
-
     try:
         return ResourcesSpec.model_validate(raw)
     except ValidationError as exc:
@@ -96,12 +113,8 @@ def _resources(raw: dict[str, Any]) -> Any:
         raise FleetstackError(f"--{flag}{shown}: {message}") from None
 
 
-def _check_gpu_names(resources: Any) -> None:
+def _check_gpu_names(resources: ResourcesSpec) -> None:
     """No offer and a GPU name that gpuhunt does not know: most likely a typo, say so."""
-    from gpuhunt import KNOWN_ACCELERATORS
-
-    from ...engine.errors import FleetstackError
-
     known = {a.name.lower() for a in KNOWN_ACCELERATORS}
     for name in resources.gpu.name or []:
         if name.lower() not in known:
@@ -111,10 +124,9 @@ def _check_gpu_names(resources: Any) -> None:
             )
 
 
-def _requirements_json(req: Any) -> dict[str, Any]:
-    res = req.resources
+def _requirements_json(req: Requirements) -> dict[str, object]:
     return {
-        "resources": res.normalized() if hasattr(res, "normalized") else str(res),
+        "resources": req.resources.normalized(),
         "backends": req.backends,
         "regions": req.regions,
         "instance_types": req.instance_types,
@@ -124,18 +136,12 @@ def _requirements_json(req: Any) -> dict[str, Any]:
     }
 
 
-def _render_groups(console: Any, offers: list, group_by: str, nodes: int) -> None:
-    from rich.table import Table
-
-    from ...engine.errors import FleetstackError
-    from ...engine.models.offers import format_price
-    from .tables import print_table
-
+def _render_groups(console: Console, offers: Sequence[Offer], group_by: str, nodes: int) -> None:
     keys = [k.strip() for k in group_by.split(",") if k.strip()]
     bad = [k for k in keys if k not in ("gpu", "backend", "region")]
     if bad or "gpu" not in keys:
         raise FleetstackError(f"--group-by {group_by}: use gpu, optionally with backend and region")
-    groups: dict[tuple, list] = {}
+    groups: dict[tuple[str, ...], list[Offer]] = {}
     for o in offers:
         gpu = f"{o.gpu_count}x{o.gpu_name} ({o.gpu_memory_gb:g}GB)" if o.gpu_count else "-"
         key = tuple({"gpu": gpu, "backend": o.backend, "region": o.region}[k] for k in keys)

@@ -1,27 +1,34 @@
-"""One place for how the CLI prints errors and tables."""
+"""One place for how the CLI prints errors and makes its console."""
 
+# rich is imported when something is printed: `dstack ps` prints without it.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def print_error(message: str) -> None:
     """Print an expected failure in red on stderr, no traceback."""
     from rich.console import Console
+    from rich.markup import escape
 
     Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(
-        f"[red]{_escape(message)}[/red]"
+        f"[red]{escape(message)}[/red]"
     )
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
-def console():
+def console() -> Console:
     """A rich console on stdout (plain when stdout is not a terminal)."""
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+def status_console() -> Console:
+    """A rich console on stderr, for status lines beside a job's output on stdout."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)

@@ -1,7 +1,8 @@
 """Rendering of `dstack ps`: the runs table, its JSON form, and the watch loop.
 
 The table is laid out here rather than with rich: rich's Table takes ~0.5 s for 1,000
-rows on a small machine, and `dstack ps -a` must stay under half a second. Colours are
+rows on a small machine, and `dstack ps -a` must stay under half a second. It is the one
+table of the CLI not printed by views/tables.py's print_table, for that reason. Colours are
 ANSI codes, used only on a terminal and never with NO_COLOR.
 """
 
@@ -11,9 +12,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
+
+from ...engine.errors import FleetstackError
+from ...engine.services.run_list import RunSummary, list_runs
 
 HEADERS = ("NAME", "BACKEND", "GPU", "PRICE", "STATUS", "SUBMITTED")
 WATCH_INTERVAL_SECONDS = 2.0
@@ -34,15 +38,12 @@ def show_runs(
     *, all_runs: bool, last: int | None, watch: bool, as_json: bool, verbose: bool
 ) -> None:
     """`dstack ps`: print the table (or JSON) once, or every 2 s with --watch until Ctrl-C."""
-    from ...engine.errors import FleetstackError
-    from ...engine.runs.listing import list_runs_for_ps
-
     if last is not None and last < 1:
         raise FleetstackError(f"-n/--last must be 1 or more, got {last}")
     if watch and as_json:
         raise FleetstackError("--json cannot be combined with -w/--watch")
     if not watch:
-        runs = list_runs_for_ps(all_runs=all_runs, limit=last)
+        runs = list_runs(all_runs=all_runs, limit=last)
         out = sys.stdout
         out.write(runs_json(runs) + "\n" if as_json else format_table(runs, verbose=verbose))
         out.flush()
@@ -50,7 +51,7 @@ def show_runs(
     colour = _use_colour(sys.stdout)
     try:
         while True:
-            runs = list_runs_for_ps(all_runs=all_runs, limit=last)
+            runs = list_runs(all_runs=all_runs, limit=last)
             text = format_table(runs, verbose=verbose, colour=colour)
             if sys.stdout.isatty():
                 text = "\x1b[H\x1b[J" + text  # redraw in place
@@ -62,7 +63,7 @@ def show_runs(
 
 
 def format_table(
-    runs: Sequence[Any],
+    runs: Sequence[RunSummary],
     *,
     verbose: bool = False,
     colour: bool | None = None,
@@ -93,12 +94,12 @@ def format_table(
     return "\n".join(lines) + "\n"
 
 
-def runs_json(runs: Sequence[Any]) -> str:
+def runs_json(runs: Sequence[RunSummary]) -> str:
     """`dstack ps --json`: {"runs": [...]}, newest first, timestamps in ISO 8601 UTC."""
     return json.dumps({"runs": [run_json(run) for run in runs]}, indent=2)
 
 
-def run_json(run: Any) -> dict[str, Any]:
+def run_json(run: RunSummary) -> dict[str, str | float | int | None]:
     return {
         "name": run.name,
         "project": run.project,
@@ -137,12 +138,12 @@ def relative_time(when: datetime, now: datetime) -> str:
 # ---------------------------------------------------------------- helpers
 
 
-def _row(run: Any, now: datetime, verbose: bool) -> tuple[str, ...]:
+def _row(run: RunSummary, now: datetime, verbose: bool) -> tuple[str, ...]:
     backend = run.backend or "-"
     if run.backend and run.region and run.region != run.backend:
         backend = f"{run.backend} ({run.region})"
     price = f"${run.price:g}" if run.price is not None else "-"
-    cells = (
+    cells: tuple[str, ...] = (
         run.name,
         backend,
         run.gpu or "-",
@@ -155,7 +156,7 @@ def _row(run: Any, now: datetime, verbose: bool) -> tuple[str, ...]:
     return cells
 
 
-def _line(cells: Sequence[str], widths: Sequence[int], paint: Any) -> str:
+def _line(cells: Sequence[str], widths: Sequence[int], paint: Callable[[int, str], str]) -> str:
     last = len(cells) - 1
     parts = []
     for i, cell in enumerate(cells):

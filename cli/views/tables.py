@@ -1,16 +1,26 @@
-"""The plan and offer tables, and how any rich table is printed."""
+"""The plan, offer and fleet tables, and how any table is printed (`print_table`).
+
+`dstack ps` lays out its own rows for speed (views/ps.py) and prints through `print_rows`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ...engine.fleets.stacks import ResourcePlan
+from ...engine.config import FleetConfiguration
+from ...engine.fleets.stacks import STACK_CLOUDS
 from ...engine.models.offers import Offer, format_price
-from ...engine.models.plan import Plan
+from ...engine.models.plan import Plan, ResourcePlan
+from ...engine.services.fleets import FleetListing
 from ...stacks.diff import diff_rows
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-def render_plan(plan: Plan, console: Any, *, max_offers: int = 3) -> None:
+
+def render_plan(plan: Plan, console: Console, *, max_offers: int = 3) -> None:
     """Properties table, offers table, `Shown 3 of N offers, $X max`."""
     from rich.table import Table
 
@@ -27,11 +37,13 @@ def render_plan(plan: Plan, console: Any, *, max_offers: int = 3) -> None:
     render_offers(console, plan.offers.offers[:max_offers], nodes=plan.requirements.nodes)
     shown = min(max_offers, plan.offers.total)
     console.print(
-        f"Shown {shown} of {plan.offers.total} offers, {format_price(plan.max_price)} max"
+        f"Shown {shown} of {plan.offers.total} offers, {format_price(plan.max_price or 0)} max"
     )
 
 
-def render_offers(console: Any, offers: list[Offer], *, nodes: int = 1, start: int = 1) -> None:
+def render_offers(
+    console: Console, offers: Sequence[Offer], *, nodes: int = 1, start: int = 1
+) -> None:
     """dstack's table: `#  BACKEND  REGION  INSTANCE  RESOURCES  SPOT  PRICE`."""
     from rich.table import Table
 
@@ -60,7 +72,7 @@ def render_offers(console: Any, offers: list[Offer], *, nodes: int = 1, start: i
     print_table(console, table)
 
 
-def print_table(console: Any, table: Any) -> None:
+def print_table(console: Console, table: Table) -> None:
     """Print a rich table; piped output gets its full width instead of the 80-column default."""
     if console.is_terminal:
         console.print(table)
@@ -76,12 +88,45 @@ def print_table(console: Any, table: Any) -> None:
         console.width = before
 
 
-def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
+def render_stack_plan(plan: Plan, console: Console) -> None:
+    """What the plan's stack would change, under the offers (nothing for a local run)."""
+    offers = plan.offers.offers
+    if not offers or plan.runs_here:
+        return
+    if plan.is_empty_fleet:
+        console.print(
+            f"\nFleet {plan.run_name} starts with no instance ({nodes_text(plan)}): nothing is "
+            "created now; its stack gets instances when runs need them."
+        )
+        return
+    if plan.chosen_offer is None:
+        console.print(
+            f"\n[yellow]No resource plan: no offer is on a backend with a stack program "
+            f"({', '.join(STACK_CLOUDS)}); {offers[0].backend} cannot be provisioned yet.[/yellow]"
+        )
+        return
+    if plan.resource_plan is not None:
+        render_resource_plan(plan, plan.resource_plan, console)
+
+
+def nodes_text(plan: Plan) -> str:
+    """`nodes: 2` or `nodes: 0..3` of a fleet's configuration."""
+    configuration = plan.configuration
+    nodes = configuration.nodes if isinstance(configuration, FleetConfiguration) else 1
+    if isinstance(nodes, int) or nodes is None:
+        return f"nodes: {nodes}"
+    return f"nodes: {nodes.min or 0}..{nodes.max if nodes.max is not None else ''}"
+
+
+def render_resource_plan(plan: Plan, rp: ResourcePlan, console: Console) -> None:
     """The stack's resources under the offers: `+ create  aws:ec2/instance:Instance  name ...`."""
     spec = rp.spec
     where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
-    if rp.offer is not rp.cheapest:
-        where += f"; cheaper offers on {rp.cheapest.backend} cannot be provisioned as a stack yet"
+    if plan.passed_over:
+        where += (
+            f"; cheaper offers on {plan.passed_over[0].backend} cannot be provisioned as a "
+            "stack yet"
+        )
     console.print()
     if rp.source == "offline":
         console.print(
@@ -99,3 +144,29 @@ def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
         if changed:
             console.print(f"            {changed}", markup=False, highlight=False)
     console.print(rp.diff.summary())
+
+
+def fleets_table(listed: Sequence[FleetListing]) -> Table:
+    """`dstack fleet`: one row per fleet, its instances below it."""
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for column in ("FLEET", "INSTANCE", "BACKEND", "REGION", "RESOURCES", "SPOT", "PRICE",
+                   "STATUS"):  # fmt: skip
+        table.add_column(column)
+    for item in listed:
+        fleet, spec = item.fleet, item.spec
+        status = fleet.status.value + (f" ({fleet.status_message})" if fleet.status_message else "")
+        table.add_row(fleet.name, "", fleet.backend or "", spec.region or "", "", "", "", status)
+        for instance in item.instances:
+            table.add_row(
+                "",
+                str(instance.instance_num),
+                instance.backend,
+                instance.region or "",
+                f"{instance.instance_type or ''} {spec.resources}".strip(),
+                "yes" if instance.spot else "no",
+                f"${instance.price:g}" if instance.price is not None else "",
+                instance.status.value,
+            )
+    return table

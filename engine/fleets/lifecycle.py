@@ -1,4 +1,5 @@
 """Fleet lifecycle on Pulumi stacks: apply (up), delete (destroy), idle reaping, listing.
+The `fleets.spec` column is a FleetSpec (engine/models/fleets.py), whoever writes it.
 
 Order matters for a crash at any point: the fleet row (with its stack name) is written before
 `stack.up()` starts, so a fleet whose up was interrupted is listed and can be deleted, which
@@ -10,57 +11,72 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Protocol
 
+from ...stacks.driver import StackDriver, StackOutputs
+from ...stacks.errors import StackError, ensure_pulumi_cli
+from ...stacks.spec import StackSpec
+from ..backends.config import BackendsConfig
 from ..errors import FleetstackError
+from ..models.fleets import FleetSpec
+from ..models.plan import ResourcePlan
+from ..state import (
+    FleetRecord,
+    FleetStatus,
+    InstanceStatus,
+    State,
+    create_fleet,
+    create_instance,
+    get_fleet_by_name,
+    instances_of_fleet,
+    list_fleets,
+    set_fleet_status,
+    set_instance_status,
+    update_fleet,
+)
 from .stacks import DEFAULT_PROJECT, provider_config
 
 
-def make_driver(backend: str, config: Any) -> Any:
-    """The Automation API driver with the backend's provider settings."""
-    from ...stacks.driver import StackDriver
+class FleetDriver(Protocol):
+    """What the lifecycle asks of a stack driver (stacks.driver.StackDriver; doubles in tests)."""
 
+    def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
+        """Create or update the fleet's stack; its outputs."""
+
+    def destroy(self, project: str, fleet: str, cloud: str) -> None:
+        """Destroy the fleet's stack (idempotent)."""
+
+
+def make_driver(backend: str, config: BackendsConfig | None) -> StackDriver:
+    """The Automation API driver with the backend's provider settings."""
     return StackDriver(provider_config=provider_config(backend, config))
 
 
 def apply_fleet(
-    state: Any,
-    rp: Any,
+    state: State,
+    rp: ResourcePlan,
     *,
-    driver: Any,
+    driver: FleetDriver,
     on_output: Callable[[str], None] | None = None,
     idle_duration: int | None = None,
-) -> Any:
+) -> FleetRecord:
     """Create or update the fleet's stack (`up`), then record its instances; returns the fleet.
 
     The Pulumi CLI is checked before anything is recorded. A failed up leaves the fleet
     `failed` with the reason; `dstack fleet delete NAME` destroys what was created.
     """
-    from ...stacks.errors import StackError, ensure_pulumi_cli
-    from ..state import (
-        FleetStatus,
-        InstanceStatus,
-        create_fleet,
-        create_instance,
-        get_fleet_by_name,
-        instances_of_fleet,
-        set_fleet_status,
-        set_instance_status,
-        update_fleet,
-    )
-
     ensure_pulumi_cli()
     spec, offer = rp.spec, rp.offer
-    record = {
-        "cloud": spec.cloud,
-        "region": spec.region,
-        "instance_type": spec.instance_type,
-        "nodes": spec.nodes,
-        "spot": spec.spot,
-        "price": offer.price,
-        "idle_duration": idle_duration,
-        "resources": offer.resources_text(),
-    }
+    record = FleetSpec(
+        cloud=spec.cloud,
+        region=spec.region,
+        instance_type=spec.instance_type,
+        nodes=spec.nodes,
+        spot=spec.spot,
+        price=offer.price,
+        idle_duration=idle_duration,
+        resources=offer.resources_text(),
+    ).model_dump(mode="json")
     fleet = get_fleet_by_name(state, spec.fleet, spec.project)
     if fleet is None or fleet.status.is_finished:
         fleet = create_fleet(
@@ -105,49 +121,37 @@ def apply_fleet(
     return set_fleet_status(state, fleet.id, FleetStatus.ACTIVE, message="")
 
 
-def record_empty_fleet(state: Any, name: str, *, spec: dict[str, Any]) -> Any:
+def record_empty_fleet(state: State, name: str, *, spec: FleetSpec) -> FleetRecord:
     """An elastic fleet (`nodes: 0..N`) that owns no instance yet: a record, no stack."""
-    from ..state import FleetStatus, create_fleet, get_fleet_by_name, update_fleet
-
+    stored = spec.model_dump(mode="json")
     fleet = get_fleet_by_name(state, name)
     if fleet is not None and not fleet.status.is_finished:
-        return update_fleet(state, fleet.id, spec=spec)
-    return create_fleet(state, name=name, spec=spec, status=FleetStatus.ACTIVE)
+        return update_fleet(state, fleet.id, spec=stored)
+    return create_fleet(state, name=name, spec=stored, status=FleetStatus.ACTIVE)
 
 
-def find_fleet(state: Any, name: str, project: str = DEFAULT_PROJECT) -> Any:
+def find_fleet(state: State, name: str, project: str = DEFAULT_PROJECT) -> FleetRecord:
     """The live fleet called `name`, or a FleetstackError a user can act on."""
-    from ..state import FleetStatus, get_fleet_by_name
-
     fleet = get_fleet_by_name(state, name, project)
     if fleet is None or fleet.status is FleetStatus.TERMINATED:
         raise FleetstackError(f"fleet {name} not found; `dstack fleet` lists fleets")
     return fleet
 
 
-def fleet_cloud(fleet: Any) -> str:
-    """The cloud of the fleet's stack (aws, gcp, azure)."""
-    return (fleet.spec or {}).get("cloud") or fleet.backend
+def fleet_cloud(fleet: FleetRecord) -> str:
+    """The cloud of the fleet's stack (aws, gcp, azure); "" for a fleet that never had one."""
+    return FleetSpec.of(fleet.spec).cloud or fleet.backend or ""
 
 
 def delete_fleet(
-    state: Any,
+    state: State,
     name: str,
     *,
-    driver_for: Callable[[str], Any],
+    driver_for: Callable[[str], FleetDriver],
     project: str = DEFAULT_PROJECT,
     reason: str = "deleted by user",
-) -> Any:
+) -> FleetRecord:
     """Destroy the fleet's stack (idempotent) and mark the fleet and its instances terminated."""
-    from ...stacks.errors import StackError
-    from ..state import (
-        FleetStatus,
-        InstanceStatus,
-        instances_of_fleet,
-        set_fleet_status,
-        set_instance_status,
-    )
-
     fleet = find_fleet(state, name, project)
     if fleet.status is not FleetStatus.TERMINATING:
         fleet = set_fleet_status(state, fleet.id, FleetStatus.TERMINATING, message=reason)
@@ -166,14 +170,12 @@ def delete_fleet(
     return set_fleet_status(state, fleet.id, FleetStatus.TERMINATED, message=reason)
 
 
-def idle_fleets(state: Any, *, now: datetime | None = None) -> list[Any]:
+def idle_fleets(state: State, *, now: datetime | None = None) -> list[FleetRecord]:
     """Active fleets whose every instance has been idle longer than the fleet's idle_duration."""
-    from ..state import FleetStatus, instances_of_fleet, list_fleets
-
     now = now or _now()
     due = []
     for fleet in list_fleets(state):
-        idle_duration = (fleet.spec or {}).get("idle_duration")
+        idle_duration = FleetSpec.of(fleet.spec).idle_duration
         if fleet.status is not FleetStatus.ACTIVE or idle_duration is None:
             continue
         instances = instances_of_fleet(state, fleet.id)
@@ -188,11 +190,11 @@ def idle_fleets(state: Any, *, now: datetime | None = None) -> list[Any]:
 
 
 def reap_idle_fleets(
-    state: Any,
+    state: State,
     *,
-    driver_for: Callable[[str], Any],
+    driver_for: Callable[[str], FleetDriver],
     now: datetime | None = None,
-    due: list[Any] | None = None,
+    due: list[FleetRecord] | None = None,
 ) -> list[str]:
     """Destroy the stacks of fleets idle past their idle_duration (`due`, when the caller
     already has idle_fleets' answer); returns their names."""

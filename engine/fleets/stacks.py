@@ -1,100 +1,117 @@
-"""From a plan to a fleet's Pulumi stack: the StackSpec of an offer, its resource plan, its driver.
+"""From a plan to a fleet's Pulumi stack: the offer a stack is for, its StackSpec, its resource
+plan, its driver settings.
 
 The engine owns the mapping (configuration + offer -> StackSpec with cloud-init user-data);
-stacks/ owns the programs, the offline evaluation and the Automation API driver.
+stacks/ owns the programs, the offline evaluation and the Automation API driver. Nothing here
+writes state: a crash leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
+from ...stacks.driver import StackDriver
+from ...stacks.offline import offline_plan
+from ...stacks.spec import Cloud, StackSpec
+from ..backends.config import BackendsConfig
+from ..config import FleetConfiguration, TaskConfiguration
 from ..errors import FleetstackError
+from ..models.offers import Offer
+from ..models.plan import PassedOver, Plan, ResourcePlan
+from ..models.resources import ResourcesSpec
+from ..paths import dstack_home
+from ..runner.keys import project_key
+from ..runs.jobs import build_job, instance_placement
 
 # Clouds that have a stack program in stacks/.
-STACK_CLOUDS = ("aws", "gcp", "azure")
+_STACK_CLOUD_NAMES: dict[str, Cloud] = {"aws": "aws", "gcp": "gcp", "azure": "azure"}
+STACK_CLOUDS = tuple(_STACK_CLOUD_NAMES)
 DEFAULT_PROJECT = "main"
 DEFAULT_DISK_GB = 100
 # Shown in a dry run's user-data when the project key has not been generated yet.
 KEY_PLACEHOLDER = "ssh-ed25519 AAAA-the-project-key-is-generated-on-apply fleetstack"
 
 
-@dataclass
-class ResourcePlan:
-    """What the fleet's stack would change, for the offer the plan would take first."""
-
-    offer: Any
-    spec: Any  # StackSpec
-    diff: Any  # StackDiff
-    source: str  # "preview" (compared with the stack's state) or "offline"
-    reason: str | None = None  # why the plan is offline
-    cheapest: Any = None  # the plan's first offer, when it has no stack program
-
-    def __post_init__(self) -> None:
-        if self.cheapest is None:
-            self.cheapest = self.offer
+@dataclass(frozen=True)
+class OfferChoice:
+    offer: Offer | None  # None: no offer, or no cloud offer has a stack program
+    passed_over: list[PassedOver]
+    runs_here: bool  # the offer is this machine: a local run, no stack
 
 
-def first_cloud_offer(plan: Any) -> Any | None:
-    """The offer `dstack apply` would take first when it is a cloud one (not local)."""
-    offers = plan.offers.offers
-    if not offers or offers[0].backend == "local":
-        return None
-    return offers[0]
+def choose_offer(offers: Sequence[Offer]) -> OfferChoice:
+    """The offer apply takes, and the backends of cheaper offers it passed over.
 
-
-def stack_offer(plan: Any) -> Any | None:
-    """The offer a stack is created for: the cheapest one on a cloud with a stack program.
-
-    None when the plan runs locally (local comes first) or no offer has a stack program.
+    The cheapest offer when it is this machine (a local run); otherwise the cheapest one on a
+    cloud with a stack program.
     """
-    if first_cloud_offer(plan) is None:
-        return None
-    return next((o for o in plan.offers.offers if o.backend in STACK_CLOUDS), None)
+    if not offers:
+        return OfferChoice(None, [], runs_here=False)
+    if offers[0].backend == "local":
+        return OfferChoice(offers[0], [], runs_here=True)
+    passed: list[PassedOver] = []
+    for offer in offers:
+        if offer.backend in STACK_CLOUDS:
+            return OfferChoice(offer, passed, runs_here=False)
+        if all(p.backend != offer.backend for p in passed):
+            passed.append(PassedOver(offer.backend, _NO_STACK_PROGRAM))
+    return OfferChoice(None, passed, runs_here=False)
 
 
-def fleet_name_of(plan: Any) -> str:
+def fleet_name_of(plan: Plan) -> str:
     """Fleets keep their own name; a run on a cloud gets a fleet named after the run."""
-    return getattr(plan.configuration, "name", None) or plan.run_name
+    return plan.configuration.name or plan.run_name
 
 
 def stack_spec_for(
-    plan: Any,
-    offer: Any,
+    plan: Plan,
+    offer: Offer,
     *,
     ssh_public_key: str,
     project: str = DEFAULT_PROJECT,
     run_id: str | None = None,
-    config: Any = None,
-) -> Any:
+    config: BackendsConfig | None = None,
+) -> StackSpec:
     """The StackSpec of `offer` for the plan's configuration, with its cloud-init user-data."""
-    from ...stacks.spec import StackSpec
-    from ...templates.render import render_user_data
+    # templates/ wraps jinja2 (heavy): loaded when a stack is declared, not at import.
+    from ...templates.cloud_init import render_user_data
+    from ...templates.render import INSTANCE_WORK_DIR
 
-    if offer.backend not in STACK_CLOUDS:
+    cloud = _STACK_CLOUD_NAMES.get(offer.backend)
+    if cloud is None:
         raise FleetstackError(
             f"{offer.backend} offers cannot be provisioned as a stack yet (stack programs exist "
             f"for {', '.join(STACK_CLOUDS)}): pick another backend with -b"
         )
     configuration = plan.configuration
-    is_fleet = getattr(configuration, "type", None) == "fleet"
-    nodes = configuration.node_count if is_fleet else getattr(configuration, "nodes", 1) or 1
-    fleet = fleet_name_of(plan)
-    job = _job_spec(configuration, plan.run_name, run_id or uuid.uuid4().hex, offer, is_fleet)
-    user_data = render_user_data(
-        job,
-        ssh_public_keys=[ssh_public_key],
-        gpu_vendor=offer.gpu_vendor if offer.gpu_count else None,
-    )
+    gpu_vendor = offer.gpu_vendor if offer.gpu_count else None
+    run_id = run_id or uuid.uuid4().hex
+    if isinstance(configuration, FleetConfiguration):
+        nodes = configuration.node_count
+        # A fleet's instances only get ready (runtime, key); runs bring their own jobs.
+        job = build_job(None, run_name=plan.run_name, run_id=run_id, gpus=0)
+    else:
+        nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
+        placement = instance_placement(INSTANCE_WORK_DIR, nodes=nodes, gpu_vendor=gpu_vendor)
+        job = build_job(
+            configuration,
+            run_name=plan.run_name,
+            run_id=run_id,
+            gpus=offer.gpu_count,
+            placement=placement,
+        )
+    user_data = render_user_data(job, ssh_public_keys=[ssh_public_key], gpu_vendor=gpu_vendor)
     backend_config = config.get(offer.backend) if config is not None else None
     extra = backend_config.extra if backend_config is not None else {}
+    is_fleet = isinstance(configuration, FleetConfiguration)
+    cluster = isinstance(configuration, FleetConfiguration) and configuration.placement == "cluster"
     return StackSpec(
         project=project,
-        fleet=fleet,
-        cloud=offer.backend,
+        fleet=fleet_name_of(plan),
+        cloud=cloud,
         region=offer.region,
         instance_type=offer.instance_type,
         ssh_public_key=ssh_public_key,
@@ -103,19 +120,18 @@ def stack_spec_for(
         spot=offer.spot,
         max_price=plan.requirements.max_price if offer.spot else None,
         disk_gb=_disk_gb(offer, plan.requirements.resources),
-        gpu_vendor=offer.gpu_vendor if offer.gpu_count else None,
+        gpu_vendor=gpu_vendor,
         gpu_name=offer.gpu_name if offer.gpu_count else None,
         gpu_count=offer.gpu_count,
         # The instance publishes each container port as itself; the firewall opens those.
         ports=tuple(sorted({container for _, container in job.ports})),
         allowed_cidr=str(extra.get("allowed_cidr", "0.0.0.0/0")),
-        placement_cluster=getattr(configuration, "placement", None) == "cluster"
-        or (not is_fleet and nodes > 1),
+        placement_cluster=cluster or (not is_fleet and nodes > 1),
         tags={"run": plan.run_name} if not is_fleet else {},
     )
 
 
-def provider_config(offer_backend: str, config: Any) -> dict[str, str]:
+def provider_config(offer_backend: str, config: BackendsConfig | None) -> dict[str, str]:
     """Pulumi provider settings from the backends config (references only, never secrets)."""
     backend = config.get(offer_backend) if config is not None else None
     if backend is None:
@@ -134,65 +150,37 @@ def provider_config(offer_backend: str, config: Any) -> dict[str, str]:
     return settings
 
 
-def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePlan | None:
-    """The resource plan of the plan's first cloud offer, or None when it runs locally.
+def resource_plan(
+    plan: Plan, *, offline: bool, config: BackendsConfig | None = None
+) -> ResourcePlan | None:
+    """The resource plan of the plan's chosen offer, or None when it has no stack (local).
 
     Offline (asked for, or without the Pulumi CLI): the program is evaluated in-process against
     an empty state. Otherwise a real `pulumi preview --diff` of the fleet's stack.
     """
-    offer = stack_offer(plan)
-    if offer is None:
+    offer = plan.chosen_offer
+    if offer is None or offer.backend not in STACK_CLOUDS:
         return None
-    cheapest = plan.offers.offers[0]
     key = _public_key(create=not offline)
     spec = stack_spec_for(plan, offer, ssh_public_key=key, config=config)
     if not offline and shutil.which("pulumi"):
-        from ...stacks.driver import StackDriver
-
         driver = StackDriver(provider_config=provider_config(offer.backend, config))
-        return ResourcePlan(offer, spec, driver.preview(spec), "preview", None, cheapest)
-    from ...stacks.offline import offline_plan
-
+        return ResourcePlan(offer, spec, driver.preview(spec), "preview", None)
     reason = "--dry-run" if offline else "the pulumi CLI is not installed"
-    return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason, cheapest)
+    return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason)
 
 
-def _job_spec(configuration: Any, run_name: str, run_id: str, offer: Any, is_fleet: bool) -> Any:
-    """The job the instance's cloud-init starts: the local backend's job, in a container."""
-    from ...templates.jobspec import JobSpec, default_image
-    from ...templates.render import INSTANCE_WORK_DIR
-    from ..runs.jobs import job_spec, job_template
-
-    if is_fleet:
-        # A fleet's instances only get ready (runtime, key); runs bring their own jobs.
-        return JobSpec(run_name=run_name, run_id=run_id, commands=[])
-    nodes = getattr(configuration, "nodes", 1) or 1
-    template = job_template(configuration, run_name=run_name, run_id=run_id, gpus=offer.gpu_count)
-    template["image"] = template["image"] or default_image(template["python"])
-    template["gpu_vendor"] = offer.gpu_vendor if offer.gpu_count else None
-    # `local:container` names a port on the user's machine; on the instance each container
-    # port is published as itself (the firewall opens exactly these).
-    template["ports"] = [(container, container) for _, container in template["ports"]]
-    env = template["env"]
-    # Node addresses are known only once the instances exist; rank and IPs come with them.
-    for name in ("DSTACK_NODE_RANK", "DSTACK_MASTER_NODE_IP", "DSTACK_NODES_IPS"):
-        env.pop(name, None)
-    env["DSTACK_NODES_NUM"] = str(nodes)
-    env["DSTACK_GPUS_NUM"] = str(offer.gpu_count * nodes)
-    return job_spec(template, Path(INSTANCE_WORK_DIR))
+_NO_STACK_PROGRAM = f"no stack program ({', '.join(STACK_CLOUDS)}): cannot be provisioned yet"
 
 
-def _disk_gb(offer: Any, resources: Any) -> int:
-    disk = getattr(resources, "disk", None)
+def _disk_gb(offer: Offer, resources: ResourcesSpec) -> int:
+    disk = resources.disk
     wanted = disk.size.min if disk is not None and disk.size.min is not None else None
     size = wanted or offer.disk_gb or DEFAULT_DISK_GB
     return max(int(round(size)), 8)
 
 
 def _public_key(*, create: bool) -> str:
-    from ..paths import dstack_home
-    from ..runner.keys import project_key
-
     try:
         return project_key(dstack_home(), create=create).public_key
     except FleetstackError:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+
+from pydantic import JsonValue
+
+from ..config import AnyConfiguration, FleetConfiguration, TaskConfiguration
+from .resources import ResourcesSpec
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,8 @@ class Offer:
             parts.append(f"{_gb(self.disk_gb)} (disk)")
         return ", ".join(parts)
 
-    def to_json(self, nodes: int = 1) -> dict[str, Any]:
-        data = asdict(self)
+    def to_json(self, nodes: int = 1) -> dict[str, JsonValue]:
+        """The offer as `dstack offer --json` prints it; price for `nodes` nodes."""
         return {
             "backend": self.backend,
             "region": self.region,
@@ -56,36 +60,39 @@ class Offer:
             },
             "spot": self.spot,
             "price": round(self.price * nodes, 4),
-            "backend_configured": data["backend_configured"],
+            "backend_configured": self.backend_configured,
         }
 
 
 @dataclass
 class Requirements:
-    resources: Any  # fleetstack.engine.models.resources.ResourcesSpec
+    resources: ResourcesSpec
     backends: list[str] | None = None
     regions: list[str] | None = None
     instance_types: list[str] | None = None
-    spot_policy: str = "on-demand"
+    spot_policy: str | None = "on-demand"  # None only while `dstack offer` reads its flags
     max_price: float | None = None
     nodes: int = 1
 
     @classmethod
-    def from_configuration(cls, configuration: Any) -> Requirements:
+    def from_configuration(cls, configuration: AnyConfiguration) -> Requirements:
         """Requirements of a task/service/dev-environment/fleet (dstack's defaults applied)."""
-        nodes = getattr(configuration, "nodes", 1) or 1
-        if not isinstance(nodes, int):  # fleets: IntRange
-            nodes = getattr(nodes, "min", None) or 1
+        if isinstance(configuration, FleetConfiguration):
+            nodes = configuration.nodes
+            count = nodes if isinstance(nodes, int) else (nodes.min if nodes else None) or 1
+        elif isinstance(configuration, TaskConfiguration):
+            count = configuration.nodes or 1
+        else:
+            count = 1
         # dstack: on-demand unless the configuration or a profile says otherwise, fleets included
-        default_policy = "on-demand"
         return cls(
             resources=configuration.resources,
-            backends=getattr(configuration, "backends", None),
-            regions=getattr(configuration, "regions", None),
-            instance_types=getattr(configuration, "instance_types", None),
-            spot_policy=getattr(configuration, "spot_policy", None) or default_policy,
-            max_price=getattr(configuration, "max_price", None),
-            nodes=nodes,
+            backends=configuration.backends,
+            regions=configuration.regions,
+            instance_types=configuration.instance_types,
+            spot_policy=configuration.spot_policy or "on-demand",
+            max_price=configuration.max_price,
+            nodes=count,
         )
 
 

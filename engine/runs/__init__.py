@@ -4,10 +4,12 @@
     run = submit_run(plan, run_args=[...])     # run + job rows, code copy, supervisor started
     refresh_runs(state)                         # reconcile jobs, derive run statuses, retry
 
-Modules: code.py (project copy honouring .gitignore/.dstackignore), local.py (the job's
-environment and JobSpec on this machine), submit.py (submit_run), lifecycle.py
-(refresh_runs, run_error_text, retry with dstack's backoff). Imports are lazy here so that
-`from fleetstack.engine.runs import refresh_runs` does not load the templates.
+Modules: code.py (project copy honouring .gitignore/.dstackignore), jobs.py (the one job
+builder, for this machine and cloud instances), starter.py (one submission of a job),
+submit.py (submit_run), lifecycle.py (refresh_runs, run_error_text, retry with dstack's
+backoff), errors.py (the one error text), listing.py (`dstack ps`'s fast read path).
+The names below load on first use: lifecycle and submit import the state layer
+(SQLAlchemy, ~0.35 s), and `dstack ps` imports engine.runs.listing without it.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def copy_project(src: Path, dst: Path, *, skip: Iterable[Path] = ()) -> int:
 
 
 def _read_specs(folder: Path) -> list[pathspec.PathSpec]:
-    found = []
+    found: list[pathspec.PathSpec] = []
     for name in IGNORE_FILES:
         try:
             lines = (folder / name).read_text(encoding="utf-8", errors="replace").splitlines()

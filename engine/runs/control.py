@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import FleetstackError
+from ..models.runs import RunSpec
 from ..paths import dstack_home
 from ..runner import jobfiles, supervisor
 from ..state import (
@@ -37,6 +38,7 @@ from ..state import (
     set_run_status,
 )
 from ..state import delete_run as _delete_run_row
+from .lifecycle import refresh_run
 
 STOP_MARGIN_SECONDS = 5.0  # beyond the grace period: the supervisor kills, then records
 # A stop waits at most this (plus the margin) for the jobs to end: a job that ignores SIGTERM
@@ -167,8 +169,6 @@ def _stop_jobs(
 
 def _settle_run(state: State, run_id: str) -> RunRecord:
     """Finish a terminating run whose jobs have all ended (one lifecycle step)."""
-    from .lifecycle import refresh_run
-
     run = get_run(state, run_id)
     assert run is not None
     if run.status.is_finished:
@@ -180,7 +180,7 @@ def _run_dirs(run: RunRecord, jobs: list[JobRecord]) -> list[Path]:
     """The run's own directories under $DSTACK_HOME/runs (never anything outside it)."""
     runs_root = (dstack_home() / "runs").resolve()
     candidates = [job_dir_of(run, job) for job in jobs]
-    run_dir = (run.run_spec or {}).get("run_dir")
+    run_dir = RunSpec.of(run.run_spec).run_dir
     if run_dir:
         candidates.append(Path(run_dir))
     found: list[Path] = []

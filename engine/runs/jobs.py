@@ -1,91 +1,124 @@
-"""A job on the local backend: its environment and its JobSpec, from the configuration.
+"""The job of a run, from its configuration: one builder for this machine and cloud instances.
 
-The job sees what a dstack job sees: DSTACK_RUN_NAME, DSTACK_RUN_ID, DSTACK_NODE_RANK=0,
-DSTACK_NODES_NUM=1, DSTACK_MASTER_NODE_IP and DSTACK_NODES_IPS (127.0.0.1 here),
-DSTACK_GPUS_NUM, DSTACK_GPUS_PER_NODE and DSTACK_WORKING_DIR, plus the configuration's
-`env` (with ${{ run.args }} already interpolated). The DSTACK_* values describe the run
-truthfully, so they win over a configuration that sets the same names.
+The job sees what a dstack job sees: DSTACK_RUN_NAME, DSTACK_RUN_ID, DSTACK_NODES_NUM,
+DSTACK_GPUS_NUM, DSTACK_GPUS_PER_NODE and DSTACK_WORKING_DIR, plus DSTACK_NODE_RANK,
+DSTACK_MASTER_NODE_IP and DSTACK_NODES_IPS where the node addresses are known (127.0.0.1
+here), and the configuration's `env` (with ${{ run.args }} already interpolated). The
+DSTACK_* values describe the run truthfully, so they win over a configuration that sets the
+same names. What differs between places is a JobPlacement.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import asdict
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from ...templates.jobspec import JobSpec
+from ..config import (
+    DevEnvironmentConfiguration,
+    PortMapping,
+    ServiceConfiguration,
+    TaskConfiguration,
+)
+from ..models.jobs import JobSpec, default_image
 
 LOCAL_IP = "127.0.0.1"
 CONTAINER_WORKDIR = "/workflow"  # where the job script mounts the project in a container
 DEFAULT_STOP_GRACE_SECONDS = 300  # dstack's stop_duration default (5m)
+# Known only once a multi-node run's instances exist: withheld where they are not known yet.
+NODE_ADDRESS_VARIABLES = ("DSTACK_NODE_RANK", "DSTACK_MASTER_NODE_IP", "DSTACK_NODES_IPS")
 # Variables of ours that must not leak from the CLI's environment into the job.
 _NOT_INHERITED = ("FLEETSTACK_LOG_FILE",)
 
+RunConfiguration = TaskConfiguration | ServiceConfiguration | DevEnvironmentConfiguration
 
-def job_template(configuration: Any, *, run_name: str, run_id: str, gpus: int) -> dict[str, Any]:
-    """What every submission of this run's job runs, as JSON (stored in the run's run_spec).
 
-    DSTACK_WORKING_DIR is added per submission by `job_spec` (each has its own copy).
-    """
-    commands = list(getattr(configuration, "setup", None) or []) + list(configuration.commands)
-    ports = [
-        (p.local_port or p.container_port, p.container_port)
-        for p in getattr(configuration, "ports", None) or []
-    ]
-    if getattr(configuration, "type", "") == "service":
-        port = getattr(configuration, "port", None)
-        container_port = getattr(port, "container_port", None)
-        if container_port and all(c != container_port for _, c in ports):
-            ports.append((getattr(port, "local_port", None) or container_port, container_port))
-    env = dict(configuration.env or {})
-    env.update(
-        {
-            "DSTACK_RUN_NAME": run_name,
-            "DSTACK_RUN_ID": run_id,
-            "DSTACK_NODE_RANK": "0",
-            "DSTACK_NODES_NUM": "1",
-            "DSTACK_MASTER_NODE_IP": LOCAL_IP,
-            "DSTACK_NODES_IPS": LOCAL_IP,
-            "DSTACK_GPUS_NUM": str(gpus),
-            "DSTACK_GPUS_PER_NODE": str(gpus),
-        }
+@dataclass(frozen=True)
+class JobPlacement:
+    """Where a job runs, as far as its spec differs between places."""
+
+    code_dir: str | None  # where the project is; None: each submission has its own copy
+    ports_as_container: bool  # publish each container port as itself (an instance's firewall)
+    node_addresses_known: bool  # rank and node IPs are known now (this machine: yes)
+    nodes: int = 1
+    default_image: bool = False  # no `image:` means dstack's base image, not the host
+    gpu_vendor: str | None = None
+
+
+LOCAL = JobPlacement(code_dir=None, ports_as_container=False, node_addresses_known=True)
+
+
+def instance_placement(code_dir: str, *, nodes: int, gpu_vendor: str | None) -> JobPlacement:
+    """A job started by an instance's cloud-init, in a container, before node IPs are known."""
+    return JobPlacement(
+        code_dir=code_dir,
+        ports_as_container=True,
+        node_addresses_known=False,
+        nodes=nodes,
+        default_image=True,
+        gpu_vendor=gpu_vendor,
     )
-    stop_duration = getattr(configuration, "stop_duration", None)
-    spec = JobSpec(
+
+
+def build_job(
+    configuration: RunConfiguration | None,
+    *,
+    run_name: str,
+    run_id: str,
+    gpus: int,
+    placement: JobPlacement = LOCAL,
+) -> JobSpec:
+    """The job that runs the configuration's commands at `placement` (None: no commands, an
+    instance that only gets ready). Without a code_dir, DSTACK_WORKING_DIR is added per
+    submission by `job_for_submission`."""
+    if configuration is None:
+        return JobSpec(run_name=run_name, run_id=run_id, commands=[])
+    commands = list(configuration.setup or []) + list(configuration.commands)
+    ports = [(p.local_port or p.container_port, p.container_port) for p in _ports(configuration)]
+    if placement.ports_as_container:
+        ports = [(container, container) for _, container in ports]
+    env = dict(configuration.env or {})
+    if not placement.node_addresses_known:
+        for name in NODE_ADDRESS_VARIABLES:
+            env.pop(name, None)
+    env.update(_dstack_env(run_name, run_id, gpus, placement))
+    image = configuration.image
+    if image is None and placement.default_image:
+        image = default_image(configuration.python)
+    stop_duration = configuration.stop_duration
+    job = JobSpec(
         run_name=run_name,
         run_id=run_id,
         commands=commands,
         env=env,
         working_dir=configuration.working_dir,
-        image=configuration.image,
+        image=image,
         python=configuration.python,
         ports=ports,
-        shm_size_gb=getattr(configuration.resources, "shm_size", None),
+        shm_size_gb=configuration.resources.shm_size,
         gpus=gpus,
+        gpu_vendor=placement.gpu_vendor,
         stop_grace_seconds=int(stop_duration) if stop_duration else DEFAULT_STOP_GRACE_SECONDS,
     )
-    return asdict(spec)
+    if placement.code_dir is None:
+        return job
+    return job_for_submission(job, Path(placement.code_dir))
 
 
-def job_spec(template: dict[str, Any], code_dir: Path) -> JobSpec:
-    """The JobSpec of one submission whose project copy is `code_dir`."""
-    values = dict(template)
-    values["ports"] = [tuple(p) for p in values.get("ports") or []]
-    env = dict(values.get("env") or {})
-    env["DSTACK_WORKING_DIR"] = working_dir_seen_by_job(values, code_dir)
-    values["env"] = env
-    return JobSpec(**values)
+def job_for_submission(job: JobSpec, code_dir: Path) -> JobSpec:
+    """The job of one submission whose project copy is `code_dir` (DSTACK_WORKING_DIR set)."""
+    env = dict(job.env)
+    env["DSTACK_WORKING_DIR"] = working_dir_seen_by_job(job, code_dir)
+    return replace(job, env=env)
 
 
-def working_dir_seen_by_job(template: dict[str, Any], code_dir: Path) -> str:
+def working_dir_seen_by_job(job: JobSpec, code_dir: Path) -> str:
     """Where the commands run: the project copy (or /workflow in a container) + working_dir."""
-    base = CONTAINER_WORKDIR if template.get("image") else str(code_dir)
-    working_dir = template.get("working_dir")
-    if not working_dir:
+    base = CONTAINER_WORKDIR if job.image else str(code_dir)
+    if not job.working_dir:
         return base
-    return posixpath.normpath(posixpath.join(base, working_dir))
+    return posixpath.normpath(posixpath.join(base, job.working_dir))
 
 
 def supervisor_environment() -> dict[str, str]:
@@ -93,8 +126,29 @@ def supervisor_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
 
 
-def stop_grace_for_supervisor(template: dict[str, Any]) -> float:
+def stop_grace_for_supervisor(job: JobSpec) -> float:
     """The supervisor's grace after SIGTERM: the script's own grace plus room to clean up
     (a container stop takes up to 10 s more)."""
-    grace = float(template.get("stop_grace_seconds") or DEFAULT_STOP_GRACE_SECONDS)
-    return grace + (15.0 if template.get("image") else 5.0)
+    grace = float(job.stop_grace_seconds or DEFAULT_STOP_GRACE_SECONDS)
+    return grace + (15.0 if job.image else 5.0)
+
+
+def _ports(configuration: RunConfiguration) -> list[PortMapping]:
+    if not isinstance(configuration, ServiceConfiguration):
+        return list(configuration.ports)
+    port = configuration.port  # a service also publishes the port its app listens on
+    return [port]
+
+
+def _dstack_env(run_name: str, run_id: str, gpus: int, placement: JobPlacement) -> dict[str, str]:
+    nodes = placement.nodes
+    env = {"DSTACK_RUN_NAME": run_name, "DSTACK_RUN_ID": run_id}
+    if placement.node_addresses_known:
+        env["DSTACK_NODE_RANK"] = "0"
+    env["DSTACK_NODES_NUM"] = str(nodes)
+    if placement.node_addresses_known:
+        env["DSTACK_MASTER_NODE_IP"] = LOCAL_IP
+        env["DSTACK_NODES_IPS"] = LOCAL_IP
+    env["DSTACK_GPUS_NUM"] = str(gpus * nodes)
+    env["DSTACK_GPUS_PER_NODE"] = str(gpus)
+    return env

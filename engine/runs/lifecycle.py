@@ -21,8 +21,9 @@ apart) until it is stopped, while waiting for capacity ends after `duration`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
+from ..models.runs import RunSpec
+from ..runner.supervisor import reconcile_jobs
 from ..state import (
     IllegalTransitionError,
     JobRecord,
@@ -38,7 +39,10 @@ from ..state import (
     list_runs,
     set_run_status,
 )
-from ..state.models import utcnow
+from ..state.common import apply_status, fetch_for_update
+from ..state.models import RunRow, utcnow
+from .errors import job_error_text
+from .starter import resubmit_jobs
 
 # dstack's delays between resubmissions of a pending run: the n-th resubmission waits the
 # n-th delay after the previous submission ended, the last one repeats.
@@ -65,11 +69,6 @@ _RUN_REASONS: dict[JobTerminationReason, RunTerminationReason] = {
     JobTerminationReason.MAX_DURATION_EXCEEDED: RunTerminationReason.MAX_DURATION_EXCEEDED,
 }
 
-# The job script's own failures (no container runtime, setup): it says why on stderr.
-_SCRIPT_EXIT_CODES = (2, 125)
-_SCRIPT_MESSAGE_PREFIX = b"fleetstack: "
-_LOG_TAIL_BYTES = 16 * 1024
-
 _ORDER = {
     RunStatus.PENDING: 0,
     RunStatus.SUBMITTED: 1,
@@ -84,8 +83,6 @@ def refresh_runs(state: State, *, now: datetime | None = None) -> list[RunRecord
 
     Cheap when nothing is active: two indexed queries.
     """
-    from ..runner.supervisor import reconcile_jobs
-
     reconcile_jobs(state)
     changed = []
     for run in list_runs(state, include_finished=False):
@@ -109,36 +106,17 @@ def refresh_run(state: State, run: RunRecord, *, now: datetime | None = None) ->
 
 
 def run_error_text(run: RunRecord | None, job: JobRecord | None) -> str:
-    """What went wrong, in a few words, as `dstack ps -v` shows it ("" when nothing did).
-
-    "exited (3)", "max duration exceeded", "stopped by user", "supervisor vanished", and for
-    the job script's own failures its message: "exited (125): image X needs docker or podman...".
-    """
+    """What went wrong, in a few words, as `dstack ps -v` shows it ("" when nothing did):
+    the job's end (engine/runs/errors.py), or the run's own error when the job has not ended."""
     if job is None or job.termination_reason is None:
         return (run.error or "") if run is not None else ""
-    reason = job.termination_reason
-    if reason is JobTerminationReason.DONE_BY_RUNNER:
-        return ""
-    if reason is JobTerminationReason.CONTAINER_EXITED_WITH_ERROR:
-        if job.exit_status is None:
-            return job.error or "exited with an error"
-        if job.exit_status > 128 and job.error and job.error.startswith("killed by signal"):
-            return job.error
-        text = f"exited ({job.exit_status})"
-        if job.exit_status in _SCRIPT_EXIT_CODES:
-            message = _script_message(job)
-            if message:
-                text = f"{text}: {message}"
-        return text
-    if reason is JobTerminationReason.MAX_DURATION_EXCEEDED:
-        return "max duration exceeded"
-    if reason is JobTerminationReason.TERMINATED_BY_USER:
-        return "stopped by user"
-    if reason is JobTerminationReason.ABORTED_BY_USER:
-        return "aborted by user"
-    if reason is JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY:
-        return job.error or "no capacity"
-    return job.error or reason.value.replace("_", " ")
+    return job_error_text(
+        job.termination_reason.value,
+        exit_status=job.exit_status,
+        error=job.error,
+        log_path=job.log_path,
+        job_dir=job.job_dir,
+    )
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -219,8 +197,6 @@ def _process_pending(
 
 
 def _resubmit(state: State, run: RunRecord, jobs: list[JobRecord]) -> None:
-    from .submit import resubmit_jobs
-
     resubmit_jobs(state, run, jobs)
 
 
@@ -231,11 +207,11 @@ def _retry_decision(
 
     `submissions` are all of the run's job submissions, the earlier ones too.
     """
-    retry = (run.run_spec or {}).get("retry")
+    retry = RunSpec.of(run.run_spec).retry
     event = retry_event(job)
-    if not retry or event is None or event not in (retry.get("on_events") or []):
+    if retry is None or event is None or event not in retry.on_events:
         return "no"
-    duration = retry.get("duration")
+    duration = retry.duration
     if duration is None:
         return "retry"
     if event == "no-capacity":
@@ -261,9 +237,6 @@ def _final_reason(run: RunRecord, job: JobRecord, *, retry_exhausted: bool) -> R
 
 def _claim_pending(state: State, run_id: str) -> bool:
     """Move a pending run to submitted in one transaction; False when another process did."""
-    from ..state.common import apply_status, fetch_for_update
-    from ..state.models import RunRow
-
     with state.write() as session:
         row = fetch_for_update(session, RunRow, run_id)
         if row.status != RunStatus.PENDING.value:
@@ -271,23 +244,3 @@ def _claim_pending(state: State, run_id: str) -> bool:
         apply_status(row, RunStatus.SUBMITTED)
         row.error = None  # the error was why it waited; the new submission has none yet
         return True
-
-
-def _script_message(job: JobRecord) -> str | None:
-    """The last "fleetstack: ..." line the job script wrote to the job's log."""
-    path = Path(job.log_path) if job.log_path else None
-    if path is None and job.job_dir:
-        path = Path(job.job_dir) / "output.log"
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as f:
-            size = f.seek(0, 2)
-            f.seek(max(0, size - _LOG_TAIL_BYTES))
-            tail = f.read()
-    except OSError:
-        return None
-    for line in reversed(tail.splitlines()):
-        if line.startswith(_SCRIPT_MESSAGE_PREFIX):
-            return line[len(_SCRIPT_MESSAGE_PREFIX) :].decode("utf-8", "replace").strip()
-    return None

@@ -25,6 +25,7 @@ from typing import Any
 from ..paths import dstack_home
 from ..runner import jobfiles
 from ..runner.supervisor import is_alive
+from .errors import job_error_text
 
 # The values of RunStatus / JobStatus that are final (tests check them against statuses.py).
 FINISHED_RUN_STATUSES = ("done", "failed", "terminated")
@@ -145,18 +146,17 @@ def needs_refresh(active: Sequence[RunSummary]) -> bool:
 
 def error_text(run: RunSummary) -> str:
     """The ERROR column: what the lifecycle recorded (run_error_text) when the run ended,
-    else what its latest job's end says (a run waiting to be retried, an older row)."""
+    else what its latest job's end says (a run waiting to be retried, an older row), with
+    the same words (engine/runs/errors.py)."""
     if run.error is not None or run.status not in ("failed", "terminated", "pending"):
         return run.error or ""
-    reason = run.job_termination_reason
-    if reason is None or reason == "done_by_runner":
-        return ""
-    if reason == "container_exited_with_error" and run.exit_status is not None:
-        return f"exited ({run.exit_status})"
-    return run.job_error or _REASON_TEXT.get(reason) or reason.replace("_", " ")
-
-
-_REASON_TEXT = {"terminated_by_user": "stopped by user", "aborted_by_user": "aborted by user"}
+    return job_error_text(
+        run.job_termination_reason,
+        exit_status=run.exit_status,
+        error=run.job_error,
+        log_path=None,
+        job_dir=run.job_dir,
+    )
 
 
 class RunSource:

@@ -11,7 +11,7 @@ the log of the next submission follows that of the previous one.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from ..models.durations import parse_duration
 from ..runner import jobfiles, supervisor
 from ..state import JobRecord, RunRecord, State, get_job, get_run, jobs_of_run
 from .control import job_dir_of
+from .lifecycle import refresh_runs
 
 REFRESH_SECONDS = 1.0  # how often a follower asks the lifecycle for news while it waits
 
@@ -101,7 +102,7 @@ def _follow(state: State, run: RunRecord, since: datetime | None) -> Iterator[by
         time.sleep(REFRESH_SECONDS)
 
 
-def _job_ended(state: State, job_id: str, job_dir: Path):
+def _job_ended(state: State, job_id: str, job_dir: Path) -> Callable[[], bool]:
     """True once the job has an exit record, is final in the DB, or its supervisor is gone."""
     checked = [0.0]
 
@@ -122,6 +123,4 @@ def _job_ended(state: State, job_id: str, job_dir: Path):
 
 
 def _refresh(state: State) -> None:
-    from .lifecycle import refresh_runs
-
     refresh_runs(state)

@@ -18,6 +18,10 @@ import subprocess
 import sys
 import time
 
+from ..runner.supervisor import reconcile_jobs
+from ..state import get_run, open_state
+from .lifecycle import refresh_run
+
 POLL_SECONDS = 1.0
 
 
@@ -39,10 +43,6 @@ def start_watcher(run_id: str, database_url: str | None = None) -> None:
 
 def watch(run_id: str, database_url: str | None = None) -> None:
     """Refresh the run until it has finished (or is gone)."""
-    from ..runner.supervisor import reconcile_jobs
-    from ..state import get_run, open_state
-    from .lifecycle import refresh_run
-
     state = open_state(database_url)
     while True:
         run = get_run(state, run_id)

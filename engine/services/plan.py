@@ -1,31 +1,54 @@
-"""The plan of a run: its properties and its offers, and how both are rendered with rich."""
+"""The plan of a run or fleet: its properties, its offers and the one apply takes.
+
+The chosen offer is decided here, once: the cheapest offer overall when it is this machine
+(a local run), else the cheapest one on a backend that can provision a stack; the backends
+of cheaper offers are listed in `passed_over` with the reason.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
+from ..backends.config import BackendsConfig
+from ..config import (
+    AnyConfiguration,
+    BaseRunConfiguration,
+    LoadedConfiguration,
+    apply_overrides,
+)
+from ..fleets.stacks import choose_offer
+from ..models.durations import format_duration
 from ..models.offers import Requirements, format_price
 from ..models.plan import Plan
 from ..offers.match import check_backends, find_offers
 
+# A CLI flag's value (None = flag not given): backends/regions/instance types, a spot policy,
+# a max price.
+OverrideValue = list[str] | str | float | None
 
-def build_plan(loaded: Any, overrides: dict[str, Any] | None = None, *, config=None) -> Plan:
+
+def build_plan(
+    loaded: LoadedConfiguration,
+    overrides: Mapping[str, OverrideValue] | None = None,
+    *,
+    config: BackendsConfig | None = None,
+) -> Plan:
     """The plan of a LoadedConfiguration with CLI overrides (backends, regions, spot_policy...).
 
     Overrides (None = flag not given) win over the file and its profiles, as in dstack; the
     plan carries the overridden configuration, so what is run is what was planned.
     """
-    configuration = loaded.configuration
+    configuration: AnyConfiguration = loaded.configuration
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
-    check_backends(flags.get("backends"), "-b")
-    check_backends(getattr(configuration, "backends", None), f"{loaded.path}: backends:")
+    backends = flags.get("backends")
+    check_backends(backends if isinstance(backends, list) else None, "-b")
+    check_backends(configuration.backends, f"{loaded.path}: backends:")
     if flags:
-        from ..config import apply_overrides
-
         configuration = apply_overrides(configuration, **flags)
     req = Requirements.from_configuration(configuration)
     offers = find_offers(req, config=config)
-    name = getattr(configuration, "name", None) or loaded.path.stem.replace(".dstack", "") or "run"
+    name = configuration.name or loaded.path.stem.replace(".dstack", "") or "run"
+    choice = choose_offer(offers.offers)
     return Plan(
         configuration_path=str(loaded.path),
         configuration=configuration,
@@ -33,26 +56,31 @@ def build_plan(loaded: Any, overrides: dict[str, Any] | None = None, *, config=N
         offers=offers,
         run_name=name,
         properties=_properties(loaded, configuration, req),
+        chosen_offer=choice.offer,
+        passed_over=choice.passed_over,
+        runs_here=choice.runs_here,
     )
 
 
-def _properties(loaded: Any, configuration: Any, req: Requirements) -> list[tuple[str, str]]:
-    from ..models.durations import format_duration
-
-    retry = getattr(configuration, "retry", None)
+def _properties(
+    loaded: LoadedConfiguration, configuration: AnyConfiguration, req: Requirements
+) -> list[tuple[str, str]]:
+    retry = configuration.retry
     retry_text = "no"
     if retry is not None:
-        events = ", ".join(getattr(retry, "on_events", []) or []) or "any"
-        retry_text = f"{events} ({format_duration(getattr(retry, 'duration', None))})"
-    res = req.resources
+        events = ", ".join(retry.on_events or []) or "any"
+        retry_text = f"{events} ({format_duration(retry.duration)})"
+    max_duration = None
+    if isinstance(configuration, BaseRunConfiguration):
+        max_duration = configuration.max_duration
     return [
         ("Configuration", str(loaded.path)),
-        ("Type", getattr(configuration, "type", "")),
-        ("Resources", res.pretty() if hasattr(res, "pretty") else str(res)),
-        ("Spot policy", req.spot_policy),
+        ("Type", configuration.type),
+        ("Resources", req.resources.pretty()),
+        ("Spot policy", req.spot_policy or ""),
         ("Max price", format_price(req.max_price) if req.max_price is not None else "-"),
         ("Retry", retry_text),
-        ("Idle duration", format_duration(getattr(configuration, "idle_duration", None))),
-        ("Max duration", format_duration(getattr(configuration, "max_duration", None))),
+        ("Idle duration", format_duration(configuration.idle_duration)),
+        ("Max duration", format_duration(max_duration)),
         ("Nodes", str(req.nodes)),
     ]

@@ -18,8 +18,8 @@ from fleetstack.engine.fleets.lifecycle import (
     idle_fleets,
     reap_idle_fleets,
 )
-from fleetstack.engine.fleets.stacks import ResourcePlan
 from fleetstack.engine.models.offers import Offer
+from fleetstack.engine.models.plan import ResourcePlan
 from fleetstack.engine.state import (
     FleetStatus,
     InstanceStatus,

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.fleets.stacks import first_cloud_offer, stack_spec_for
+from fleetstack.engine.fleets.stacks import stack_spec_for
 from fleetstack.engine.services.plan import build_plan
 from fleetstack.templates.render import INSTANCE_JOB_SCRIPT_PATH
 
@@ -38,7 +38,7 @@ def test_a_multi_node_task_on_aws_asks_for_its_offer_in_one_placement_group(tmp_
         "ports: [6000]\nbackends: [aws]\nspot_policy: spot\nmax_price: 3\n"
         "resources:\n  gpu: L4\n  disk: 250GB..\n",
     )
-    offer = first_cloud_offer(plan)
+    offer = plan.chosen_offer
 
     spec = stack_spec_for(plan, offer, ssh_public_key=KEY)
 
@@ -65,7 +65,7 @@ def test_a_fleet_gets_instances_ready_without_a_job(tmp_path):
         "type: fleet\nname: gpus\nnodes: 3\nbackends: [gcp]\nresources:\n  gpu: T4\n",
     )
 
-    spec = stack_spec_for(plan, first_cloud_offer(plan), ssh_public_key=KEY)
+    spec = stack_spec_for(plan, plan.chosen_offer, ssh_public_key=KEY)
 
     assert spec.cloud == "gcp" and spec.nodes == 3 and not spec.placement_cluster
     assert spec.ports == () and spec.tags == {}
@@ -82,7 +82,7 @@ def test_the_user_data_of_a_cloud_task_passes_cloud_init_schema(tmp_path):
         'type: task\nname: tt\ncommands: [echo hi]\nenv:\n  Q: "it\'s $(touch /tmp/x)"\n'
         "backends: [azure]\nresources:\n  gpu: T4\n",
     )
-    spec = stack_spec_for(plan, first_cloud_offer(plan), ssh_public_key=KEY)
+    spec = stack_spec_for(plan, plan.chosen_offer, ssh_public_key=KEY)
     path = tmp_path / "user-data"
     path.write_text(spec.user_data)
 
@@ -97,8 +97,10 @@ def test_an_offer_without_a_stack_program_is_a_clear_error(tmp_path):
         "type: fleet\nname: lam\nnodes: 1\nbackends: [lambdalabs]\nresources:\n  gpu: A100\n",
     )
 
+    assert plan.chosen_offer is None
+    assert [p.backend for p in plan.passed_over] == ["lambdalabs"]
     with pytest.raises(FleetstackError, match="lambdalabs offers cannot be provisioned"):
-        stack_spec_for(plan, first_cloud_offer(plan), ssh_public_key=KEY)
+        stack_spec_for(plan, plan.offers.offers[0], ssh_public_key=KEY)
 
 
 def test_a_mapped_port_is_published_on_the_instance_as_the_container_port(tmp_path):
@@ -108,7 +110,7 @@ def test_a_mapped_port_is_published_on_the_instance_as_the_container_port(tmp_pa
         "backends: [aws]\nresources:\n  gpu: L4\n",
     )
 
-    spec = stack_spec_for(plan, first_cloud_offer(plan), ssh_public_key=KEY)
+    spec = stack_spec_for(plan, plan.chosen_offer, ssh_public_key=KEY)
 
     assert spec.ports == (8000, 9090)
     script = _job_script(spec.user_data)

@@ -130,10 +130,19 @@ def test_local_is_single_node():
 
 
 def test_spot_policy_defaults_to_on_demand_for_runs_and_fleets_as_in_dstack():
+    from fleetstack.engine.config import CONFIGURATION_TYPES
+
+    required = {"service": {"port": 8000}, "fleet": {"nodes": 1}}
     for kind in ("task", "service", "dev-environment", "fleet"):
-        configuration = N(type=kind, resources=resources(), spot_policy=None)
+        configuration = CONFIGURATION_TYPES[kind].model_validate(
+            {"type": kind, "commands": ["true"], **required.get(kind, {})}
+            if kind != "fleet"
+            else {"type": kind, **required[kind]}
+        )
         assert Requirements.from_configuration(configuration).spot_policy == "on-demand"
-    spot = N(type="fleet", resources=resources(), spot_policy="spot", nodes=N(min=2, max=4))
+    spot = CONFIGURATION_TYPES["fleet"].model_validate(
+        {"type": "fleet", "spot_policy": "spot", "nodes": {"min": 2, "max": 4}}
+    )
     req = Requirements.from_configuration(spot)
     assert (req.spot_policy, req.nodes) == ("spot", 2)
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.errors import FleetstackError
+from fleetstack.engine.fleets.stacks import choose_offer
 from fleetstack.engine.models.offers import Offer, OfferList, Requirements
 from fleetstack.engine.models.plan import Plan
 from fleetstack.engine.runner.supervisor import process_token
-from fleetstack.engine.runs.jobs import job_spec, job_template
+from fleetstack.engine.runs.jobs import build_job, job_for_submission
 from fleetstack.engine.runs.lifecycle import refresh_runs
 from fleetstack.engine.runs.submit import submit_run
 from fleetstack.engine.state import (
@@ -57,6 +59,7 @@ def _plan(path: Path, text: str, offers: list[Offer], run_args=()) -> Plan:
         requirements=Requirements.from_configuration(conf),
         offers=OfferList(offers=offers, total=len(offers)),
         run_name=conf.name or "x",
+        chosen_offer=choose_offer(offers).offer,
     )
 
 
@@ -117,14 +120,14 @@ def test_gpu_count_and_working_dir_reach_the_job_environment(tmp_path):
         "commands: [echo]\n"
     )
     conf = load_configuration(path).configuration
-    template = job_template(conf, run_name="gpu-job", run_id="id-1", gpus=2)
-    spec = job_spec(template, tmp_path / "code")
+    job = build_job(conf, run_name="gpu-job", run_id="id-1", gpus=2)
+    spec = job_for_submission(job, tmp_path / "code")
     assert spec.env["DSTACK_GPUS_NUM"] == "2" and spec.env["DSTACK_GPUS_PER_NODE"] == "2"
     assert spec.env["DSTACK_RUN_NAME"] == "gpu-job"  # the truth wins over the configuration
     assert spec.env["A"] == "b"
     assert spec.env["DSTACK_WORKING_DIR"] == str(tmp_path / "code" / "sub")
     assert spec.gpus == 2
-    image = job_spec({**template, "image": "ubuntu"}, tmp_path / "code")
+    image = job_for_submission(replace(job, image="ubuntu"), tmp_path / "code")
     assert image.env["DSTACK_WORKING_DIR"] == "/workflow/sub"
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fleetstack.templates.render import JobSpec, render_job_script
+from fleetstack.engine.models.jobs import JobSpec
+from fleetstack.templates.render import render_job_script
 
 
 def find_tool(name: str) -> str | None:

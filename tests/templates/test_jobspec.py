@@ -1,4 +1,4 @@
-"""templates/jobspec.py: the default image of a job without `image:`, env given to docker."""
+"""engine/models/jobs.py, templates/jobspec.py: the default image of a job, env given to docker."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from fleetstack.templates import jobspec
-from fleetstack.templates.jobspec import (
-    DEFAULT_IMAGE_PYTHON_VERSIONS,
-    default_image,
-    passed_to_runtime,
-)
+from fleetstack.engine.models import jobs as jobspec
+from fleetstack.engine.models.jobs import DEFAULT_IMAGE_PYTHON_VERSIONS, default_image
+from fleetstack.templates.jobspec import passed_to_runtime
 from fleetstack.templates.render import render_job_script
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import fleetstack.templates
 import pytest
-from fleetstack.templates.render import JobSpec, render_job_script, render_static
+from fleetstack.engine.models.jobs import JobSpec
+from fleetstack.templates.render import render_job_script, render_static
 
 JOB_VARIANTS = {
     "no-image": {},

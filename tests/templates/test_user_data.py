@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fleetstack.engine.models.jobs import JobSpec
+from fleetstack.templates.cloud_init import render_user_data
 from fleetstack.templates.render import (
     INSTANCE_JOB_SCRIPT_PATH,
     INSTANCE_JOB_UNIT,
-    JobSpec,
     render_job_script,
     render_static,
-    render_user_data,
 )
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINOmx0T+hBRaJ6jCi21ZYe2NW3EZS8e0Mdwl+yZJt+kD fleetstack"

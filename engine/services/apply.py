@@ -1,0 +1,59 @@
+"""`dstack apply` as a use case: build the plan (offers, chosen offer, resource plan), then
+execute exactly that plan: a fleet's stack `up`, or a run's submission.
+
+Nothing is written while planning; what executing leaves behind after a crash is said by
+engine/fleets/lifecycle.py (fleets) and engine/runs/submit.py (runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..backends.config import load_backends_config
+from ..config import load_configuration
+from ..errors import FleetstackError
+from ..fleets.stacks import resource_plan
+from ..models.plan import Plan
+from ..state import RunRecord
+from .fleets import ApplyProgress, FleetApplied, apply_fleet_plan
+from .plan import OverrideValue, build_plan
+from .runs import submit_run
+
+
+@dataclass(frozen=True)
+class RunSubmitted:
+    run: RunRecord
+
+
+def plan_apply(
+    file: str,
+    *,
+    run_args: Sequence[str],
+    overrides: Mapping[str, OverrideValue],
+    profile: str | None,
+    dry_run: bool,
+) -> Plan:
+    """The plan of the configuration in `file`, with the stack's resource plan when the chosen
+    offer has a stack (offline with `dry_run` or without the Pulumi CLI, else a preview)."""
+    loaded = load_configuration(file, run_args=run_args, profile=profile)
+    plan = build_plan(loaded, overrides)
+    if plan.offers.offers and not plan.is_empty_fleet:
+        plan.resource_plan = resource_plan(plan, offline=dry_run, config=load_backends_config())
+    return plan
+
+
+def ensure_applicable(plan: Plan) -> None:
+    """FleetstackError when the plan has nothing to apply (no offer matched)."""
+    if not plan.offers.offers:
+        raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
+
+
+def execute_plan(
+    plan: Plan, *, run_args: Sequence[str], progress: ApplyProgress
+) -> FleetApplied | RunSubmitted:
+    """Apply exactly `plan`: a fleet is created (its stack `up`), a run is submitted."""
+    ensure_applicable(plan)
+    if plan.is_fleet:
+        return apply_fleet_plan(plan, progress)
+    return RunSubmitted(submit_run(plan, run_args=run_args))

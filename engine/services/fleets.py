@@ -1,0 +1,142 @@
+"""Fleets as use cases: apply a plan's fleet, delete, cancel a stuck update, list, reap idle.
+
+Each function opens the state itself; what a crash leaves behind is said by
+engine/fleets/lifecycle.py (the fleet row is written before its stack's `up`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Protocol
+
+from ...stacks.errors import ensure_pulumi_cli
+from ..backends.config import load_backends_config
+from ..config import FleetConfiguration
+from ..errors import FleetstackError
+from ..fleets.lifecycle import (
+    apply_fleet,
+    delete_fleet,
+    find_fleet,
+    fleet_cloud,
+    idle_fleets,
+    make_driver,
+    reap_idle_fleets,
+    record_empty_fleet,
+)
+from ..models.fleets import FleetSpec
+from ..models.plan import Plan, ResourcePlan
+from ..state import FleetRecord, InstanceRecord, instances_of_fleet, list_fleets, open_state
+
+
+class ApplyProgress(Protocol):
+    """What the caller shows while a fleet is provisioned."""
+
+    def provisioning(self, rp: ResourcePlan) -> None:
+        """The stack's `up` starts now."""
+
+    def stack_output(self, line: str) -> None:
+        """One line of Pulumi's output."""
+
+
+@dataclass(frozen=True)
+class FleetApplied:
+    fleet: FleetRecord
+    instances: list[InstanceRecord]
+
+
+@dataclass(frozen=True)
+class FleetListing:
+    fleet: FleetRecord
+    spec: FleetSpec
+    instances: list[InstanceRecord]
+
+
+@dataclass(frozen=True)
+class IdleReaping:
+    reaped: list[str]  # fleets whose stacks were destroyed now
+    blocked: bool  # some fleets are due but the Pulumi CLI is missing
+
+
+def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
+    """Create the plan's fleet: a record for an elastic fleet with no node yet, else `up`
+    of the stack planned in plan.resource_plan, then its instances."""
+    configuration = plan.configuration
+    assert isinstance(configuration, FleetConfiguration)
+    rp = plan.resource_plan
+    if rp is None and plan.is_empty_fleet:
+        fleet = record_empty_fleet(open_state(), plan.run_name, spec=_empty_fleet_spec(plan))
+        return FleetApplied(fleet, [])
+    if rp is None:
+        raise FleetstackError(
+            f"{plan.configuration_path}: a fleet needs a cloud offer (aws, gcp or azure); "
+            "the local machine is already a fleet of one. Set `backends:` in the file"
+        )
+    ensure_pulumi_cli()
+    state = open_state()
+    driver = make_driver(rp.offer.backend, load_backends_config())
+    progress.provisioning(rp)
+    fleet = apply_fleet(
+        state,
+        rp,
+        driver=driver,
+        on_output=progress.stack_output,
+        idle_duration=configuration.idle_duration,
+    )
+    return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
+
+
+def check_fleet(name: str) -> FleetRecord:
+    """The live fleet called `name`; FleetstackError when there is none."""
+    return find_fleet(open_state(), name)
+
+
+def delete(name: str) -> FleetRecord:
+    """Destroy the fleet's stack and forget the fleet; returns it as terminated."""
+    config = load_backends_config()
+    return delete_fleet(open_state(), name, driver_for=lambda cloud: make_driver(cloud, config))
+
+
+def cancel(name: str) -> None:
+    """Cancel a stuck update of the fleet's stack and release its lock."""
+    fleet = find_fleet(open_state(), name)
+    cloud = fleet_cloud(fleet)
+    make_driver(cloud, load_backends_config()).cancel(fleet.project, fleet.name, cloud)
+
+
+def reap_idle() -> IdleReaping:
+    """Destroy the stacks of fleets idle past their idle_duration (needs the Pulumi CLI)."""
+    state = open_state()
+    due = idle_fleets(state)
+    if not due:
+        return IdleReaping([], blocked=False)
+    if shutil.which("pulumi") is None:
+        return IdleReaping([], blocked=True)
+    config = load_backends_config()
+    reaped = reap_idle_fleets(state, driver_for=lambda c: make_driver(c, config), due=due)
+    return IdleReaping(reaped, blocked=False)
+
+
+def listing(*, include_finished: bool) -> list[FleetListing]:
+    """Fleets (oldest first) with their spec and instances."""
+    state = open_state()
+    return [
+        FleetListing(
+            fleet,
+            FleetSpec.of(fleet.spec),
+            instances_of_fleet(state, fleet.id, include_terminated=include_finished),
+        )
+        for fleet in list_fleets(state, include_finished=include_finished)
+    ]
+
+
+def _empty_fleet_spec(plan: Plan) -> FleetSpec:
+    configuration = plan.configuration
+    assert isinstance(configuration, FleetConfiguration)
+    nodes = configuration.nodes
+    return FleetSpec(
+        nodes=0,
+        max_nodes=None if isinstance(nodes, int) or nodes is None else nodes.max,
+        idle_duration=configuration.idle_duration,
+        resources=plan.requirements.resources.pretty(),
+    )
