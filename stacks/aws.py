@@ -22,6 +22,17 @@ from .common import (
 from .errors import StackError
 from .spec import StackSpec
 
+# (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
+REVIEW_INPUTS = (
+    ("size", "instanceType"),
+    ("zone", "availabilityZone"),
+    ("image", "ami"),
+    ("disk", "rootBlockDevice.volumeSize"),
+    ("market", "instanceMarketOptions.marketType"),
+    ("max_price", "instanceMarketOptions.spotOptions.maxPrice"),
+    ("placement", "placementGroup"),
+    ("placement", "strategy"),
+)
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit on raw user data
 CANONICAL_OWNER = "099720109477"
 # (owner, AMI name pattern) by (NVIDIA driver wanted, cpu arch); "*" is the build date.
@@ -123,6 +134,11 @@ def program(spec: StackSpec) -> None:
     pulumi.export("public_ips", [i.public_ip for i in instances])
     pulumi.export("private_ips", [i.private_ip for i in instances])
     pulumi.export("ssh_user", SSH_USER)
+
+
+def stack_settings(spec: StackSpec) -> dict[str, str]:
+    """The provider's stack config for `spec`: its region."""
+    return {"aws:region": spec.region}
 
 
 def user_data_args(spec: StackSpec) -> dict[str, str]:

@@ -28,6 +28,17 @@ from .common import (
 from .spec import StackSpec
 
 # (publisher, offer, sku) of the boot image; version is always "latest"
+# (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
+REVIEW_INPUTS = (
+    ("size", "hardwareProfile.vmSize"),
+    ("location", "location"),
+    ("image", "storageProfile.imageReference.offer"),
+    ("disk", "storageProfile.osDisk.diskSizeGB"),
+    ("market", "priority"),
+    ("max_price", "billingProfile.maxPrice"),
+    ("cidr", "addressSpace.addressPrefixes"),
+    ("cidr", "addressPrefix"),
+)
 GPU_IMAGE = ("microsoft-dsvm", "ubuntu-hpc", "2204")
 CPU_IMAGE = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
 VNET_CIDR = "10.0.0.0/16"
@@ -184,6 +195,11 @@ def program(spec: StackSpec) -> None:
     pulumi.export("public_ips", [ip.ip_address for ip in public_ips])
     pulumi.export("private_ips", [nic.ip_configurations.apply(_private_ip) for nic in nics])
     pulumi.export("ssh_user", SSH_USER)
+
+
+def stack_settings(spec: StackSpec) -> dict[str, str]:
+    """The provider's stack config for `spec`: its location."""
+    return {"azure-native:location": spec.region}
 
 
 def os_disk_storage(vm_size: str) -> str:

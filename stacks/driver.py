@@ -11,6 +11,7 @@ from typing import Any
 from . import settings
 from .diff import StackDiff, diff_from_events
 from .errors import StackError, ensure_pulumi_cli
+from .programs import program_for, program_module
 from .spec import StackSpec
 
 PROJECT_NAME = "fleetstack"
@@ -102,8 +103,6 @@ class StackDriver:
         ensure_pulumi_cli()
         from pulumi import automation as auto
 
-        from .programs import program_for
-
         with _translated_errors(spec.fleet):
             stack = auto.create_or_select_stack(
                 stack_name=spec.stack_name,
@@ -122,20 +121,13 @@ class StackDriver:
 
 def stack_name_for(project: str, fleet: str, cloud: str) -> str:
     """The stack name of a fleet, the same as StackSpec.stack_name."""
-    return StackSpec(project, fleet, cloud, "", "", "", "").stack_name  # type: ignore[arg-type]
+    return StackSpec(project, fleet, cloud, "", "", "", "").stack_name
 
 
 def stack_config(spec: StackSpec, provider_config: dict | None = None) -> dict[str, str]:
     """Provider settings from the spec (overridden by `provider_config`) plus the spec itself."""
     config: dict[str, str] = {"fleetstack:spec": json.dumps(asdict(spec), sort_keys=True)}
-    if spec.cloud == "aws":
-        config["aws:region"] = spec.region
-    elif spec.cloud == "gcp":
-        config["gcp:region"] = spec.region
-        if spec.zone:
-            config["gcp:zone"] = spec.zone
-    elif spec.cloud == "azure":
-        config["azure-native:location"] = spec.region
+    config.update(program_module(spec.cloud, spec.fleet).stack_settings(spec))
     for key, value in (provider_config or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value)
     return config

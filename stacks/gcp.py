@@ -32,6 +32,15 @@ DLVM_GPU_IMAGE = (
     "projects/deeplearning-platform-release/global/images/family/"
     "common-cu129-ubuntu-2204-nvidia-580"
 )
+# (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
+REVIEW_INPUTS = (
+    ("size", "machineType"),
+    ("zone", "zone"),
+    ("image", "bootDisk.initializeParams.image"),
+    ("disk", "bootDisk.initializeParams.size"),
+    ("market", "scheduling.provisioningModel"),
+    ("placement", "groupPlacementPolicy.collocation"),
+)
 GCP_METADATA_VALUE_LIMIT = 256 * 1024  # bytes in one metadata value (user-data)
 UBUNTU_IMAGE = "projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts"
 UBUNTU_ARM_IMAGE = "projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts-arm64"
@@ -141,6 +150,14 @@ def program(spec: StackSpec) -> None:
     pulumi.export("public_ips", [i.network_interfaces.apply(_public_ip) for i in instances])
     pulumi.export("private_ips", [i.network_interfaces.apply(_private_ip) for i in instances])
     pulumi.export("ssh_user", SSH_USER)
+
+
+def stack_settings(spec: StackSpec) -> dict[str, str]:
+    """The provider's stack config for `spec`: its region, and its zone when one is set."""
+    settings = {"gcp:region": spec.region}
+    if spec.zone:
+        settings["gcp:zone"] = spec.zone
+    return settings
 
 
 def machine_series(machine_type: str) -> str:
