@@ -11,13 +11,10 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
     With --dry-run, or without the Pulumi CLI, the program is evaluated offline (no state
     compared); otherwise `pulumi preview --diff` runs against the stack's state.
     """
+    from ..engine.backends.base import Capability
     from ..engine.backends.config import load_backends_config
-    from ..engine.fleets.stacks import (
-        STACK_CLOUDS,
-        first_cloud_offer,
-        resource_plan,
-        stack_offer,
-    )
+    from ..engine.backends.registry import names_with
+    from ..engine.fleets.stacks import first_cloud_offer, resource_plan, stack_offer
     from .views.tables import render_resource_plan
 
     offer = first_cloud_offer(plan)
@@ -32,7 +29,8 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
     if stack_offer(plan) is None:
         console.print(
             f"\n[yellow]No resource plan: no offer is on a backend with a stack program "
-            f"({', '.join(STACK_CLOUDS)}); {offer.backend} cannot be provisioned yet.[/yellow]"
+            f"({', '.join(names_with(Capability.STACK))}); {offer.backend} cannot be provisioned "
+            "yet.[/yellow]"
         )
         return None
     config = load_backends_config()

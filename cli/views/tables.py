@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...engine.backends.base import Capability
+from ...engine.backends.registry import get_backend
 from ...engine.fleets.stacks import ResourcePlan
 from ...engine.models.offers import Offer, format_price
 from ...engine.models.plan import Plan
@@ -81,7 +83,8 @@ def render_resource_plan(rp: ResourcePlan, console: Any) -> None:
     spec = rp.spec
     where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
     if rp.offer is not rp.cheapest:
-        where += f"; cheaper offers on {rp.cheapest.backend} cannot be provisioned as a stack yet"
+        reason = get_backend(rp.cheapest.backend).reason(Capability.STACK)
+        where += f"; cheaper offers on {rp.cheapest.backend} {reason}"
     console.print()
     if rp.source == "offline":
         console.print(

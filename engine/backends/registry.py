@@ -71,6 +71,11 @@ def backends_with(capability: Capability) -> list[Backend]:
     return [b for b in _BACKENDS.values() if b.supports(capability)]
 
 
+def names_with(capability: Capability) -> list[str]:
+    """The names of the registered backends that support `capability`."""
+    return [b.name for b in backends_with(capability)]
+
+
 def catalog_providers() -> list[str]:
     """gpuhunt providers whose `<provider>.csv` a catalog directory may hold, by backend."""
     return [b.catalog_provider for b in _BACKENDS.values() if b.catalog_provider]

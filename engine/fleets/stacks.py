@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..backends.base import Capability
+from ..backends.registry import get_backend, names_with
 from ..errors import FleetstackError
 
-# Clouds that have a stack program in stacks/.
-STACK_CLOUDS = ("aws", "gcp", "azure")
 DEFAULT_PROJECT = "main"
 DEFAULT_DISK_GB = 100
 # Shown in a dry run's user-data when the project key has not been generated yet.
@@ -41,7 +41,7 @@ class ResourcePlan:
 def first_cloud_offer(plan: Any) -> Any | None:
     """The offer `dstack apply` would take first when it is a cloud one (not local)."""
     offers = plan.offers.offers
-    if not offers or offers[0].backend == "local":
+    if not offers or get_backend(offers[0].backend).supports(Capability.LOCAL_JOBS):
         return None
     return offers[0]
 
@@ -53,7 +53,9 @@ def stack_offer(plan: Any) -> Any | None:
     """
     if first_cloud_offer(plan) is None:
         return None
-    return next((o for o in plan.offers.offers if o.backend in STACK_CLOUDS), None)
+    return next(
+        (o for o in plan.offers.offers if get_backend(o.backend).supports(Capability.STACK)), None
+    )
 
 
 def fleet_name_of(plan: Any) -> str:
@@ -74,10 +76,11 @@ def stack_spec_for(
     from ...stacks.spec import StackSpec
     from ...templates.render import render_user_data
 
-    if offer.backend not in STACK_CLOUDS:
+    backend = get_backend(offer.backend)
+    if not backend.supports(Capability.STACK):
         raise FleetstackError(
-            f"{offer.backend} offers cannot be provisioned as a stack yet (stack programs exist "
-            f"for {', '.join(STACK_CLOUDS)}): pick another backend with -b"
+            f"{offer.backend} offers {backend.reason(Capability.STACK)} (stack programs exist "
+            f"for {', '.join(names_with(Capability.STACK))}): pick another backend with -b"
         )
     configuration = plan.configuration
     is_fleet = getattr(configuration, "type", None) == "fleet"
@@ -117,21 +120,8 @@ def stack_spec_for(
 
 def provider_config(offer_backend: str, config: Any) -> dict[str, str]:
     """Pulumi provider settings from the backends config (references only, never secrets)."""
-    backend = config.get(offer_backend) if config is not None else None
-    if backend is None:
-        return {}
-    creds, extra = backend.creds, backend.extra
-    settings: dict[str, str] = {}
-    if offer_backend == "aws" and creds.get("type") == "profile":
-        settings["aws:profile"] = str(creds["profile"])
-    if offer_backend == "gcp":
-        if extra.get("project_id"):
-            settings["gcp:project"] = str(extra["project_id"])
-        if creds.get("filename"):
-            settings["gcp:credentials"] = str(creds["filename"])
-    if offer_backend == "azure" and extra.get("subscription_id"):
-        settings["azure-native:subscriptionId"] = str(extra["subscription_id"])
-    return settings
+    entry = config.get(offer_backend) if config is not None else None
+    return get_backend(offer_backend).provider_config(entry)
 
 
 def resource_plan(plan: Any, *, offline: bool, config: Any = None) -> ResourcePlan | None:

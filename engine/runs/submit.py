@@ -16,6 +16,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from ..backends.base import Capability
+from ..backends.registry import get_backend
 from ..errors import FleetstackError
 from ..state import (
     JobRecord,
@@ -196,7 +198,7 @@ def _chosen_offer(plan: Any) -> Any:
     if not offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason or 'no offers'}")
     offer = offers[0]
-    if offer.backend != "local":
+    if not get_backend(offer.backend).supports(Capability.LOCAL_JOBS):
         raise FleetstackError(
             f"the cheapest offer is on {offer.backend}: running tasks on cloud instances is not "
             "available yet (`--dry-run` shows the stack it would create, and `type: fleet` "

@@ -31,7 +31,7 @@ class LocalBackend(Backend):
         Capability.CLUSTER_PLACEMENT: "this machine is a single node",
         Capability.SPOT: "this machine is never a spot instance",
         Capability.VOLUMES: "volumes come with the volumes feature",
-        Capability.STACK: "this machine needs no stack",
+        Capability.STACK: "need no stack: they run on this machine",
     }
 
     def offers_enabled(self, config: BackendsConfig, requested: list[str] | None) -> bool:
