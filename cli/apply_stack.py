@@ -42,7 +42,9 @@ def show_resource_plan(plan: Any, console: Any, *, dry_run: bool) -> Any:
 
 def apply_fleet_plan(plan: Any, rp: Any, console: Any) -> None:
     """`up` the fleet's stack with progress, then print its instances."""
+    from ..engine.backends.base import Capability
     from ..engine.backends.config import load_backends_config
+    from ..engine.backends.registry import names_with
     from ..engine.errors import FleetstackError
     from ..engine.fleets.lifecycle import apply_fleet, make_driver
     from ..engine.state import instances_of_fleet, open_state
@@ -57,8 +59,10 @@ def apply_fleet_plan(plan: Any, rp: Any, console: Any) -> None:
         )
         return
     if rp is None:
+        *clouds, last = names_with(Capability.STACK)
         raise FleetstackError(
-            f"{plan.configuration_path}: a fleet needs a cloud offer (aws, gcp or azure); "
+            f"{plan.configuration_path}: a fleet needs a cloud offer ({', '.join(clouds)} or "
+            f"{last}); "
             "the local machine is already a fleet of one. Set `backends:` in the file"
         )
     ensure_pulumi_cli()

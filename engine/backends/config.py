@@ -23,9 +23,11 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..paths import config_path
 from . import registry
+from .base import Capability
 from .local.backend import NAME as LOCAL
 
 _TOP_LEVEL_KEYS = ("backends",)
+_EXAMPLE = registry.backend_names()[0]  # the backend the messages' examples name
 _SECRET_KEYS = {"secret_access_key", "access_key", "secret", "client_secret", "api_key", "password"}
 
 
@@ -48,7 +50,7 @@ class BackendsConfig:
 
     @property
     def has_cloud(self) -> bool:
-        """Whether a backend with catalog offers (a cloud) is configured."""
+        """Whether a backend of machines other than this one (a cloud) is configured."""
         return any(_is_cloud(b.type) for b in self.backends)
 
     def local_enabled(self, requested: list[str] | None = None) -> bool:
@@ -90,7 +92,7 @@ def load_backends_config(path: Path | None = None) -> BackendsConfig:
     items = raw.get("backends") or []
     if not isinstance(items, list):
         raise ConfigurationError(
-            "must be a list of backends (`- type: aws`)", file=str(path), path="backends"
+            f"must be a list of backends (`- type: {_EXAMPLE}`)", file=str(path), path="backends"
         )
     backends = []
     seen: set[str] = set()
@@ -110,7 +112,9 @@ def _backend(item: object, where: str, file: str) -> BackendConfig:
     if isinstance(item, str):
         item = {"type": item}
     if not isinstance(item, dict):
-        raise ConfigurationError("expected a mapping like `type: aws`", file=file, path=where)
+        raise ConfigurationError(
+            f"expected a mapping like `type: {_EXAMPLE}`", file=file, path=where
+        )
     btype = item.get("type")
     backend = registry.find_backend(btype) if isinstance(btype, str) else None
     if backend is None:
@@ -160,4 +164,4 @@ def _backend(item: object, where: str, file: str) -> BackendConfig:
 
 def _is_cloud(name: str) -> bool:
     backend = registry.find_backend(name)
-    return backend is not None and backend.catalog_provider is not None
+    return backend is not None and not backend.supports(Capability.LOCAL_JOBS)

@@ -74,7 +74,8 @@ def query_catalog(
 def no_catalog_error(source: CatalogSource) -> FleetstackError:
     """The error of a catalog directory without any provider's CSV."""
     return FleetstackError(
-        f"no catalog CSV in {source.directory} ({source.kind}): expected files like aws.csv "
+        f"no catalog CSV in {source.directory} ({source.kind}): expected files like "
+        f"{registry.catalog_providers()[0]}.csv "
         "in gpuhunt's format; fix GPUHUNT_CATALOG_DIR or run `dstack catalog update`"
     )
 
