@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+from typing import TYPE_CHECKING
 
 from .common import (
     SSH_USER,
@@ -21,6 +22,9 @@ from .common import (
 )
 from .errors import StackError
 from .spec import StackSpec
+
+if TYPE_CHECKING:  # the SDK itself is imported inside the program: it is heavy
+    import pulumi_aws as aws
 
 # (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
 REVIEW_INPUTS = (
@@ -103,6 +107,7 @@ def program(spec: StackSpec) -> None:
         ],
     )
 
+    boot = user_data_args(spec)
     instances = []
     for name in node_names(spec):
         instances.append(
@@ -119,7 +124,8 @@ def program(spec: StackSpec) -> None:
                 root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                     volume_size=spec.disk_gb, volume_type="gp3", delete_on_termination=True
                 ),
-                **user_data_args(spec),
+                user_data=boot.get("user_data"),
+                user_data_base64=boot.get("user_data_base64"),
                 # a new boot script means a new machine: a stop/start cannot re-run cloud-init
                 user_data_replace_on_change=True,
                 metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
@@ -169,7 +175,7 @@ def instance_arch(instance_type: str) -> str:
     return "x86_64"
 
 
-def _market_options(spec: StackSpec):  # -> aws.ec2.InstanceInstanceMarketOptionsArgs | None
+def _market_options(spec: StackSpec) -> aws.ec2.InstanceInstanceMarketOptionsArgs | None:
     if not spec.spot:
         return None
     import pulumi_aws as aws

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from .common import (
     SSH_USER,
@@ -163,7 +165,7 @@ def program(spec: StackSpec) -> None:
                     create_option="FromImage",
                     disk_size_gb=spec.disk_gb,
                     delete_option="Delete",
-                    caching="ReadWrite",
+                    caching=compute.CachingTypes.READ_WRITE,
                     managed_disk=compute.ManagedDiskParametersArgs(
                         storage_account_type=os_disk_storage(spec.instance_type)
                     ),
@@ -213,7 +215,7 @@ def os_disk_storage(vm_size: str) -> str:
     return "Premium_LRS" if premium else "StandardSSD_LRS"
 
 
-def _private_ip(configs: list | None) -> str | None:
+def _private_ip(configs: Sequence[Any] | None) -> str | None:
     for config in configs or []:
         if config.private_ip_address:
             return config.private_ip_address

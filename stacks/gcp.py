@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .common import (
     SSH_USER,
@@ -26,6 +28,9 @@ from .common import (
 )
 from .errors import StackError
 from .spec import StackSpec
+
+if TYPE_CHECKING:  # the SDK itself is imported inside the program: it is heavy
+    import pulumi_gcp as gcp
 
 # The DLVM family current in 2026 (CUDA 12.9, driver 580); families are retired over time.
 DLVM_GPU_IMAGE = (
@@ -239,7 +244,7 @@ def _guest_accelerators(spec: StackSpec) -> list | None:
     return [gcp.compute.InstanceGuestAcceleratorArgs(type=accelerator, count=spec.gpu_count)]
 
 
-def _scheduling(spec: StackSpec):  # -> gcp.compute.InstanceSchedulingArgs
+def _scheduling(spec: StackSpec) -> gcp.compute.InstanceSchedulingArgs:
     import pulumi_gcp as gcp
 
     # GPU instances cannot live-migrate: they must stop for host maintenance
@@ -255,7 +260,7 @@ def _scheduling(spec: StackSpec):  # -> gcp.compute.InstanceSchedulingArgs
     )
 
 
-def _public_ip(interfaces: list | None) -> str | None:
+def _public_ip(interfaces: Sequence[Any] | None) -> str | None:
     for nic in interfaces or []:
         for config in nic.access_configs or []:
             if config.nat_ip:
@@ -263,7 +268,7 @@ def _public_ip(interfaces: list | None) -> str | None:
     return None
 
 
-def _private_ip(interfaces: list | None) -> str | None:
+def _private_ip(interfaces: Sequence[Any] | None) -> str | None:
     for nic in interfaces or []:
         if nic.network_ip:
             return nic.network_ip
