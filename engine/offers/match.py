@@ -2,7 +2,8 @@
 
 Each registered backend that takes part supplies its rows; all of them go through the same
 prefilter and gpuhunt predicate (`rows.match_rows`), then the same region, instance type and
-disk rules. Nothing is written anywhere: a crash leaves nothing behind.
+disk rules. Matching writes nothing (only rows.py's parsed-rows cache is written, atomically):
+a crash leaves nothing behind.
 """
 
 from __future__ import annotations

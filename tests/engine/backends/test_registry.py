@@ -23,6 +23,15 @@ def test_lists_of_backends_are_derived_from_capabilities():
     }  # fmt: skip
 
 
+def test_every_stack_backend_names_a_program_that_exists():
+    from fleetstack.stacks.programs import program_clouds, program_module
+
+    stack_backends = registry.backends_with(Capability.STACK)
+    for backend in stack_backends:
+        assert backend.stack_program is not None and program_module(backend.stack_program)
+    assert sorted(b.stack_program for b in stack_backends) == program_clouds()
+
+
 def test_a_missing_capability_has_a_reason_a_plan_can_show():
     lambdalabs = registry.get_backend("lambdalabs")
     assert lambdalabs.reason(Capability.STACK) == "cannot be provisioned as a stack yet"
