@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+from typing import TYPE_CHECKING
 
 from .common import (
     SSH_USER,
@@ -22,6 +23,20 @@ from .common import (
 from .errors import StackError
 from .spec import StackSpec
 
+if TYPE_CHECKING:  # the SDK itself is imported inside the program: it is heavy
+    import pulumi_aws as aws
+
+# (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
+REVIEW_INPUTS = (
+    ("size", "instanceType"),
+    ("zone", "availabilityZone"),
+    ("image", "ami"),
+    ("disk", "rootBlockDevice.volumeSize"),
+    ("market", "instanceMarketOptions.marketType"),
+    ("max_price", "instanceMarketOptions.spotOptions.maxPrice"),
+    ("placement", "placementGroup"),
+    ("placement", "strategy"),
+)
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit on raw user data
 CANONICAL_OWNER = "099720109477"
 # (owner, AMI name pattern) by (NVIDIA driver wanted, cpu arch); "*" is the build date.
@@ -92,6 +107,7 @@ def program(spec: StackSpec) -> None:
         ],
     )
 
+    boot = user_data_args(spec)
     instances = []
     for name in node_names(spec):
         instances.append(
@@ -108,7 +124,8 @@ def program(spec: StackSpec) -> None:
                 root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                     volume_size=spec.disk_gb, volume_type="gp3", delete_on_termination=True
                 ),
-                **user_data_args(spec),
+                user_data=boot.get("user_data"),
+                user_data_base64=boot.get("user_data_base64"),
                 # a new boot script means a new machine: a stop/start cannot re-run cloud-init
                 user_data_replace_on_change=True,
                 metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
@@ -123,6 +140,11 @@ def program(spec: StackSpec) -> None:
     pulumi.export("public_ips", [i.public_ip for i in instances])
     pulumi.export("private_ips", [i.private_ip for i in instances])
     pulumi.export("ssh_user", SSH_USER)
+
+
+def stack_settings(spec: StackSpec) -> dict[str, str]:
+    """The provider's stack config for `spec`: its region."""
+    return {"aws:region": spec.region}
 
 
 def user_data_args(spec: StackSpec) -> dict[str, str]:
@@ -153,7 +175,7 @@ def instance_arch(instance_type: str) -> str:
     return "x86_64"
 
 
-def _market_options(spec: StackSpec):  # -> aws.ec2.InstanceInstanceMarketOptionsArgs | None
+def _market_options(spec: StackSpec) -> aws.ec2.InstanceInstanceMarketOptionsArgs | None:
     if not spec.spot:
         return None
     import pulumi_aws as aws

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from .common import (
     SSH_USER,
@@ -28,6 +30,17 @@ from .common import (
 from .spec import StackSpec
 
 # (publisher, offer, sku) of the boot image; version is always "latest"
+# (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
+REVIEW_INPUTS = (
+    ("size", "hardwareProfile.vmSize"),
+    ("location", "location"),
+    ("image", "storageProfile.imageReference.offer"),
+    ("disk", "storageProfile.osDisk.diskSizeGB"),
+    ("market", "priority"),
+    ("max_price", "billingProfile.maxPrice"),
+    ("cidr", "addressSpace.addressPrefixes"),
+    ("cidr", "addressPrefix"),
+)
 GPU_IMAGE = ("microsoft-dsvm", "ubuntu-hpc", "2204")
 CPU_IMAGE = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
 VNET_CIDR = "10.0.0.0/16"
@@ -152,7 +165,7 @@ def program(spec: StackSpec) -> None:
                     create_option="FromImage",
                     disk_size_gb=spec.disk_gb,
                     delete_option="Delete",
-                    caching="ReadWrite",
+                    caching=compute.CachingTypes.READ_WRITE,
                     managed_disk=compute.ManagedDiskParametersArgs(
                         storage_account_type=os_disk_storage(spec.instance_type)
                     ),
@@ -186,6 +199,11 @@ def program(spec: StackSpec) -> None:
     pulumi.export("ssh_user", SSH_USER)
 
 
+def stack_settings(spec: StackSpec) -> dict[str, str]:
+    """The provider's stack config for `spec`: its location."""
+    return {"azure-native:location": spec.region}
+
+
 def os_disk_storage(vm_size: str) -> str:
     """`Premium_LRS` for sizes with premium storage (an `s` feature: D4s_v5, NC24ads_A100_v4,
     or a DS/GS/FS family), else `StandardSSD_LRS` (NC6, A2_v2)."""
@@ -197,7 +215,7 @@ def os_disk_storage(vm_size: str) -> str:
     return "Premium_LRS" if premium else "StandardSSD_LRS"
 
 
-def _private_ip(configs: list | None) -> str | None:
+def _private_ip(configs: Sequence[Any] | None) -> str | None:
     for config in configs or []:
         if config.private_ip_address:
             return config.private_ip_address

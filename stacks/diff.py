@@ -16,9 +16,9 @@ SYMBOLS: dict[str, str] = {
     "delete": "-",
     "same": " ",
 }
-_ORDER = ("create", "update", "replace", "delete", "same")
+_ORDER: tuple[Op, ...] = ("create", "update", "replace", "delete", "same")
 # Pulumi ops that map onto ours; read/refresh/discard ops are not changes a user approves.
-_OP_MAP = {
+_OP_MAP: dict[str, Op | None] = {
     "create": "create",
     "update": "update",
     "replace": "replace",
@@ -46,7 +46,7 @@ class StackDiff:
     def counts(self) -> dict[str, int]:
         """Number of resources per op, every op present (zero when absent)."""
         counter = Counter(change.op for change in self.changes)
-        return {op: counter.get(op, 0) for op in _ORDER}
+        return {op: counter[op] for op in _ORDER}
 
     @property
     def has_changes(self) -> bool:

@@ -6,11 +6,12 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import settings
 from .diff import StackDiff, diff_from_events
 from .errors import StackError, ensure_pulumi_cli
+from .programs import program_for, program_module
 from .spec import StackSpec
 
 PROJECT_NAME = "fleetstack"
@@ -102,8 +103,6 @@ class StackDriver:
         ensure_pulumi_cli()
         from pulumi import automation as auto
 
-        from .programs import program_for
-
         with _translated_errors(spec.fleet):
             stack = auto.create_or_select_stack(
                 stack_name=spec.stack_name,
@@ -122,20 +121,13 @@ class StackDriver:
 
 def stack_name_for(project: str, fleet: str, cloud: str) -> str:
     """The stack name of a fleet, the same as StackSpec.stack_name."""
-    return StackSpec(project, fleet, cloud, "", "", "", "").stack_name  # type: ignore[arg-type]
+    return StackSpec(project, fleet, cloud, "", "", "", "").stack_name
 
 
 def stack_config(spec: StackSpec, provider_config: dict | None = None) -> dict[str, str]:
     """Provider settings from the spec (overridden by `provider_config`) plus the spec itself."""
     config: dict[str, str] = {"fleetstack:spec": json.dumps(asdict(spec), sort_keys=True)}
-    if spec.cloud == "aws":
-        config["aws:region"] = spec.region
-    elif spec.cloud == "gcp":
-        config["gcp:region"] = spec.region
-        if spec.zone:
-            config["gcp:zone"] = spec.zone
-    elif spec.cloud == "azure":
-        config["azure-native:location"] = spec.region
+    config.update(program_module(spec.cloud, spec.fleet).stack_settings(spec))
     for key, value in (provider_config or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value)
     return config
@@ -166,7 +158,7 @@ class _translated_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> Literal[False]:
         if exc is None or isinstance(exc, StackError):
             return False
         from pulumi import automation as auto

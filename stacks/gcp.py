@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .common import (
     SSH_USER,
@@ -27,10 +29,22 @@ from .common import (
 from .errors import StackError
 from .spec import StackSpec
 
+if TYPE_CHECKING:  # the SDK itself is imported inside the program: it is heavy
+    import pulumi_gcp as gcp
+
 # The DLVM family current in 2026 (CUDA 12.9, driver 580); families are retired over time.
 DLVM_GPU_IMAGE = (
     "projects/deeplearning-platform-release/global/images/family/"
     "common-cu129-ubuntu-2204-nvidia-580"
+)
+# (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
+REVIEW_INPUTS = (
+    ("size", "machineType"),
+    ("zone", "zone"),
+    ("image", "bootDisk.initializeParams.image"),
+    ("disk", "bootDisk.initializeParams.size"),
+    ("market", "scheduling.provisioningModel"),
+    ("placement", "groupPlacementPolicy.collocation"),
 )
 GCP_METADATA_VALUE_LIMIT = 256 * 1024  # bytes in one metadata value (user-data)
 UBUNTU_IMAGE = "projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts"
@@ -143,6 +157,14 @@ def program(spec: StackSpec) -> None:
     pulumi.export("ssh_user", SSH_USER)
 
 
+def stack_settings(spec: StackSpec) -> dict[str, str]:
+    """The provider's stack config for `spec`: its region, and its zone when one is set."""
+    settings = {"gcp:region": spec.region}
+    if spec.zone:
+        settings["gcp:zone"] = spec.zone
+    return settings
+
+
 def machine_series(machine_type: str) -> str:
     """The series of a machine type: `n1` for n1-standard-8, `a2` for a2-ultragpu-1g."""
     return machine_type.split("-", 1)[0].lower()
@@ -222,7 +244,7 @@ def _guest_accelerators(spec: StackSpec) -> list | None:
     return [gcp.compute.InstanceGuestAcceleratorArgs(type=accelerator, count=spec.gpu_count)]
 
 
-def _scheduling(spec: StackSpec):  # -> gcp.compute.InstanceSchedulingArgs
+def _scheduling(spec: StackSpec) -> gcp.compute.InstanceSchedulingArgs:
     import pulumi_gcp as gcp
 
     # GPU instances cannot live-migrate: they must stop for host maintenance
@@ -238,7 +260,7 @@ def _scheduling(spec: StackSpec):  # -> gcp.compute.InstanceSchedulingArgs
     )
 
 
-def _public_ip(interfaces: list | None) -> str | None:
+def _public_ip(interfaces: Sequence[Any] | None) -> str | None:
     for nic in interfaces or []:
         for config in nic.access_configs or []:
             if config.nat_ip:
@@ -246,7 +268,7 @@ def _public_ip(interfaces: list | None) -> str | None:
     return None
 
 
-def _private_ip(interfaces: list | None) -> str | None:
+def _private_ip(interfaces: Sequence[Any] | None) -> str | None:
     for nic in interfaces or []:
         if nic.network_ip:
             return nic.network_ip

@@ -7,41 +7,23 @@ engine's camelCase names and nested as the SDKs send them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 PLACEHOLDER = "offline-placeholder"
 
-# (label, dotted path) read as plain values; the first path found per label wins.
-_PLAIN = (
-    ("size", "instanceType"),
-    ("size", "machineType"),
-    ("size", "hardwareProfile.vmSize"),
-    ("zone", "availabilityZone"),
-    ("zone", "zone"),
-    ("location", "location"),
-    ("image", "ami"),
-    ("image", "bootDisk.initializeParams.image"),
-    ("image", "storageProfile.imageReference.offer"),
-    ("disk", "rootBlockDevice.volumeSize"),
-    ("disk", "bootDisk.initializeParams.size"),
-    ("disk", "storageProfile.osDisk.diskSizeGB"),
-    ("market", "instanceMarketOptions.marketType"),
-    ("market", "scheduling.provisioningModel"),
-    ("market", "priority"),
-    ("max_price", "instanceMarketOptions.spotOptions.maxPrice"),
-    ("max_price", "billingProfile.maxPrice"),
-    ("placement", "placementGroup"),
-    ("placement", "strategy"),
-    ("placement", "groupPlacementPolicy.collocation"),
-    ("cidr", "addressSpace.addressPrefixes"),
-    ("cidr", "addressPrefix"),
-)
+# (label, dotted path) read as plain values; the first path found per label wins. Each
+# program module lists its cloud's paths as REVIEW_INPUTS.
+ReviewPaths = Sequence[tuple[str, str]]
 
 
-def summarize(inputs: dict[str, Any]) -> list[str]:
-    """`["size=g5.xlarge", "disk=200GB", "market=spot", "ingress=22,8000 from 0.0.0.0/0"]`."""
+def summarize(inputs: dict[str, Any], paths: ReviewPaths) -> list[str]:
+    """`["size=g5.xlarge", "disk=200GB", "market=spot", "ingress=22,8000 from 0.0.0.0/0"]`.
+
+    `paths` are the program's REVIEW_INPUTS; GPUs and ingress rules are read for every cloud.
+    """
     facts: dict[str, str] = {}
-    for label, path in _PLAIN:
+    for label, path in paths:
         value = _get(inputs, path)
         if label in facts or value is None or value == "" or _unknown(value):
             continue

@@ -8,7 +8,8 @@ from typing import Any
 
 from .diff import ResourceChange, StackDiff
 from .inputs import PLACEHOLDER as PLACEHOLDER_ID
-from .inputs import summarize
+from .inputs import ReviewPaths, summarize
+from .programs import program_for, program_module
 from .spec import StackSpec
 
 _LOCK = threading.Lock()
@@ -19,20 +20,23 @@ def offline_plan(spec: StackSpec, program: Callable[[], None] | None = None) -> 
 
     Runs in a fresh thread with its own event loop, so it also works under a running loop.
     """
-    if program is None:
-        from .programs import program_for
-
-        program = program_for(spec)
-    return evaluate_program(program, project="fleetstack", stack=spec.stack_name)
+    paths = program_module(spec.cloud, spec.fleet).REVIEW_INPUTS
+    program = program if program is not None else program_for(spec)
+    return evaluate_program(program, project="fleetstack", stack=spec.stack_name, paths=paths)
 
 
-def evaluate_program(program: Callable[[], None], *, project: str, stack: str) -> StackDiff:
-    """Run `program` under mocks and return the resources it registered (state_compared=False)."""
+def evaluate_program(
+    program: Callable[[], None], *, project: str, stack: str, paths: ReviewPaths
+) -> StackDiff:
+    """Run `program` under mocks and return the resources it registered (state_compared=False).
+
+    Each resource's details are its inputs found at `paths` (a program's REVIEW_INPUTS).
+    """
     result: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            result["changes"] = _run_mocked(program, project, stack)
+            result["changes"] = _run_mocked(program, project, stack, paths)
         except BaseException as exc:  # re-raised in the caller's thread
             result["error"] = exc
 
@@ -45,7 +49,9 @@ def evaluate_program(program: Callable[[], None], *, project: str, stack: str) -
     return StackDiff(changes=result["changes"], state_compared=False)
 
 
-def _run_mocked(program: Callable[[], None], project: str, stack: str) -> list[ResourceChange]:
+def _run_mocked(
+    program: Callable[[], None], project: str, stack: str, paths: ReviewPaths
+) -> list[ResourceChange]:
     import asyncio
 
     import pulumi
@@ -57,7 +63,7 @@ def _run_mocked(program: Callable[[], None], project: str, stack: str) -> list[R
             self.changes: list[ResourceChange] = []
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-            details = summarize(args.inputs)
+            details = summarize(args.inputs, paths)
             self.changes.append(ResourceChange("create", args.typ, args.name, details))
             # Return id and name: an output the mock leaves out resolves to None and the
             # inputs that depend on it (placement group, key name) would vanish from the plan.

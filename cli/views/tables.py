@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ...engine.backends.base import Capability
+from ...engine.backends.registry import names_with
 from ...engine.config import FleetConfiguration
-from ...engine.fleets.stacks import STACK_CLOUDS
 from ...engine.models.offers import Offer, format_price
 from ...engine.models.plan import Plan, ResourcePlan
 from ...engine.services.fleets import FleetListing
@@ -102,7 +103,8 @@ def render_stack_plan(plan: Plan, console: Console) -> None:
     if plan.chosen_offer is None:
         console.print(
             f"\n[yellow]No resource plan: no offer is on a backend with a stack program "
-            f"({', '.join(STACK_CLOUDS)}); {offers[0].backend} cannot be provisioned yet.[/yellow]"
+            f"({', '.join(names_with(Capability.STACK))}); {offers[0].backend} cannot be provisioned "
+            "yet.[/yellow]"
         )
         return
     if plan.resource_plan is not None:
@@ -123,10 +125,8 @@ def render_resource_plan(plan: Plan, rp: ResourcePlan, console: Console) -> None
     spec = rp.spec
     where = f"{rp.offer.backend} {rp.offer.region}, {spec.nodes} × {rp.offer.instance_type}"
     if plan.passed_over:
-        where += (
-            f"; cheaper offers on {plan.passed_over[0].backend} cannot be provisioned as a "
-            "stack yet"
-        )
+        passed = plan.passed_over[0]
+        where += f"; cheaper offers on {passed.backend} {passed.reason}"
     console.print()
     if rp.source == "offline":
         console.print(

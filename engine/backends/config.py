@@ -10,20 +10,24 @@ backends:
     creds: {type: service_account, filename: ~/.config/gcloud/sa.json}
   - type: local
 ```
-Secrets never live in this file: only profile names and key file paths.
+Secrets never live in this file: only profile names and key file paths. `type:` is any name
+of the registry; the creds types a backend accepts are its own declared data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigurationError
 from ..paths import config_path
+from . import registry
+from .base import Capability
+from .local.backend import NAME as LOCAL
 
-CLOUD_BACKENDS = ("aws", "gcp", "azure", "lambdalabs", "runpod")
-ALL_BACKENDS = (*CLOUD_BACKENDS, "local")
-_CREDS_TYPES = {"default", "profile", "service_account", "file", "client"}
+_TOP_LEVEL_KEYS = ("backends",)
+_EXAMPLE = registry.backend_names()[0]  # the backend the messages' examples name
 _SECRET_KEYS = {"secret_access_key", "access_key", "secret", "client_secret", "api_key", "password"}
 
 
@@ -31,8 +35,8 @@ _SECRET_KEYS = {"secret_access_key", "access_key", "secret", "client_secret", "a
 class BackendConfig:
     type: str
     regions: list[str] | None = None
-    creds: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
+    creds: dict[str, Any] = field(default_factory=dict)  # YAML values: references only
+    extra: dict[str, Any] = field(default_factory=dict)  # the backend's own settings
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,14 @@ class BackendsConfig:
 
     @property
     def has_cloud(self) -> bool:
-        return any(b.type in CLOUD_BACKENDS for b in self.backends)
+        """Whether a backend of machines other than this one (a cloud) is configured."""
+        return any(_is_cloud(b.type) for b in self.backends)
 
     def local_enabled(self, requested: list[str] | None = None) -> bool:
         """local is on by default when no cloud backend is configured, or when asked for."""
-        if requested and "local" in requested:
+        if requested and LOCAL in requested:
             return True
-        return "local" in self.configured or not self.has_cloud
+        return LOCAL in self.configured or not self.has_cloud
 
     def get(self, backend: str) -> BackendConfig | None:
         return next((b for b in self.backends if b.type == backend), None)
@@ -76,10 +81,18 @@ def load_backends_config(path: Path | None = None) -> BackendsConfig:
         ) from None
     if not isinstance(raw, dict):
         raise ConfigurationError("expected a mapping with a `backends:` list", file=str(path))
+    unknown = [k for k in raw if k not in _TOP_LEVEL_KEYS]
+    if unknown:
+        raise ConfigurationError(
+            f"unknown key {unknown[0]!r}: the only top-level key is `backends:` "
+            "(a list of `- type: NAME`)",
+            file=str(path),
+            path=str(unknown[0]),
+        )
     items = raw.get("backends") or []
     if not isinstance(items, list):
         raise ConfigurationError(
-            "must be a list of backends (`- type: aws`)", file=str(path), path="backends"
+            f"must be a list of backends (`- type: {_EXAMPLE}`)", file=str(path), path="backends"
         )
     backends = []
     seen: set[str] = set()
@@ -99,11 +112,14 @@ def _backend(item: object, where: str, file: str) -> BackendConfig:
     if isinstance(item, str):
         item = {"type": item}
     if not isinstance(item, dict):
-        raise ConfigurationError("expected a mapping like `type: aws`", file=file, path=where)
-    btype = item.get("type")
-    if btype not in ALL_BACKENDS:
         raise ConfigurationError(
-            f"unknown backend {btype!r}: use one of {', '.join(ALL_BACKENDS)}",
+            f"expected a mapping like `type: {_EXAMPLE}`", file=file, path=where
+        )
+    btype = item.get("type")
+    backend = registry.find_backend(btype) if isinstance(btype, str) else None
+    if backend is None:
+        raise ConfigurationError(
+            f"unknown backend {btype!r}: use one of {', '.join(registry.backend_names())}",
             file=file,
             path=f"{where}.type",
         )
@@ -130,9 +146,9 @@ def _backend(item: object, where: str, file: str) -> BackendConfig:
             path=f"{where}.creds",
         )
     ctype = creds.get("type", "default")
-    if ctype not in _CREDS_TYPES:
+    if ctype not in backend.creds_types:
         raise ConfigurationError(
-            f"unknown creds type {ctype!r}: use one of {', '.join(sorted(_CREDS_TYPES))}",
+            f"unknown creds type {ctype!r}: use one of {', '.join(sorted(backend.creds_types))}",
             file=file,
             path=f"{where}.creds.type",
         )
@@ -143,4 +159,9 @@ def _backend(item: object, where: str, file: str) -> BackendConfig:
             "needs `filename: PATH` to the key file", file=file, path=f"{where}.creds.filename"
         )
     extra = {k: v for k, v in item.items() if k not in ("type", "regions", "creds")}
-    return BackendConfig(type=btype, regions=regions, creds=dict(creds), extra=extra)
+    return BackendConfig(type=backend.name, regions=regions, creds=dict(creds), extra=extra)
+
+
+def _is_cloud(name: str) -> bool:
+    backend = registry.find_backend(name)
+    return backend is not None and not backend.supports(Capability.LOCAL_JOBS)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from ...stacks.driver import StackDriver
 from ...stacks.offline import offline_plan
-from ...stacks.spec import Cloud, StackSpec
+from ...stacks.spec import StackSpec
+from ..backends.base import Capability
 from ..backends.config import BackendsConfig
+from ..backends.registry import get_backend, names_with
 from ..config import FleetConfiguration, TaskConfiguration
 from ..errors import FleetstackError
 from ..models.offers import Offer
@@ -26,9 +28,6 @@ from ..paths import dstack_home
 from ..runner.keys import project_key
 from ..runs.jobs import build_job, instance_placement
 
-# Clouds that have a stack program in stacks/.
-_STACK_CLOUD_NAMES: dict[str, Cloud] = {"aws": "aws", "gcp": "gcp", "azure": "azure"}
-STACK_CLOUDS = tuple(_STACK_CLOUD_NAMES)
 DEFAULT_PROJECT = "main"
 DEFAULT_DISK_GB = 100
 # Shown in a dry run's user-data when the project key has not been generated yet.
@@ -50,14 +49,15 @@ def choose_offer(offers: Sequence[Offer]) -> OfferChoice:
     """
     if not offers:
         return OfferChoice(None, [], runs_here=False)
-    if offers[0].backend == "local":
+    if get_backend(offers[0].backend).supports(Capability.LOCAL_JOBS):
         return OfferChoice(offers[0], [], runs_here=True)
     passed: list[PassedOver] = []
     for offer in offers:
-        if offer.backend in STACK_CLOUDS:
+        backend = get_backend(offer.backend)
+        if backend.supports(Capability.STACK):
             return OfferChoice(offer, passed, runs_here=False)
         if all(p.backend != offer.backend for p in passed):
-            passed.append(PassedOver(offer.backend, _NO_STACK_PROGRAM))
+            passed.append(PassedOver(offer.backend, backend.reason(Capability.STACK)))
     return OfferChoice(None, passed, runs_here=False)
 
 
@@ -80,11 +80,11 @@ def stack_spec_for(
     from ...templates.cloud_init import render_user_data
     from ...templates.render import INSTANCE_WORK_DIR
 
-    cloud = _STACK_CLOUD_NAMES.get(offer.backend)
-    if cloud is None:
+    backend = get_backend(offer.backend)
+    if not backend.supports(Capability.STACK):
         raise FleetstackError(
-            f"{offer.backend} offers cannot be provisioned as a stack yet (stack programs exist "
-            f"for {', '.join(STACK_CLOUDS)}): pick another backend with -b"
+            f"{offer.backend} offers {backend.reason(Capability.STACK)} (stack programs exist "
+            f"for {', '.join(names_with(Capability.STACK))}): pick another backend with -b"
         )
     configuration = plan.configuration
     gpu_vendor = offer.gpu_vendor if offer.gpu_count else None
@@ -111,7 +111,7 @@ def stack_spec_for(
     return StackSpec(
         project=project,
         fleet=fleet_name_of(plan),
-        cloud=cloud,
+        cloud=offer.backend,
         region=offer.region,
         instance_type=offer.instance_type,
         ssh_public_key=ssh_public_key,
@@ -133,21 +133,8 @@ def stack_spec_for(
 
 def provider_config(offer_backend: str, config: BackendsConfig | None) -> dict[str, str]:
     """Pulumi provider settings from the backends config (references only, never secrets)."""
-    backend = config.get(offer_backend) if config is not None else None
-    if backend is None:
-        return {}
-    creds, extra = backend.creds, backend.extra
-    settings: dict[str, str] = {}
-    if offer_backend == "aws" and creds.get("type") == "profile":
-        settings["aws:profile"] = str(creds["profile"])
-    if offer_backend == "gcp":
-        if extra.get("project_id"):
-            settings["gcp:project"] = str(extra["project_id"])
-        if creds.get("filename"):
-            settings["gcp:credentials"] = str(creds["filename"])
-    if offer_backend == "azure" and extra.get("subscription_id"):
-        settings["azure-native:subscriptionId"] = str(extra["subscription_id"])
-    return settings
+    entry = config.get(offer_backend) if config is not None else None
+    return get_backend(offer_backend).provider_config(entry)
 
 
 def resource_plan(
@@ -159,7 +146,7 @@ def resource_plan(
     an empty state. Otherwise a real `pulumi preview --diff` of the fleet's stack.
     """
     offer = plan.chosen_offer
-    if offer is None or offer.backend not in STACK_CLOUDS:
+    if offer is None or not get_backend(offer.backend).supports(Capability.STACK):
         return None
     key = _public_key(create=not offline)
     spec = stack_spec_for(plan, offer, ssh_public_key=key, config=config)
@@ -168,9 +155,6 @@ def resource_plan(
         return ResourcePlan(offer, spec, driver.preview(spec), "preview", None)
     reason = "--dry-run" if offline else "the pulumi CLI is not installed"
     return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason)
-
-
-_NO_STACK_PROGRAM = f"no stack program ({', '.join(STACK_CLOUDS)}): cannot be provisioned yet"
 
 
 def _disk_gb(offer: Offer, resources: ResourcesSpec) -> int:

@@ -1,4 +1,4 @@
-"""The offers catalog: gpuhunt's CSV format, read through gpuhunt's own filter.
+"""The offers catalog: gpuhunt's CSV format, one `<provider>.csv` per catalog backend.
 
 Source, first found wins: $GPUHUNT_CATALOG_DIR, the catalog downloaded by
 `dstack catalog update` ($DSTACK_HOME/catalog), the snapshot embedded in the package.
@@ -6,18 +6,23 @@ Source, first found wins: $GPUHUNT_CATALOG_DIR, the catalog downloaded by
 
 from __future__ import annotations
 
+import heapq
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..backends import registry
 from ..errors import FleetstackError
 from ..paths import catalog_dir
+from .rows import CatalogRow, match_rows, paused_gc, prepare_rows
+
+# gpuhunt (its download helpers) is imported in update_catalog only: importing it is slow
+if TYPE_CHECKING:
+    from ..backends.base import Backend
 
 EMBEDDED_DIR = Path(__file__).parent / "data" / "catalog"
-PROVIDERS = ("aws", "gcp", "azure", "lambdalabs", "runpod", "oci", "nebius", "verda", "cloudrift")
 
 
 @dataclass(frozen=True)
@@ -43,43 +48,42 @@ def catalog_source() -> CatalogSource:
 
 
 def providers_in(directory: Path) -> list[str]:
-    """The gpuhunt providers that have a CSV file in `directory`."""
-    return [p for p in PROVIDERS if (directory / f"{p}.csv").is_file()]
+    """The registered backends that have a catalog CSV in `directory`."""
+    return [b.name for b in registry.all_backends() if b.catalog_file(directory) is not None]
 
 
 def query_catalog(
     source: CatalogSource, providers: list[str] | None = None, **filters: Any
-) -> list:
-    """Catalog rows matching `filters` (gpuhunt Catalog.query keywords) from `source`.
+) -> list[CatalogRow]:
+    """Catalog rows matching `filters` (gpuhunt Catalog.query keywords) from `source`, by price.
 
     Each result is a CatalogRow: a gpuhunt CatalogItem's attributes (`.to_item()` builds one).
-    Files are parsed once per process, cut down by the query's cheap bounds, and gpuhunt's own
-    Catalog.query matches what is left.
+    Files are parsed once per process and matched by `match_rows`, as every backend's rows are.
     """
-    import gpuhunt
-    from gpuhunt._internal.catalog import ProviderCatalog
-
-    from .rows import paused_gc, prefilter, prepare_rows, read_rows
-
     available = providers_in(source.directory)
-    wanted = [p for p in available if providers is None or p in providers]
     if not available:
-        raise FleetstackError(
-            f"no catalog CSV in {source.directory} ({source.kind}): expected files like aws.csv "
-            "in gpuhunt's format; fix GPUHUNT_CATALOG_DIR or run `dstack catalog update`"
-        )
-    if not wanted:
-        return []
-    catalog = gpuhunt.Catalog(balance_resources=False, auto_reload=False)
-    prepare_rows([(source.directory / f"{p}.csv", p) for p in wanted])
+        raise no_catalog_error(source)
+    wanted = [p for p in available if providers is None or p in providers]
+    backends = [registry.get_backend(p) for p in wanted]
+    warm_backends(source.directory, backends)
     with paused_gc():
-        for provider in wanted:
-            rows = read_rows(source.directory / f"{provider}.csv", provider)
-            catalog.catalog[provider] = ProviderCatalog(version="", items=prefilter(rows, filters))
-        catalog.loaded_at = 0.0
-        # gpuhunt matches the rows in memory; with the env var set it would re-read the CSVs
-        with _env("GPUHUNT_CATALOG_DIR", None):
-            return catalog.query(provider=wanted, **filters)
+        matched = [match_rows(b.offer_rows(source.directory), filters) for b in backends]
+    return list(heapq.merge(*matched, key=attrgetter("price")))
+
+
+def no_catalog_error(source: CatalogSource) -> FleetstackError:
+    """The error of a catalog directory without any provider's CSV."""
+    return FleetstackError(
+        f"no catalog CSV in {source.directory} ({source.kind}): expected files like "
+        f"{registry.catalog_providers()[0]}.csv "
+        "in gpuhunt's format; fix GPUHUNT_CATALOG_DIR or run `dstack catalog update`"
+    )
+
+
+def warm_backends(directory: Path, backends: list[Backend]) -> None:
+    """Parse the big catalog CSVs of `backends` side by side before they are read."""
+    files = [(b.catalog_file(directory), b.name) for b in backends]
+    prepare_rows([(path, name) for path, name in files if path is not None])
 
 
 def update_catalog(target: Path | None = None) -> tuple[Path, list[str]]:
@@ -94,7 +98,8 @@ def update_catalog(target: Path | None = None) -> tuple[Path, list[str]]:
     base = gh._get_base_url()
     tmp = target.with_name(target.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
-    done, versions = [], []
+    done: list[str] = []
+    versions: list[str] = []
     for provider in gh.OFFLINE_PROVIDERS:
         try:
             version = gh._get_latest_version(base, provider)
@@ -127,12 +132,10 @@ def update_catalog(target: Path | None = None) -> tuple[Path, list[str]]:
 
 def warm_rows(directory: Path) -> None:
     """Parse every CSV of `directory` now, so the next `dstack offer` reads cached rows."""
-    from .rows import prepare_rows, read_rows
-
-    providers = providers_in(directory)
-    prepare_rows([(directory / f"{p}.csv", p) for p in providers])
-    for provider in providers:
-        read_rows(directory / f"{provider}.csv", provider)
+    backends = [registry.get_backend(p) for p in providers_in(directory)]
+    warm_backends(directory, backends)
+    for backend in backends:
+        backend.offer_rows(directory)
 
 
 def _read_version(path: Path) -> str:
@@ -140,19 +143,3 @@ def _read_version(path: Path) -> str:
         return path.read_text().strip()
     except OSError:
         return ""
-
-
-@contextmanager
-def _env(name: str, value: str | None) -> Iterator[None]:
-    old = os.environ.get(name)
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old

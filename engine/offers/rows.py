@@ -4,7 +4,9 @@ gpuhunt's loader (`storage.load`) builds a CatalogItem for every row (enum casts
 helper call per field): ~25 µs a row, 5 s for 200,000 rows. Here a file is parsed column by
 column into `CatalogRow`s, named tuples with CatalogItem's attribute names (what gpuhunt's
 `constraints.matches` reads), once per process. A query's cheap bounds then drop rows in one
-list pass per bound, and the rows left go through gpuhunt's `Catalog.query`, which decides.
+list pass per bound, and the rows left go through gpuhunt's own predicate
+(`constraints.matches`, with a QueryFilter built as `Catalog.query` builds it), which decides.
+Every backend's rows (catalog, this machine, any other) are matched by `match_rows`.
 The pre-filter only drops rows that gpuhunt would drop too (same comparisons, same "no GPU
 filter on a CPU row when min_gpu_count is 0" rule); tests compare both on the same CSVs.
 """
@@ -23,9 +25,13 @@ from functools import partial
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import FleetstackError
+
+# gpuhunt is imported inside the functions that need it: importing it is slow
+if TYPE_CHECKING:
+    from gpuhunt import AcceleratorVendor, CPUArchitecture
 
 # gpuhunt's v2 columns, in its order (gpuhunt._internal.storage.CATALOG_V2_FIELDS)
 COLUMNS = (
@@ -49,9 +55,9 @@ class CatalogRow(NamedTuple):
     gpu_memory: float | None
     spot: bool
     disk_size: float | None
-    gpu_vendor: Any  # gpuhunt AcceleratorVendor | None
+    gpu_vendor: AcceleratorVendor | None
     flags: tuple[str, ...]
-    cpu_arch: Any  # gpuhunt CPUArchitecture
+    cpu_arch: CPUArchitecture
     provider_data_json: str  # parsed only when a CatalogItem is asked for
 
     def to_item(self) -> Any:
@@ -62,6 +68,14 @@ class CatalogRow(NamedTuple):
         return CatalogItem(*self[:12], list(self.flags), self.cpu_arch, data)
 
 
+# Catalog.query's keywords but `provider` (rows are picked by backend before matching)
+_QUERY_KEYS = frozenset(
+    {"cpu_arch", "min_cpu", "max_cpu", "min_memory", "max_memory", "min_gpu_count",
+     "max_gpu_count", "gpu_vendor", "gpu_name", "min_gpu_memory", "max_gpu_memory",
+     "min_total_gpu_memory", "max_total_gpu_memory", "min_disk_size", "max_disk_size",
+     "min_price", "max_price", "min_compute_capability", "max_compute_capability", "spot",
+     "allowed_flags"}
+)  # fmt: skip
 # positions in a CatalogRow, for the list passes of the pre-filter
 PRICE, CPU, MEMORY, GPU_COUNT, GPU_NAME, GPU_MEMORY, SPOT, VENDOR, ARCH = (
     3, 4, 5, 6, 7, 8, 9, 11, 13,
@@ -137,6 +151,36 @@ def prepare_rows(files: list[tuple[Path, str]]) -> None:
         os.waitpid(pid, 0)
 
 
+def match_rows(rows: list[CatalogRow], filters: dict[str, Any]) -> list[CatalogRow]:
+    """The rows gpuhunt's Catalog.query(**filters) would return, in their order."""
+    from gpuhunt._internal.constraints import matches
+
+    query = query_filter(filters)
+    return [row for row in prefilter(rows, filters) if matches(row, query)]
+
+
+def query_filter(filters: dict[str, Any]) -> Any:  # gpuhunt QueryFilter (untyped library)
+    """gpuhunt's QueryFilter of Catalog.query keywords, cast as Catalog.query casts them."""
+    from gpuhunt import AcceleratorVendor, CPUArchitecture
+    from gpuhunt._internal.models import QueryFilter
+    from gpuhunt._internal.utils import parse_compute_capability
+
+    unknown = set(filters) - _QUERY_KEYS
+    if unknown:
+        raise TypeError(f"unknown catalog filter {sorted(unknown)[0]!r}")
+    names = filters.get("gpu_name")
+    casts = {
+        "cpu_arch": CPUArchitecture.cast(filters["cpu_arch"]) if filters.get("cpu_arch") else None,
+        "gpu_vendor": (
+            AcceleratorVendor.cast(filters["gpu_vendor"]) if filters.get("gpu_vendor") else None
+        ),
+        "gpu_name": [names] if isinstance(names, str) else names,
+        "min_compute_capability": parse_compute_capability(filters.get("min_compute_capability")),
+        "max_compute_capability": parse_compute_capability(filters.get("max_compute_capability")),
+    }
+    return QueryFilter(provider=None, **{**filters, **casts})
+
+
 def prefilter(rows: list[CatalogRow], filters: dict[str, Any]) -> list[CatalogRow]:
     """Rows that may match gpuhunt's Catalog.query(**filters); every dropped row fails it."""
     from gpuhunt import AcceleratorVendor, CPUArchitecture
@@ -204,7 +248,7 @@ def paused_gc() -> Iterator[None]:
 
 def _gpu_memory(r: CatalogRow) -> float:
     # the figure gpuhunt compares: 0 for a row without GPUs or without a GPU memory value
-    return r[GPU_MEMORY] if r[GPU_COUNT] > 0 and r[GPU_MEMORY] is not None else 0
+    return r.gpu_memory if r.gpu_count > 0 and r.gpu_memory is not None else 0
 
 
 def _parse_sorted(
@@ -256,13 +300,14 @@ def _by_columns(raw: list[list[str]], provider: str) -> list[CatalogRow]:
         raise ValueError("legacy TPU names: read row by row")
     if not all(_is_json(d) for d in set(data)):
         raise ValueError("provider_data that is not JSON")
-    counts = list(map(int, counts))
+    gpu_counts = list(map(int, counts))
     vendor_of = {v: _vendor(v) for v in set(vendors)}
     vendor_col = list(map(vendor_of.__getitem__, vendors))
     if None in vendor_of.values():  # catalogs older than the gpu_vendor column: NVIDIA implied
         nvidia = AcceleratorVendor.NVIDIA
         vendor_col = [
-            v if v is not None or not c else nvidia for v, c in zip(vendor_col, counts, strict=True)
+            v if v is not None or not c else nvidia
+            for v, c in zip(vendor_col, gpu_counts, strict=True)
         ]
     return list(
         map(
@@ -274,7 +319,7 @@ def _by_columns(raw: list[list[str]], provider: str) -> list[CatalogRow]:
                 map(float, prices),
                 map(int, cpus),
                 map(float, memories),
-                counts,
+                gpu_counts,
                 _mapped(gpu_names, lambda v: v or None),
                 _mapped(gpu_memories, _optional_float),
                 _mapped(spots, _bool),
@@ -315,14 +360,14 @@ def _by_row(r: list[str], provider: str) -> CatalogRow | None:
             raise ValueError("provider_data is not JSON")
         gpu_count = int(count)
         gpu_vendor = _vendor(vendor)
-        gpu_name = gpu_name or None
-        if gpu_name and gpu_name.startswith("tpu-"):  # before the gpu_vendor column: Google TPU
-            gpu_name = gpu_name[4:]
+        short_name = gpu_name or None
+        if short_name and short_name.startswith("tpu-"):  # before gpu_vendor: a Google TPU
+            short_name = short_name[4:]
             gpu_vendor = gpu_vendor or AcceleratorVendor.GOOGLE
         elif gpu_vendor is None and gpu_count:
             gpu_vendor = AcceleratorVendor.NVIDIA
         return _new_row(
-            (provider, name, location, float(price), int(cpu), float(memory), gpu_count, gpu_name,
+            (provider, name, location, float(price), int(cpu), float(memory), gpu_count, short_name,
              _optional_float(gpu_mem), _bool(spot), _optional_float(disk), gpu_vendor,
              tuple(flags.split()), _arch(arch), data)
         )  # fmt: skip

@@ -15,6 +15,8 @@ import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..backends.base import Capability
+from ..backends.registry import get_backend
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
 from ..models.offers import Offer
@@ -96,11 +98,10 @@ def _local_offer(plan: Plan) -> Offer:
     offer = plan.chosen_offer
     if not plan.offers.offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason or 'no offers'}")
-    if offer is None or offer.backend != "local":
-        where = (offer or plan.offers.offers[0]).backend
+    if offer is None or not get_backend(offer.backend).supports(Capability.LOCAL_JOBS):
         raise FleetstackError(
-            f"the cheapest offer is on {where}: running tasks on cloud instances is not "
-            "available yet (`--dry-run` shows the stack it would create, and `type: fleet` "
+            f"the cheapest offer is on {plan.offers.offers[0].backend}: running tasks on cloud "
+            "instances is not available yet (`--dry-run` shows the stack it would create, and `type: fleet` "
             "configurations create cloud fleets); run on this machine with `-b local` (or "
             "`backends: [local]` in the configuration)"
         )

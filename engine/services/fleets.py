@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ...stacks.errors import ensure_pulumi_cli
+from ..backends.base import Capability
 from ..backends.config import load_backends_config
+from ..backends.registry import names_with
 from ..config import FleetConfiguration
 from ..errors import FleetstackError
 from ..fleets.lifecycle import (
@@ -68,9 +70,10 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
         fleet = record_empty_fleet(open_state(), plan.run_name, spec=_empty_fleet_spec(plan))
         return FleetApplied(fleet, [])
     if rp is None:
+        *clouds, last = names_with(Capability.STACK)
         raise FleetstackError(
-            f"{plan.configuration_path}: a fleet needs a cloud offer (aws, gcp or azure); "
-            "the local machine is already a fleet of one. Set `backends:` in the file"
+            f"{plan.configuration_path}: a fleet needs a cloud offer ({', '.join(clouds)} or "
+            f"{last}); the local machine is already a fleet of one. Set `backends:` in the file"
         )
     ensure_pulumi_cli()
     state = open_state()

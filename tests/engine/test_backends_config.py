@@ -43,3 +43,23 @@ def test_errors_name_file_and_field(text, field):
     with pytest.raises(ConfigurationError) as exc:
         load_backends_config()
     assert str(path) in str(exc.value) and field in str(exc.value)
+
+
+def test_a_misspelled_top_level_key_names_the_file_the_key_and_the_fix():
+    path = write("backend:\n  - type: aws\n")
+    with pytest.raises(ConfigurationError) as exc:
+        load_backends_config()
+    message = str(exc.value)
+    assert str(path) in message and "'backend'" in message and "`backends:`" in message
+
+
+def test_type_accepts_exactly_the_registry_names():
+    from fleetstack.engine.backends.registry import backend_names
+
+    names = backend_names()
+    write("backends:\n" + "".join(f"  - type: {name}\n" for name in names))
+    assert load_backends_config().configured == set(names)
+    write("backends:\n  - type: nimbus\n")
+    with pytest.raises(ConfigurationError) as exc:
+        load_backends_config()
+    assert f"use one of {', '.join(names)}" in str(exc.value)

@@ -49,6 +49,7 @@ def resources(gpu_count=(0, None), gpu_name=None, gpu_memory=None, total=None, v
             compute_capability=cc,
         ),  # fmt: skip
         wants_gpu=gpu_count[0] > 0,
+        pretty=lambda: "these resources",
     )
 
 

@@ -157,7 +157,7 @@ def make_spec() -> Callable[..., StackSpec]:
         base = StackSpec(
             project="main",
             fleet="train",
-            cloud=cloud,  # type: ignore[arg-type]
+            cloud=cloud,
             region="us-east-1",
             instance_type="t3.large",
             ssh_public_key=SSH_KEY,

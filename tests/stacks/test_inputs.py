@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from fleetstack.stacks import aws
 from fleetstack.stacks.inputs import summarize
 from fleetstack.stacks.offline import offline_plan
 from fleetstack.stacks.spec import StackSpec
@@ -74,4 +75,4 @@ def test_azure_vm_and_nsg_details():
     ],
 )  # fmt: skip
 def test_summarize_plain_inputs(inputs, expected):
-    assert summarize(inputs) == expected
+    assert summarize(inputs, aws.REVIEW_INPUTS) == expected

@@ -3,6 +3,7 @@ import dataclasses
 import importlib.util
 
 import pytest
+from fleetstack.stacks import aws as aws_program
 from fleetstack.stacks.offline import evaluate_program, offline_plan
 from fleetstack.stacks.spec import StackSpec
 
@@ -11,6 +12,7 @@ SPEC = StackSpec(
     instance_type="g5.xlarge", ssh_public_key="ssh-ed25519 AAAA test", user_data="#cloud-config\n",
     nodes=2,
 )  # fmt: skip
+PATHS = aws_program.REVIEW_INPUTS
 
 
 def _program() -> None:
@@ -27,7 +29,7 @@ def _program() -> None:
 
 
 def test_offline_plan_lists_every_resource_as_create_with_key_inputs():
-    diff = evaluate_program(_program, project="fleetstack", stack="main-train")
+    diff = evaluate_program(_program, project="fleetstack", stack="main-train", paths=PATHS)
     assert diff.state_compared is False
     names = sorted(c.name for c in diff.changes)
     assert names == ["node-0", "node-1", "sg"]
@@ -39,10 +41,10 @@ def test_offline_plan_lists_every_resource_as_create_with_key_inputs():
 
 
 def test_offline_plan_is_repeatable_and_works_inside_a_running_loop():
-    first = evaluate_program(_program, project="fleetstack", stack="a")
+    first = evaluate_program(_program, project="fleetstack", stack="a", paths=PATHS)
 
     async def inside() -> int:
-        return len(evaluate_program(_program, project="fleetstack", stack="b").changes)
+        return len(evaluate_program(_program, project="fleetstack", stack="b", paths=PATHS).changes)
 
     assert asyncio.run(inside()) == len(first.changes) == 3
 
