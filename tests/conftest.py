@@ -26,13 +26,6 @@ TEST_VAR = "FLEETSTACK_TEST_ID"
 SESSION_ID = uuid.uuid4().hex
 LEAK_GRACE = 5.0  # seconds a process being killed by its test's teardown may take to vanish
 os.environ[SESSION_VAR] = SESSION_ID  # before any test or fixture starts a process
-# Leaks the guard found in tests of other owners: still killed, reported as a warning until
-# they are fixed (then the entry goes).
-KNOWN_LEAKS = {
-    "tests/templates/test_job_container.py::test_sigterm_stops_the_container_and_exits_143": (
-        "the fake runtime's hanging `docker run` (a `sleep 17`) outlives the stopped job"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -92,11 +85,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     _kill(leaked)
     lines = "\n".join(f"  pid {p.pid}: {p.command}" for p in leaked)
     message = f"the test left {len(leaked)} process(es) running:\n{lines}"
-    known = KNOWN_LEAKS.get(item.nodeid)
-    if known is None:
-        pytest.fail(message, pytrace=False)
-    item.warn(pytest.PytestWarning(f"known leak ({known}); {message}"))
-    return result
+    pytest.fail(message, pytrace=False)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

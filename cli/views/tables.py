@@ -103,8 +103,8 @@ def render_stack_plan(plan: Plan, console: Console) -> None:
     if plan.chosen_offer is None:
         console.print(
             f"\n[yellow]No resource plan: no offer is on a backend with a stack program "
-            f"({', '.join(names_with(Capability.STACK))}); {offers[0].backend} cannot be provisioned "
-            "yet.[/yellow]"
+            f"({', '.join(names_with(Capability.STACK))}); {offers[0].backend} cannot be "
+            "provisioned yet.[/yellow]"
         )
         return
     if plan.resource_plan is not None:

@@ -101,8 +101,8 @@ def _local_offer(plan: Plan) -> Offer:
     if offer is None or not get_backend(offer.backend).supports(Capability.LOCAL_JOBS):
         raise FleetstackError(
             f"the cheapest offer is on {plan.offers.offers[0].backend}: running tasks on cloud "
-            "instances is not available yet (`--dry-run` shows the stack it would create, and `type: fleet` "
-            "configurations create cloud fleets); run on this machine with `-b local` (or "
-            "`backends: [local]` in the configuration)"
+            "instances is not available yet (`--dry-run` shows the stack it would create, and "
+            "`type: fleet` configurations create cloud fleets); run on this machine with "
+            "`-b local` (or `backends: [local]` in the configuration)"
         )
     return offer
