@@ -1,1 +1,1 @@
-"""cli/views"""
+"""How the CLI shows things: the one table printer, the one error printer, and each view."""

@@ -1,1 +1,1 @@
-"""engine/offers"""
+"""Offers: gpuhunt's catalog read fast, and the one matcher every backend's rows go through."""
