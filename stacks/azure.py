@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .common import (
     SSH_USER,
@@ -28,6 +28,9 @@ from .common import (
     wants_nvidia_image,
 )
 from .spec import StackSpec
+
+if TYPE_CHECKING:  # the SDK itself is imported inside the program: it is heavy
+    from pulumi_azure_native.network.outputs import NetworkInterfaceIPConfigurationResponse
 
 # (publisher, offer, sku) of the boot image; version is always "latest"
 # (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
@@ -215,7 +218,7 @@ def os_disk_storage(vm_size: str) -> str:
     return "Premium_LRS" if premium else "StandardSSD_LRS"
 
 
-def _private_ip(configs: Sequence[Any] | None) -> str | None:
+def _private_ip(configs: Sequence[NetworkInterfaceIPConfigurationResponse] | None) -> str | None:
     for config in configs or []:
         if config.private_ip_address:
             return config.private_ip_address

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 Op = Literal["create", "update", "replace", "delete", "same"]
 
@@ -62,7 +62,7 @@ class StackDiff:
         return text if self.state_compared else f"{text} (no state compared)"
 
 
-def diff_from_events(events: Iterable[Any], *, state_compared: bool = True) -> StackDiff:
+def diff_from_events(events: Iterable[object], *, state_compared: bool = True) -> StackDiff:
     """Build a StackDiff from engine events (Pulumi EngineEvent or look-alikes).
 
     Reads `event.resource_pre_event.metadata` (op, type, urn, diffs, keys); other events are
@@ -93,7 +93,7 @@ def diff_rows(diff: StackDiff) -> list[tuple[str, str, str, str, str]]:
     return [(SYMBOLS[c.op], c.op, c.type, c.name, ", ".join(c.changed)) for c in ordered]
 
 
-def _op_value(op: Any) -> str:
+def _op_value(op: object) -> str:
     return str(getattr(op, "value", op) or "")
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
 
 from . import settings
 from .diff import StackDiff, diff_from_events
 from .errors import StackError, ensure_pulumi_cli
 from .programs import program_for, program_module
 from .spec import StackSpec
+
+if TYPE_CHECKING:  # the Automation API is imported where it is used: it is heavy
+    from pulumi import automation as auto
 
 PROJECT_NAME = "fleetstack"
 
@@ -43,7 +47,7 @@ class StackDriver:
     def preview(self, spec: StackSpec) -> StackDiff:
         """What `up` would change, per resource, compared with the stack's state."""
         stack = self._stack(spec)
-        events: list[Any] = []
+        events: list[auto.EngineEvent] = []
         with _translated_errors(spec.fleet):
             stack.preview(diff=True, on_event=events.append)
         return diff_from_events(events, state_compared=True)
@@ -86,7 +90,7 @@ class StackDriver:
         with _translated_errors(fleet):
             stack.cancel()
 
-    def _opts(self) -> Any:
+    def _opts(self) -> auto.LocalWorkspaceOptions:
         from pulumi import automation as auto
 
         url = settings.backend_url(self.backend_url)
@@ -99,7 +103,7 @@ class StackDriver:
             env_vars={"PULUMI_BACKEND_URL": url, **settings.passphrase_env(self.passphrase_file)},
         )
 
-    def _stack(self, spec: StackSpec) -> Any:
+    def _stack(self, spec: StackSpec) -> auto.Stack:
         ensure_pulumi_cli()
         from pulumi import automation as auto
 
@@ -133,19 +137,23 @@ def stack_config(spec: StackSpec, provider_config: dict | None = None) -> dict[s
     return config
 
 
-def outputs_from(outputs: dict[str, Any]) -> StackOutputs:
+def outputs_from(outputs: Mapping[str, object]) -> StackOutputs:
     """Typed outputs from `stack.up().outputs` (OutputValue objects or plain values)."""
 
-    def value(key: str, default: Any) -> Any:
+    def value(key: str) -> object:
         item = outputs.get(key)
-        raw = getattr(item, "value", item)
-        return default if raw is None else raw
+        return getattr(item, "value", item)  # an OutputValue, or the plain value itself
 
+    def values(key: str) -> Iterable[object]:
+        raw = value(key)
+        return raw if isinstance(raw, Iterable) else []
+
+    ssh_user = value("ssh_user")
     return StackOutputs(
-        instance_ids=[str(v) for v in value("instance_ids", [])],
-        public_ips=[str(v) for v in value("public_ips", []) if v],
-        private_ips=[str(v) for v in value("private_ips", []) if v],
-        ssh_user=str(value("ssh_user", "")),
+        instance_ids=[str(v) for v in values("instance_ids")],
+        public_ips=[str(v) for v in values("public_ips") if v],
+        private_ips=[str(v) for v in values("private_ips") if v],
+        ssh_user="" if ssh_user is None else str(ssh_user),
     )
 
 
@@ -158,7 +166,12 @@ class _translated_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> Literal[False]:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> Literal[False]:
         if exc is None or isinstance(exc, StackError):
             return False
         from pulumi import automation as auto

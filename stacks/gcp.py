@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .common import (
     SSH_USER,
@@ -31,6 +31,7 @@ from .spec import StackSpec
 
 if TYPE_CHECKING:  # the SDK itself is imported inside the program: it is heavy
     import pulumi_gcp as gcp
+    from pulumi_gcp.compute.outputs import InstanceNetworkInterface
 
 # The DLVM family current in 2026 (CUDA 12.9, driver 580); families are retired over time.
 DLVM_GPU_IMAGE = (
@@ -260,7 +261,7 @@ def _scheduling(spec: StackSpec) -> gcp.compute.InstanceSchedulingArgs:
     )
 
 
-def _public_ip(interfaces: Sequence[Any] | None) -> str | None:
+def _public_ip(interfaces: Sequence[InstanceNetworkInterface] | None) -> str | None:
     for nic in interfaces or []:
         for config in nic.access_configs or []:
             if config.nat_ip:
@@ -268,7 +269,7 @@ def _public_ip(interfaces: Sequence[Any] | None) -> str | None:
     return None
 
 
-def _private_ip(interfaces: Sequence[Any] | None) -> str | None:
+def _private_ip(interfaces: Sequence[InstanceNetworkInterface] | None) -> str | None:
     for nic in interfaces or []:
         if nic.network_ip:
             return nic.network_ip

@@ -7,8 +7,7 @@ engine's camelCase names and nested as the SDKs send them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 PLACEHOLDER = "offline-placeholder"
 
@@ -17,7 +16,7 @@ PLACEHOLDER = "offline-placeholder"
 ReviewPaths = Sequence[tuple[str, str]]
 
 
-def summarize(inputs: dict[str, Any], paths: ReviewPaths) -> list[str]:
+def summarize(inputs: Mapping[str, object], paths: ReviewPaths) -> list[str]:
     """`["size=g5.xlarge", "disk=200GB", "market=spot", "ingress=22,8000 from 0.0.0.0/0"]`.
 
     `paths` are the program's REVIEW_INPUTS; GPUs and ingress rules are read for every cloud.
@@ -42,28 +41,28 @@ def summarize(inputs: dict[str, Any], paths: ReviewPaths) -> list[str]:
     return [f"{label}={value}" for label, value in facts.items()]
 
 
-def _gpus(inputs: dict[str, Any]) -> str:
+def _gpus(inputs: Mapping[str, object]) -> str:
     parts = []
-    for accel in inputs.get("guestAccelerators") or []:
+    for accel in _items(inputs.get("guestAccelerators")):
         if isinstance(accel, dict):
             parts.append(f"{_number(accel.get('count', 1))}×{accel.get('type', '?')}")
     return ",".join(parts)
 
 
-def _ingress(inputs: dict[str, Any]) -> str:
+def _ingress(inputs: Mapping[str, object]) -> str:
     rules = []
-    for rule in inputs.get("ingress") or []:  # AWS security group
+    for rule in _items(inputs.get("ingress")):  # AWS security group
         if not isinstance(rule, dict) or rule.get("protocol") == "-1" and rule.get("self"):
             continue
         low, high = _number(rule.get("fromPort")), _number(rule.get("toPort"))
         ports = low if low == high else f"{low}-{high}"
-        rules.append((ports, ",".join(rule.get("cidrBlocks") or []) or "its own nodes"))
-    sources = ",".join(inputs.get("sourceRanges") or []) or "its own nodes"
-    for allow in inputs.get("allows") or []:  # GCP firewall
+        rules.append((ports, _joined(rule.get("cidrBlocks")) or "its own nodes"))
+    sources = _joined(inputs.get("sourceRanges")) or "its own nodes"
+    for allow in _items(inputs.get("allows")):  # GCP firewall
         if isinstance(allow, dict):
             ports = ",".join(str(p) for p in allow.get("ports") or []) or "all"
             rules.append((ports, sources))
-    for rule in inputs.get("securityRules") or []:  # Azure NSG
+    for rule in _items(inputs.get("securityRules")):  # Azure NSG
         if isinstance(rule, dict) and rule.get("direction", "Inbound") == "Inbound":
             ports = ",".join(str(p) for p in rule.get("destinationPortRanges") or [])
             rules.append((ports or str(rule.get("destinationPortRange", "*")),
@@ -74,8 +73,8 @@ def _ingress(inputs: dict[str, Any]) -> str:
     return "; ".join(f"{','.join(ports)} from {source}" for source, ports in grouped.items())
 
 
-def _get(inputs: dict[str, Any], path: str) -> Any:
-    value: Any = inputs
+def _get(inputs: Mapping[str, object], path: str) -> object:
+    value: object = inputs
     for key in path.split("."):
         if not isinstance(value, dict) or key not in value:
             return None
@@ -83,11 +82,21 @@ def _get(inputs: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _number(value: Any) -> str:
+def _number(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
-def _unknown(value: Any) -> bool:
+def _unknown(value: object) -> bool:
     return type(value).__name__ == "Unknown"
+
+
+def _items(value: object) -> list[object]:
+    # a list input (rules, accelerators); absent or None: none
+    return value if isinstance(value, list) else []
+
+
+def _joined(value: object) -> str:
+    # a list of strings (CIDR blocks, source ranges) comma-joined; absent or None: ""
+    return ",".join(str(v) for v in _items(value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
 
 from .diff import ResourceChange, StackDiff
 from .inputs import PLACEHOLDER as PLACEHOLDER_ID
@@ -13,6 +13,14 @@ from .programs import program_for, program_module
 from .spec import StackSpec
 
 _LOCK = threading.Lock()
+
+
+@dataclass
+class _Outcome:
+    """What the program thread leaves for the caller: its changes, or what it raised."""
+
+    changes: list[ResourceChange] = field(default_factory=list)
+    error: BaseException | None = None
 
 
 def offline_plan(spec: StackSpec, program: Callable[[], None] | None = None) -> StackDiff:
@@ -32,21 +40,21 @@ def evaluate_program(
 
     Each resource's details are its inputs found at `paths` (a program's REVIEW_INPUTS).
     """
-    result: dict[str, Any] = {}
+    outcome = _Outcome()
 
     def target() -> None:
         try:
-            result["changes"] = _run_mocked(program, project, stack, paths)
+            outcome.changes = _run_mocked(program, project, stack, paths)
         except BaseException as exc:  # re-raised in the caller's thread
-            result["error"] = exc
+            outcome.error = exc
 
     with _LOCK:  # the Pulumi runtime settings are process-global
         thread = threading.Thread(target=target, name="fleetstack-offline-plan")
         thread.start()
         thread.join()
-    if "error" in result:
-        raise result["error"]
-    return StackDiff(changes=result["changes"], state_compared=False)
+    if outcome.error is not None:
+        raise outcome.error
+    return StackDiff(changes=outcome.changes, state_compared=False)
 
 
 def _run_mocked(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import yaml
 
@@ -73,7 +72,7 @@ def build_user_data(
         timeout_stop=stop_grace_seconds + _STOP_MARGIN_SECONDS,
     )
     setup = render.render_static("setup_instance.sh.j2", nvidia=nvidia)
-    document: dict[str, Any] = {
+    document: dict[str, object] = {  # plain values: what a SafeDumper writes
         "ssh_authorized_keys": keys,
         "write_files": [
             {

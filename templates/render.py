@@ -102,7 +102,7 @@ def shell_quote(value: object) -> _Quoted:
 
 
 def _only_quoted(value: object) -> object:
-    # Any {{ }} in a template must print a quoted word or a number: a raw string is a bug.
+    # Every {{ }} in a template must print a quoted word or a number: a raw string is a bug.
     if isinstance(value, str) and not isinstance(value, _Quoted):
         raise ValueError(f"template printed an unquoted value: {value!r}")
     return value

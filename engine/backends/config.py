@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigurationError
 from ..paths import config_path
@@ -35,8 +34,8 @@ _SECRET_KEYS = {"secret_access_key", "access_key", "secret", "client_secret", "a
 class BackendConfig:
     type: str
     regions: list[str] | None = None
-    creds: dict[str, Any] = field(default_factory=dict)  # YAML values: references only
-    extra: dict[str, Any] = field(default_factory=dict)  # the backend's own settings
+    creds: dict[str, object] = field(default_factory=dict)  # YAML values: references only
+    extra: dict[str, object] = field(default_factory=dict)  # the backend's own settings
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ _OFF = {"off", "false", "no", "none", "-1"}
 ACCEPTED = "a duration such as 30s, 30m, 2h, 1d, 1w, a number of seconds, or off"
 
 
-def parse_duration(value: str | int | None) -> int | None:
-    """Seconds of `value`; None for `off`, `-1` or None. ValueError explains what is accepted."""
+def parse_duration(value: object) -> int | None:
+    """Seconds of `value` (a raw YAML value); None for `off`, `-1` or None. ValueError explains
+    what is accepted."""
     if value is None or value is False:  # YAML 1.1 reads a bare `off` as False
         return None
     if value is True:

@@ -11,12 +11,12 @@ import os
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Unpack
 
 from ..backends import registry
 from ..errors import FleetstackError
 from ..paths import catalog_dir
-from .rows import CatalogRow, match_rows, paused_gc, prepare_rows
+from .rows import CatalogQuery, CatalogRow, match_rows, paused_gc, prepare_rows
 
 # gpuhunt (its download helpers) is imported in update_catalog only: importing it is slow
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def providers_in(directory: Path) -> list[str]:
 
 
 def query_catalog(
-    source: CatalogSource, providers: list[str] | None = None, **filters: Any
+    source: CatalogSource, providers: list[str] | None = None, **filters: Unpack[CatalogQuery]
 ) -> list[CatalogRow]:
     """Catalog rows matching `filters` (gpuhunt Catalog.query keywords) from `source`, by price.
 

@@ -9,7 +9,7 @@ a crash leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, overload
 
 from ..backends import registry
 from ..backends.base import Backend, Capability
@@ -17,12 +17,14 @@ from ..backends.config import BackendsConfig, load_backends_config
 from ..errors import FleetstackError
 from ..models.offers import Offer, OfferList, Requirements
 from .catalog import CatalogSource, catalog_source, no_catalog_error, providers_in, warm_backends
-from .rows import CatalogRow, match_rows, offer_order, paused_gc
+from .rows import CatalogQuery, CatalogRow, match_rows, offer_order, paused_gc
 
 if TYPE_CHECKING:
     from ..models.resources import IntRange, ResourcesSpec, SizeRange
 
 Relaxed = Collection[str]  # names of constraints left out (the empty-offers explanation)
+# gpuhunt's `spot` filter of a spot policy; "auto" (and None) filter nothing
+_SPOT_FILTER: dict[str | None, bool] = {"spot": True, "on-demand": False}
 
 
 def known_backends() -> list[str]:
@@ -107,7 +109,7 @@ def _match(
 ) -> OfferSeq:
     res: ResourcesSpec = req.resources
     filters = _gpuhunt_filters(res, relax)
-    spot = {"spot": True, "on-demand": False}.get(req.spot_policy) if "spot" not in relax else None
+    spot = _SPOT_FILTER.get(req.spot_policy) if "spot" not in relax else None
     if spot is not None:
         filters["spot"] = spot
     max_price = req.max_price if "max_price" not in relax else None
@@ -166,8 +168,8 @@ def _any_type(row: CatalogRow) -> bool:
     return not registry.get_backend(row.provider).has_instance_types
 
 
-def _gpuhunt_filters(res: ResourcesSpec, relax: Relaxed) -> dict[str, Any]:
-    f: dict[str, Any] = {}
+def _gpuhunt_filters(res: ResourcesSpec, relax: Relaxed) -> CatalogQuery:
+    f: CatalogQuery = {}
     if "cpu" not in relax:
         if res.cpu.arch:
             f["cpu_arch"] = res.cpu.arch
@@ -188,7 +190,7 @@ def _gpuhunt_filters(res: ResourcesSpec, relax: Relaxed) -> dict[str, Any]:
             f["max_total_gpu_memory"] = gpu.total_memory.max
         if gpu.compute_capability:
             f["min_compute_capability"] = gpu.compute_capability
-    return {k: v for k, v in f.items() if v is not None}
+    return f  # a None bound filters nothing, as an absent one
 
 
 _RELAX_ORDER: list[tuple[str, Callable[[Requirements], bool], Callable[[Requirements], str]]] = [

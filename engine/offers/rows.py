@@ -19,19 +19,23 @@ import hashlib
 import json
 import marshal
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, TypedDict, TypeVar
 
 from ..errors import FleetstackError
 
 # gpuhunt is imported inside the functions that need it: importing it is slow
 if TYPE_CHECKING:
-    from gpuhunt import AcceleratorVendor, CPUArchitecture
+    from gpuhunt import AcceleratorVendor, CatalogItem, CPUArchitecture
+    from gpuhunt._internal.models import QueryFilter
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 # gpuhunt's v2 columns, in its order (gpuhunt._internal.storage.CATALOG_V2_FIELDS)
 COLUMNS = (
@@ -60,7 +64,7 @@ class CatalogRow(NamedTuple):
     cpu_arch: CPUArchitecture
     provider_data_json: str  # parsed only when a CatalogItem is asked for
 
-    def to_item(self) -> Any:
+    def to_item(self) -> CatalogItem:
         """The gpuhunt CatalogItem of this row."""
         from gpuhunt import CatalogItem
 
@@ -68,18 +72,46 @@ class CatalogRow(NamedTuple):
         return CatalogItem(*self[:12], list(self.flags), self.cpu_arch, data)
 
 
-# Catalog.query's keywords but `provider` (rows are picked by backend before matching)
-_QUERY_KEYS = frozenset(
-    {"cpu_arch", "min_cpu", "max_cpu", "min_memory", "max_memory", "min_gpu_count",
-     "max_gpu_count", "gpu_vendor", "gpu_name", "min_gpu_memory", "max_gpu_memory",
-     "min_total_gpu_memory", "max_total_gpu_memory", "min_disk_size", "max_disk_size",
-     "min_price", "max_price", "min_compute_capability", "max_compute_capability", "spot",
-     "allowed_flags"}
-)  # fmt: skip
-# positions in a CatalogRow, for the list passes of the pre-filter
-PRICE, CPU, MEMORY, GPU_COUNT, GPU_NAME, GPU_MEMORY, SPOT, VENDOR, ARCH = (
-    3, 4, 5, 6, 7, 8, 9, 11, 13,
-)  # fmt: skip
+class CatalogQuery(TypedDict, total=False):
+    """gpuhunt Catalog.query's keywords but `provider` (rows are picked by backend before
+    matching), typed as Catalog.query types them; None is no bound, as an absent key."""
+
+    cpu_arch: CPUArchitecture | str | None
+    min_cpu: int | None
+    max_cpu: int | None
+    min_memory: float | None
+    max_memory: float | None
+    min_gpu_count: int | None
+    max_gpu_count: int | None
+    gpu_vendor: AcceleratorVendor | str | None
+    gpu_name: str | list[str] | None
+    min_gpu_memory: float | None
+    max_gpu_memory: float | None
+    min_total_gpu_memory: float | None
+    max_total_gpu_memory: float | None
+    min_disk_size: int | None
+    max_disk_size: int | None
+    min_price: float | None
+    max_price: float | None
+    min_compute_capability: str | tuple[int, int] | None
+    max_compute_capability: str | tuple[int, int] | None
+    spot: bool | None
+    allowed_flags: Container[str] | None
+
+
+_QUERY_KEYS = frozenset(CatalogQuery.__annotations__)
+# positions in a CatalogRow, for the list passes of the pre-filter (Final: a type checker
+# then knows the field type of `row[PRICE]`)
+PRICE: Final = 3
+CPU: Final = 4
+MEMORY: Final = 5
+GPU_COUNT: Final = 6
+GPU_NAME: Final = 7
+GPU_MEMORY: Final = 8
+SPOT: Final = 9
+VENDOR: Final = 11
+ARCH: Final = 13
+_NumberColumn = Literal[3, 4, 5]  # PRICE, CPU or MEMORY: the columns `between` bounds
 _new_row = partial(tuple.__new__, CatalogRow)
 _cache: dict[tuple, list[CatalogRow]] = {}
 _FORMAT = 5  # of the disk cache: bump when CatalogRow or the parsing rules change
@@ -118,8 +150,8 @@ def prepare_rows(files: list[tuple[Path, str]]) -> None:
     """Parse the big, not yet cached CSVs of `files` side by side, one child process each.
 
     Only where fork exists and there are 2+ CPUs; the children fill the disk cache that
-    read_rows then loads. Any failure (a bad CSV, a cache that cannot be written) leaves the
-    file to read_rows, which parses it itself and reports what is wrong.
+    read_rows then loads. A failure of any kind (a bad CSV, a cache that cannot be written)
+    leaves the file to read_rows, which parses it itself and reports what is wrong.
     """
     if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
         return
@@ -151,7 +183,7 @@ def prepare_rows(files: list[tuple[Path, str]]) -> None:
         os.waitpid(pid, 0)
 
 
-def match_rows(rows: list[CatalogRow], filters: dict[str, Any]) -> list[CatalogRow]:
+def match_rows(rows: list[CatalogRow], filters: CatalogQuery) -> list[CatalogRow]:
     """The rows gpuhunt's Catalog.query(**filters) would return, in their order."""
     from gpuhunt._internal.constraints import matches
 
@@ -159,7 +191,7 @@ def match_rows(rows: list[CatalogRow], filters: dict[str, Any]) -> list[CatalogR
     return [row for row in prefilter(rows, filters) if matches(row, query)]
 
 
-def query_filter(filters: dict[str, Any]) -> Any:  # gpuhunt QueryFilter (untyped library)
+def query_filter(filters: CatalogQuery) -> QueryFilter:
     """gpuhunt's QueryFilter of Catalog.query keywords, cast as Catalog.query casts them."""
     from gpuhunt import AcceleratorVendor, CPUArchitecture
     from gpuhunt._internal.models import QueryFilter
@@ -181,11 +213,11 @@ def query_filter(filters: dict[str, Any]) -> Any:  # gpuhunt QueryFilter (untype
     return QueryFilter(provider=None, **{**filters, **casts})
 
 
-def prefilter(rows: list[CatalogRow], filters: dict[str, Any]) -> list[CatalogRow]:
+def prefilter(rows: list[CatalogRow], filters: CatalogQuery) -> list[CatalogRow]:
     """Rows that may match gpuhunt's Catalog.query(**filters); every dropped row fails it."""
     from gpuhunt import AcceleratorVendor, CPUArchitecture
 
-    def between(index: int, lo: Any, hi: Any) -> None:
+    def between(index: _NumberColumn, lo: float | None, hi: float | None) -> None:
         nonlocal rows
         if lo is not None:
             rows = [r for r in rows if r[index] >= lo]
@@ -205,31 +237,31 @@ def prefilter(rows: list[CatalogRow], filters: dict[str, Any]) -> list[CatalogRo
     # gpuhunt applies no GPU filter to a row without GPUs when min_gpu_count is 0
     exempt = filters.get("min_gpu_count") == 0
 
-    def gpu_rule(keep: Any) -> None:
+    def gpu_rule(keep: Callable[[CatalogRow], bool]) -> None:
         nonlocal rows
         rows = [r for r in rows if (exempt and r[GPU_COUNT] == 0) or keep(r)]
 
     if filters.get("gpu_vendor"):
         vendor = AcceleratorVendor.cast(filters["gpu_vendor"])
         gpu_rule(lambda r: r[VENDOR] == vendor)
-    lo, hi = filters.get("min_gpu_count"), filters.get("max_gpu_count")
-    if lo is not None:
-        gpu_rule(lambda r: r[GPU_COUNT] >= lo)
-    if hi is not None:
-        gpu_rule(lambda r: r[GPU_COUNT] <= hi)
+    min_count, max_count = filters.get("min_gpu_count"), filters.get("max_gpu_count")
+    if min_count is not None:
+        gpu_rule(lambda r: r[GPU_COUNT] >= min_count)
+    if max_count is not None:
+        gpu_rule(lambda r: r[GPU_COUNT] <= max_count)
     names = filters.get("gpu_name")
     if names is not None:
         wanted = {n.lower() for n in ([names] if isinstance(names, str) else names)}
         gpu_rule(lambda r: r[GPU_NAME] is not None and r[GPU_NAME].lower() in wanted)
-    lo, hi = filters.get("min_gpu_memory"), filters.get("max_gpu_memory")
-    if lo is not None:
-        gpu_rule(lambda r: _gpu_memory(r) >= lo)
-    if hi is not None:
-        gpu_rule(lambda r: _gpu_memory(r) <= hi)
+    min_memory, max_memory = filters.get("min_gpu_memory"), filters.get("max_gpu_memory")
+    if min_memory is not None:
+        gpu_rule(lambda r: _gpu_memory(r) >= min_memory)
+    if max_memory is not None:
+        gpu_rule(lambda r: _gpu_memory(r) <= max_memory)
     return rows
 
 
-def offer_order(r: Any) -> tuple:
+def offer_order(r: CatalogRow) -> tuple[float, int, float, int, float, str]:
     """Cheapest first; for one price more GPUs, GPU memory, CPUs, memory first; then backend."""
     return (r.price, -r.gpu_count, -(r.gpu_memory or 0), -r.cpu, -r.memory, r.provider)
 
@@ -419,7 +451,7 @@ def _save_columns(cache_file: Path, version: tuple, rows: list[CatalogRow]) -> N
         pass
 
 
-def _mapped(column: tuple[str, ...], convert: Any) -> Iterator[Any]:
+def _mapped(column: Sequence[_In], convert: Callable[[_In], _Out]) -> Iterator[_Out]:
     # catalog columns repeat a few values: convert each distinct value once
     table = {v: convert(v) for v in set(column)}
     return map(table.__getitem__, column)
@@ -440,13 +472,13 @@ def _bool(value: str) -> bool:
     return text == "true"
 
 
-def _vendor(value: str) -> Any:
+def _vendor(value: str) -> AcceleratorVendor | None:
     from gpuhunt import AcceleratorVendor
 
     return AcceleratorVendor.cast(value) if value else None
 
 
-def _arch(value: str) -> Any:
+def _arch(value: str) -> CPUArchitecture:
     from gpuhunt import CPUArchitecture
 
     return CPUArchitecture.cast(value) if value else CPUArchitecture.X86

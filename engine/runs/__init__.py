@@ -14,12 +14,16 @@ The names below load on first use: lifecycle and submit import the state layer
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what the names below are, for a type checker (loaded on first use)
+    from .lifecycle import refresh_run, refresh_runs, run_error_text
+    from .submit import submit_run
 
 __all__ = ["refresh_run", "refresh_runs", "run_error_text", "submit_run"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in ("refresh_runs", "refresh_run", "run_error_text"):
         from . import lifecycle
 

@@ -6,7 +6,7 @@
 database, and importing SQLAlchemy alone takes ~0.35 s on a small machine. So on the
 default SQLite database (at the current schema) the rows are read with the standard
 library's sqlite3, and SQLAlchemy plus the run lifecycle are imported only when some
-active run needs a refresh (a job whose supervisor ended, a pending retry...). Any other
+active run needs a refresh (a job whose supervisor ended, a pending retry...). Every other
 database URL goes through the state layer and the same SQL. This module therefore never
 imports fleetstack.engine.state at module level.
 """
@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import cast
 
+from ..models.json import JSONObject, JSONValue
 from ..paths import dstack_home
 from ..runner import jobfiles
 from ..runner.supervisor import is_alive
@@ -45,6 +46,17 @@ _LATEST_JOB = (
 )
 _FINISHED_SQL = ", ".join(f"'{s}'" for s in FINISHED_RUN_STATUSES)
 
+SqlParams = dict[str, str | int]  # the named parameters of the query
+Rows = Callable[[str, SqlParams], list[Sequence[object]]]  # one query's rows
+# The types the schema gives the _COLUMNS of a row: times are text on SQLite, datetimes
+# elsewhere; run_spec is JSON text, or already parsed by a driver with a JSON type.
+_Row = tuple[
+    str, str, str, str, str | None, str | None, str | None, str | None, float | None, str | None,
+    str | JSONObject | None, str | None, str | datetime, str | datetime | None,
+    str | None, str | None, str | None, int | None, str | None, str | None,
+    int | None, str | None, str | None, str | datetime | None, str | datetime | None,
+]  # fmt: skip
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -60,7 +72,7 @@ class RunSummary:
     region: str | None
     price: float | None
     resources: str | None
-    run_spec: dict[str, Any] | None
+    run_spec: JSONObject | None
     configuration_path: str | None
     submitted_at: datetime
     finished_at: datetime | None
@@ -83,9 +95,9 @@ class RunSummary:
     @property
     def gpu(self) -> str | None:
         """ "A100:80GB:2" from the offer recorded in run_spec; None without a GPU."""
-        offer = (self.run_spec or {}).get("offer") or {}
-        gpus = (offer.get("resources") or {}).get("gpus") or []
-        if not gpus or not isinstance(gpus[0], dict):
+        offer = _mapping((self.run_spec or {}).get("offer"))
+        gpus = _mapping(offer.get("resources")).get("gpus")
+        if not isinstance(gpus, list) or not gpus or not isinstance(gpus[0], dict):
             return None
         name = gpus[0].get("name") or "gpu"
         memory = gpus[0].get("memory_gb")
@@ -164,7 +176,7 @@ class RunSource:
 
     def __init__(
         self,
-        rows: Callable[[str, dict[str, Any]], list[Sequence[Any]]],
+        rows: Rows,
         refresh: Callable[[], None],
         close: Callable[[], None] = lambda: None,
     ) -> None:
@@ -179,7 +191,7 @@ class RunSource:
             f"SELECT {_COLUMNS} FROM runs r LEFT JOIN jobs j ON j.id = ({_LATEST_JOB}) "
             "WHERE r.deleted = :deleted"
         )
-        params: dict[str, Any] = {"deleted": False}
+        params: SqlParams = {"deleted": False}
         if active_only:
             sql += f" AND r.status NOT IN ({_FINISHED_SQL})"
         if project is not None:
@@ -238,7 +250,7 @@ def _sqlite_source(path: Path, url: str) -> RunSource | None:
         conn.close()  # not migrated yet: the state layer migrates it
         return None
 
-    def rows(sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
+    def rows(sql: str, params: SqlParams) -> list[Sequence[object]]:
         return conn.execute(sql, params).fetchall()
 
     return RunSource(rows, refresh=lambda: refresh_state(url), close=conn.close)
@@ -251,17 +263,18 @@ def _state_source(url: str) -> RunSource:
 
     state = open_state(url)
 
-    def rows(sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
+    def rows(sql: str, params: SqlParams) -> list[Sequence[object]]:
         with state.read() as session:
             return list(session.execute(text(sql), params).all())
 
     return RunSource(rows, refresh=lambda: refresh_state(url))
 
 
-def _summary(row: Sequence[Any]) -> RunSummary:
+def _summary(row: Sequence[object]) -> RunSummary:
+    columns = cast(_Row, row)  # a tuple (sqlite3) or a Row (SQLAlchemy) of the schema's types
     (run_id, project, name, status, reason, error, backend, region, price, resources, run_spec,
      configuration_path, submitted_at, finished_at, job_id, job_status, job_reason, exit_status,
-     job_error, job_dir, pid, host, token, started_at, job_finished_at) = row  # fmt: skip
+     job_error, job_dir, pid, host, token, started_at, job_finished_at) = columns  # fmt: skip
     return RunSummary(
         id=run_id,
         project=project,
@@ -291,7 +304,7 @@ def _summary(row: Sequence[Any]) -> RunSummary:
     )
 
 
-def _utc(value: Any) -> datetime | None:
+def _utc(value: str | datetime | None) -> datetime | None:
     """SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC without a zone; others a datetime."""
     if value is None:
         return None
@@ -302,7 +315,7 @@ def _utc(value: Any) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _json(value: Any) -> dict[str, Any] | None:
+def _json(value: str | JSONObject | None) -> JSONObject | None:
     if value is None or isinstance(value, dict):
         return value
     try:
@@ -310,3 +323,8 @@ def _json(value: Any) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _mapping(value: JSONValue) -> JSONObject:
+    # a JSON object of run_spec, or {} where it is absent (or not an object)
+    return value if isinstance(value, dict) else {}
