@@ -1,1 +1,1 @@
-"""Typed contracts between the layers, with no I/O: resources, offers, plans, jobs, runs, fleets, statuses."""
+"""Typed contracts between the layers, no I/O: resources, offers, plans, jobs, runs, fleets."""

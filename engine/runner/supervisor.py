@@ -25,7 +25,6 @@ import os
 import select
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,10 +32,10 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from .. import state as store  # its names load SQLAlchemy on first use, not on import
 from ..models.statuses import JobStatus, JobTerminationReason
+from ..state import fastread
 from . import jobfiles
 from .jobcontrol import (
     DEFAULT_GRACE_SECONDS,
@@ -166,7 +165,7 @@ class Supervisor:
         """Run the job to its end; returns the supervisor's own exit code (0)."""
         # On SQLite a plain read says whether the job may start (ms); the bookkeeping through
         # SQLAlchemy (~0.4 s to import) then runs beside the job instead of before it.
-        quick = _quick_job_status(self.database_url, self.job_id) if self.job_id else None
+        quick = fastread.job_status(self.database_url, self.job_id) if self.job_id else None
         if quick in _FINISHED_JOB_STATUSES:
             _log(f"job {self.job_id} is already {quick}: not running it")
             return 0
@@ -331,25 +330,6 @@ class Supervisor:
 
 
 _FINISHED_JOB_STATUSES = frozenset({"done", "failed", "terminated"})
-
-
-def _quick_job_status(url: str | None, job_id: str) -> str | None:
-    """The job's status read with sqlite3, or None when the database is not a readable SQLite
-    file (PostgreSQL, a URL with options): then the caller takes the SQLAlchemy path."""
-    if not url or not url.startswith("sqlite:///") or "?" in url:
-        return None
-    path = url.removeprefix("sqlite:///")
-    try:
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=10)
-    except sqlite3.Error:
-        return None
-    try:
-        row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
-    return str(row[0]) if row else None
 
 
 def _read_stop_request(job_dir: Path) -> str | None:

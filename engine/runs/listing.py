@@ -7,8 +7,8 @@ database, and importing SQLAlchemy alone takes ~0.35 s on a small machine. So on
 default SQLite database (at the current schema) the rows are read with the standard
 library's sqlite3, and SQLAlchemy plus the run lifecycle are imported only when some
 active run needs a refresh (a job whose supervisor ended, a pending retry...). Every other
-database URL goes through the state layer and the same SQL. This module therefore never
-imports fleetstack.engine.state at module level.
+database URL goes through the state layer and the same SQL. The sqlite3 reads are
+engine/state/fastread.py's; the repository (SQLAlchemy) is imported only for a refresh.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..models.json import JSONObject, JSONValue
 from ..paths import dstack_home
 from ..runner import jobfiles
 from ..runner.supervisor import is_alive
+from ..state import fastread
 from .errors import job_error_text
 
 # The values of RunStatus / JobStatus that are final (tests check them against statuses.py).
@@ -208,7 +209,7 @@ def open_source(url: str | None = None) -> RunSource | None:
     """The fastest way to read runs for `url` (default: what open_state would use); None
     when the default SQLite file does not exist yet."""
     url = url or os.environ.get(_DATABASE_URL_ENV) or f"sqlite:///{dstack_home() / 'state.db'}"
-    path = _sqlite_path(url)
+    path = fastread.sqlite_file(url)
     if path is not None:
         if not path.exists():
             return None
@@ -229,26 +230,10 @@ def refresh_state(url: str | None) -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def _sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite:///") or "?" in url:
-        return None
-    path = url.removeprefix("sqlite:///")
-    return None if path in ("", ":memory:") else Path(path).expanduser()
-
-
 def _sqlite_source(path: Path, url: str) -> RunSource | None:
-    import sqlite3
-
-    from ..state.migrations import HEAD_REVISION, VERSION_TABLE
-
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-    try:
-        revision = conn.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
-    except sqlite3.Error:
-        revision = None
-    if revision is None or revision[0] != HEAD_REVISION:
-        conn.close()  # not migrated yet: the state layer migrates it
-        return None
+    conn = fastread.connect_at_head(path)
+    if conn is None:
+        return None  # not migrated yet: the state layer migrates it
 
     def rows(sql: str, params: SqlParams) -> list[Sequence[object]]:
         return conn.execute(sql, params).fetchall()
