@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -17,6 +17,11 @@ from pydantic import (
 
 from ..models.durations import parse_duration
 
+if TYPE_CHECKING:
+    from pydantic import GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
+
 _DURATION_SCHEMA = {
     "anyOf": [
         {"type": "integer"},
@@ -27,13 +32,10 @@ _DURATION_SCHEMA = {
 }
 
 
-def _duration(value: Any) -> int | None:
-    return parse_duration(value)
-
-
-# seconds; None = off. Input: 30s, 30m, 2h, 1d, 1w, seconds, off
+# seconds; None = off. Input: 30s, 30m, 2h, 1d, 1w, seconds, off (parse_duration is handed
+# the raw YAML value and rejects other types itself)
 Duration = Annotated[
-    int | None, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA, mode="validation")
+    int | None, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA, mode="validation")
 ]
 
 SpotPolicy = Literal["spot", "on-demand", "auto"]
@@ -66,16 +68,18 @@ class PortMapping(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _parse(cls, value: Any) -> Any:
+    def _parse(cls, value: object) -> object:
         return parse_port(value)
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
         schema = handler(core_schema)
         return {"anyOf": [{"type": "integer"}, {"type": "string"}, schema]}
 
 
-def parse_port(value: Any) -> Any:
+def parse_port(value: object) -> object:
     """{local_port, container_port} from 8000, "8000", "9000:9090" or "*:8080"."""
     if isinstance(value, dict | PortMapping):
         return value
@@ -102,7 +106,7 @@ def parse_port(value: Any) -> Any:
     }
 
 
-def _port_number(text: str, whole: Any) -> int:
+def _port_number(text: str, whole: object) -> int:
     if re.fullmatch(r"-\d+", text) or not re.fullmatch(r"\d+", text):
         raise ValueError(f'{whole!r} is not a port: write e.g. 8000 or "9000:9090"')
     port = int(text)
@@ -124,12 +128,14 @@ class RetryPolicy(Strict):
     )
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
         schema = handler(core_schema)
         return {"anyOf": [{"type": "boolean"}, schema]}
 
 
-def parse_retry(value: Any) -> Any:
+def parse_retry(value: object) -> object:
     """None/false -> no retry; true -> every event for 1h; a mapping -> as written."""
     if value is None or value is False:
         return None
@@ -150,7 +156,7 @@ class Schedule(Strict):
 
     @field_validator("cron", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
+    def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
 
@@ -201,17 +207,17 @@ class ProfileParams(BaseModel):
 
     @field_validator("retry", mode="before")
     @classmethod
-    def _retry(cls, value: Any) -> Any:
+    def _retry(cls, value: object) -> object:
         return parse_retry(value)
 
     @field_validator("backends", "regions", "availability_zones", "instance_types", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
+    def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @field_validator("tags", mode="before")
     @classmethod
-    def _tags(cls, value: Any) -> Any:
+    def _tags(cls, value: object) -> object:
         if isinstance(value, dict):
             return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
         return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,6 +16,11 @@ from .common import (
 )
 from .run import Env
 
+if TYPE_CHECKING:
+    from pydantic import GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
+
 DEFAULT_FLEET_IDLE_DURATION = 3 * 86400  # dstack: 3d
 
 
@@ -28,7 +33,7 @@ class FleetNodes(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _parse(cls, value: Any) -> Any:
+    def _parse(cls, value: object) -> object:
         if isinstance(value, dict):
             return value
         if isinstance(value, FleetNodes):
@@ -45,7 +50,9 @@ class FleetNodes(Strict):
         return self
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
         schema = handler(core_schema)
         return {"anyOf": [{"type": "integer"}, {"type": "string"}, schema]}
 
@@ -116,7 +123,7 @@ class FleetConfiguration(ProfileParams):
 
     @field_validator("nodes", mode="before")
     @classmethod
-    def _nodes(cls, value: Any) -> Any:
+    def _nodes(cls, value: object) -> object:
         if isinstance(value, bool):
             raise ValueError("nodes: expected a count such as 2, 0..2 or {min: 0, max: 2}")
         if isinstance(value, int):

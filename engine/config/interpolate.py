@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from typing import Any
+
+from .yamlfile import YamlPath
 
 _EXPRESSION = re.compile(r"(\$?)\$\{\{(.*?)\}\}", re.DOTALL)
 _REFERENCE = re.compile(r"^(run|env|secrets)\.([A-Za-z_][A-Za-z0-9_]*)$")
@@ -18,25 +19,31 @@ _REFERENCE = re.compile(r"^(run|env|secrets)\.([A-Za-z_][A-Za-z0-9_]*)$")
 class InterpolationError(ValueError):
     """An expression that cannot be resolved; `path` is where it was found."""
 
-    def __init__(self, message: str, path: tuple[Any, ...]) -> None:
+    def __init__(self, message: str, path: YamlPath) -> None:
         super().__init__(message)
         self.path = path
 
 
 def interpolate(
-    data: Any,
+    data: Mapping[str, object],
     *,
     run_args: list[str] | tuple[str, ...] = (),
     env: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
-    path: tuple[Any, ...] = (),
-    skip: Callable[[tuple[Any, ...]], bool] | None = None,
-) -> Any:
-    """A copy of `data` with every expression in its strings replaced."""
+    path: YamlPath = (),
+    skip: Callable[[YamlPath], bool] | None = None,
+) -> dict[str, object]:
+    """A copy of the mapping `data` with every expression in its strings replaced.
+
+    `path` is where `data` sits in the document; values at paths where `skip` is true stay
+    as written.
+    """
     context = _Context(
         list(run_args), env if env is not None else {}, secrets if secrets is not None else {}
     )
-    return _walk(data, context, path, skip)
+    if skip is not None and skip(path):
+        return dict(data)
+    return {k: _walk(v, context, (*path, k), skip) for k, v in data.items()}
 
 
 class _Context:
@@ -45,7 +52,7 @@ class _Context:
         self.env = env
         self.secrets = secrets
 
-    def resolve(self, expression: str, path: tuple[Any, ...]) -> str:
+    def resolve(self, expression: str, path: YamlPath) -> str:
         text = expression.strip()
         match = _REFERENCE.match(text)
         if not match:
@@ -74,11 +81,11 @@ class _Context:
 
 
 def _walk(
-    data: Any,
+    data: object,
     context: _Context,
-    path: tuple[Any, ...],
-    skip: Callable[[tuple[Any, ...]], bool] | None,
-) -> Any:
+    path: YamlPath,
+    skip: Callable[[YamlPath], bool] | None,
+) -> object:
     if skip is not None and skip(path):
         return data
     if isinstance(data, str):
@@ -90,7 +97,7 @@ def _walk(
     return data
 
 
-def _substitute(text: str, context: _Context, path: tuple[Any, ...]) -> str:
+def _substitute(text: str, context: _Context, path: YamlPath) -> str:
     if "${{" not in text:
         return text
 

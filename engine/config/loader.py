@@ -7,7 +7,6 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,12 +20,12 @@ from .run import (
     ServiceConfiguration,
     TaskConfiguration,
 )
-from .yamlfile import YamlDocument, format_path, read_yaml
+from .yamlfile import YamlDocument, YamlPath, format_path, read_yaml
 
 AnyConfiguration = (
     TaskConfiguration | ServiceConfiguration | DevEnvironmentConfiguration | FleetConfiguration
 )
-CONFIGURATION_TYPES: dict[str, type[BaseModel]] = {
+CONFIGURATION_TYPES: dict[str, type[AnyConfiguration]] = {
     "task": TaskConfiguration,
     "service": ServiceConfiguration,
     "dev-environment": DevEnvironmentConfiguration,
@@ -43,8 +42,8 @@ class LoadedConfiguration:
     """A configuration ready for the engine: where it came from and what it said."""
 
     path: Path
-    configuration: Any  # AnyConfiguration
-    raw: dict[str, Any]  # the file's mapping after interpolation and profile merging
+    configuration: AnyConfiguration
+    raw: dict[str, object]  # the file's mapping after interpolation and profile merging
     profile: str | None = None  # name of the profile merged in, if any
 
 
@@ -85,14 +84,17 @@ def load_document(
 ) -> LoadedConfiguration:
     """load_configuration() for an already parsed YAML document."""
     environ = os.environ if environ is None else environ
-    data = doc.data
-    model = _model_for(doc)
+    model, data = _model_for(doc)
     raw = dict(data)
     if "env" in raw:
         raw["env"] = _resolve_env(doc, raw["env"], environ)
     try:
-        env = raw.get("env") if isinstance(raw.get("env"), dict) else {}
-        env = interpolate(env, secrets=secrets, env=environ, path=("env",)) if env else {}
+        written = raw.get("env")
+        env = (
+            interpolate(written, secrets=secrets, env=environ, path=("env",))
+            if isinstance(written, dict) and written
+            else {}
+        )
         if env:
             raw["env"] = env
         context = {**environ, **{k: str(v) for k, v in env.items()}}
@@ -122,8 +124,9 @@ def load_document(
     )
 
 
-def apply_overrides(configuration: Any, **flags: Any) -> Any:
-    """A copy of `configuration` with CLI flags set (None = not given); flags win over all."""
+def apply_overrides(configuration: AnyConfiguration, **flags: object) -> AnyConfiguration:
+    """A copy of `configuration`, of its type, with CLI flags set (None = not given); flags
+    win over all."""
     fields = type(configuration).model_fields
     updates = {k: v for k, v in flags.items() if v is not None}
     unknown = [k for k in updates if k not in fields]
@@ -147,7 +150,8 @@ def apply_overrides(configuration: Any, **flags: Any) -> Any:
         ) from None
 
 
-def _model_for(doc: YamlDocument) -> type[BaseModel]:
+def _model_for(doc: YamlDocument) -> tuple[type[AnyConfiguration], dict[str, object]]:
+    """The model of the document's `type`, and the document's top-level mapping."""
     data = doc.data
     kinds = ", ".join(CONFIGURATION_TYPES)
     if data is None:
@@ -175,13 +179,13 @@ def _model_for(doc: YamlDocument) -> type[BaseModel]:
             hint = f"did you mean `{close[0]}`? " if close else ""
             message = f"unknown type {kind!r}: {hint}use one of {kinds}"
         raise ConfigurationError(message, file=doc.file, path="type", line=line)
-    return CONFIGURATION_TYPES[kind]
+    return CONFIGURATION_TYPES[kind], data
 
 
-def _resolve_env(doc: YamlDocument, env: Any, environ: Mapping[str, str]) -> Any:
+def _resolve_env(doc: YamlDocument, env: object, environ: Mapping[str, str]) -> object:
     """List items `KEY` and mapping values left empty take their value from `environ`."""
     if isinstance(env, list):
-        resolved: dict[str, Any] = {}
+        resolved: dict[str, str] = {}
         for i, item in enumerate(env):
             if not isinstance(item, str):
                 raise ConfigurationError(
@@ -204,9 +208,7 @@ def _resolve_env(doc: YamlDocument, env: Any, environ: Mapping[str, str]) -> Any
     return env
 
 
-def _from_environ(
-    doc: YamlDocument, key: str, environ: Mapping[str, str], path: tuple[Any, ...]
-) -> str:
+def _from_environ(doc: YamlDocument, key: str, environ: Mapping[str, str], path: YamlPath) -> str:
     if key not in environ:
         raise ConfigurationError(
             f"{key} is not set in your environment: export {key}=... or write {key}=VALUE",
@@ -218,8 +220,8 @@ def _from_environ(
 
 
 def _merge_profile(
-    raw: dict[str, Any], loaded: LoadedProfile, model: type[BaseModel]
-) -> dict[str, Any]:
+    raw: dict[str, object], loaded: LoadedProfile, model: type[BaseModel]
+) -> dict[str, object]:
     """Profile values under the configuration's own: only keys the configuration lacks."""
     merged = dict(raw)
     fields = model.model_fields
@@ -236,7 +238,7 @@ def _merge_profile(
     return merged
 
 
-def _yaml_kind(value: Any) -> str:
+def _yaml_kind(value: object) -> str:
     if isinstance(value, list):
         return "list"
     if isinstance(value, str):

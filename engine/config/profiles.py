@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, ValidationError
 
@@ -31,7 +30,7 @@ class Profile(RunProfileParams):
 @dataclass
 class LoadedProfile:
     profile: Profile
-    raw: dict[str, Any]
+    raw: dict[str, object]  # the profile's fields as written, without name and default
     file: str
 
 
@@ -104,7 +103,7 @@ def _read(path: Path) -> list[LoadedProfile]:
     return [_validate(doc, i, item) for i, item in enumerate(data.get("profiles") or [])]
 
 
-def _validate(doc: YamlDocument, index: int, item: Any) -> LoadedProfile:
+def _validate(doc: YamlDocument, index: int, item: object) -> LoadedProfile:
     if not isinstance(item, dict):
         raise ConfigurationError(
             "a profile is a mapping: {name: NAME, spot_policy: ..., ...}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
@@ -47,7 +47,7 @@ class VolumeMount(Strict):
 
     @field_validator("name", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
+    def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
 
@@ -136,7 +136,7 @@ class BaseRunConfiguration(RunProfileParams):
 
     @field_validator("python", mode="before")
     @classmethod
-    def _python(cls, value: Any) -> Any:
+    def _python(cls, value: object) -> object:
         if isinstance(value, float):  # YAML reads 3.10 as 3.1
             value = {3.1: "3.10", 3.9: "3.9", 3.11: "3.11", 3.12: "3.12", 3.13: "3.13"}.get(
                 value, str(value)
@@ -154,7 +154,7 @@ class BaseRunConfiguration(RunProfileParams):
 
     @field_validator("commands", "setup", mode="before")
     @classmethod
-    def _commands(cls, value: Any) -> Any:
+    def _commands(cls, value: object) -> object:
         if isinstance(value, str):
             return [value]
         if isinstance(value, list):
@@ -271,7 +271,7 @@ class DevEnvironmentConfiguration(BaseRunConfiguration):
 
     @field_validator("init", mode="before")
     @classmethod
-    def _init(cls, value: Any) -> Any:
+    def _init(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
 

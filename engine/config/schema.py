@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
+from ..models.json import JSONObject
 from .fleet import FleetConfiguration
 from .run import (
     DevEnvironmentConfiguration,
@@ -16,7 +17,7 @@ from .run import (
 SCHEMA_ID = "https://fleetstack.dev/schemas/dstack.yml.json"
 
 
-def configuration_schema() -> dict[str, Any]:
+def configuration_schema() -> JSONObject:
     """A JSON Schema (draft 2020-12) that every valid .dstack.yml satisfies."""
     union = Annotated[
         TaskConfiguration | ServiceConfiguration | DevEnvironmentConfiguration | FleetConfiguration,

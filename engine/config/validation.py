@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import ConfigurationError
 
@@ -16,11 +15,11 @@ class FileReport:
     ok: bool
     type: str | None = None
     name: str | None = None
-    resources: dict[str, Any] | None = None  # ResourcesSpec.normalized()
+    resources: dict[str, object] | None = None  # ResourcesSpec.normalized()
     error: str | None = None
     summary: str = ""  # resources in one line, for the text output
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         """{"file", "ok", "type", "name", "resources", "error"}, as `--json` prints it."""
         return {
             "file": self.file,

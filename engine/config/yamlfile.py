@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from ..errors import ConfigurationError
 
 MAX_BYTES = 1024 * 1024  # a configuration is a few KB; a bigger file is the wrong file
+# Where a value sits in a document: mapping keys (any YAML scalar) and list indexes.
+YamlPath = tuple[object, ...]
 
 
 class _Loader(yaml.SafeLoader):
@@ -55,10 +56,10 @@ class YamlDocument:
     """A parsed YAML file: its data and the node tree that knows every value's line."""
 
     file: str
-    data: Any
+    data: object  # what PyYAML's safe loader built: narrow it with isinstance
     root: yaml.Node | None
 
-    def line_of(self, path: tuple[Any, ...], *, key: bool = False) -> int | None:
+    def line_of(self, path: YamlPath, *, key: bool = False) -> int | None:
         """1-based line of the value at `path` (of its key with key=True); nearest parent else."""
         node = self.root
         line = node.start_mark.line + 1 if node is not None else None
@@ -128,7 +129,7 @@ def parse_yaml(raw: bytes | str, name: str) -> YamlDocument:
     return YamlDocument(file=name, data=data, root=root)
 
 
-def format_path(path: tuple[Any, ...]) -> str:
+def format_path(path: YamlPath) -> str:
     """`resources.gpu`, `env[2]`, `ports[0]` from a location tuple."""
     text = ""
     for part in path:
@@ -139,7 +140,7 @@ def format_path(path: tuple[Any, ...]) -> str:
     return text
 
 
-def _child(node: yaml.Node | None, part: Any) -> tuple[yaml.Node | None, yaml.Node | None]:
+def _child(node: yaml.Node | None, part: object) -> tuple[yaml.Node | None, yaml.Node | None]:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if getattr(key_node, "value", None) == str(part):

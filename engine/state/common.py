@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models.statuses import IllegalTransitionError, check_transition
-from .models import utcnow
+from ..models.statuses import (
+    FleetStatus,
+    IllegalTransitionError,
+    InstanceStatus,
+    JobStatus,
+    JobTerminationReason,
+    RunStatus,
+    RunTerminationReason,
+    check_transition,
+)
+from .models import FleetRow, InstanceRow, JobRow, RunRow, utcnow
 
-Row = TypeVar("Row")
+# The tables with an id and a status column; fetch_for_update returns the table it is given.
+Row = TypeVar("Row", RunRow, JobRow, FleetRow, InstanceRow)
+StatusRow = RunRow | JobRow | FleetRow | InstanceRow
+Status = RunStatus | JobStatus | FleetStatus | InstanceStatus
+TerminationReason = RunTerminationReason | JobTerminationReason
 
 
 class RecordNotFoundError(LookupError):
@@ -26,7 +40,7 @@ def fetch_for_update(session: Session, model: type[Row], row_id: str) -> Row:
     return row
 
 
-def apply_status(row: Any, new: Enum, reason: Enum | None = None) -> bool:
+def apply_status(row: StatusRow, new: Status, reason: TerminationReason | None = None) -> bool:
     """The only place a status column is written. Returns False for a repeated status.
 
     Checks the transition (IllegalTransitionError when forbidden) and, for a final status
@@ -34,8 +48,7 @@ def apply_status(row: Any, new: Enum, reason: Enum | None = None) -> bool:
     """
     old = type(new)(row.status)
     changed = check_transition(old, new)
-    final = bool(getattr(new, "is_finished", False))
-    if final and reason is not None and reason.to_status() is not new:
+    if new.is_finished and reason is not None and reason.to_status() is not new:
         raise IllegalTransitionError(
             f"termination reason {reason.value} means {reason.to_status().value}, not {new.value}"
         )
@@ -46,7 +59,7 @@ def apply_status(row: Any, new: Enum, reason: Enum | None = None) -> bool:
     return True
 
 
-def update_fields(row: Any, fields: dict[str, Any], forbidden: tuple[str, ...]) -> None:
+def update_fields(row: StatusRow, fields: Mapping[str, object], forbidden: tuple[str, ...]) -> None:
     """Set plain columns; status columns only change through apply_status."""
     for name, value in fields.items():
         if name in forbidden or name == "status":

@@ -21,11 +21,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..paths import dstack_home
 from .migrations import HEAD_REVISION, VERSION_TABLE, upgrade
@@ -128,7 +129,7 @@ class State:
                 upgrade(conn)
 
 
-def _read_revision(conn: Any) -> str | None:
+def _read_revision(conn: Connection) -> str | None:
     try:
         return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
     except (OperationalError, ProgrammingError):
@@ -144,7 +145,7 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Take transaction control away from the sqlite3 module: we emit BEGIN ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -155,6 +156,6 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
+    def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("fleetstack_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -7,11 +7,14 @@ row the reconciler can find and destroy.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..errors import FleetstackError
+from ..models.json import JSONObject
 from ..models.statuses import FleetStatus, InstanceStatus
 from .common import (
     RecordNotFoundError,
@@ -36,12 +39,39 @@ class FleetNameInUseError(FleetstackError):
     """A fleet that is not terminated already has this name."""
 
 
+class FleetUpdate(TypedDict, total=False):
+    """The plain columns update_fleet sets (statuses change through set_fleet_status)."""
+
+    status_message: str | None
+    spec: JSONObject | None
+    backend: str | None
+    stack_name: str | None
+    stack_outputs: JSONObject | None
+    idle_since: datetime | None
+
+
+class InstanceUpdate(TypedDict, total=False):
+    """The plain columns update_instance sets (statuses change through set_instance_status)."""
+
+    region: str | None
+    instance_type: str | None
+    spot: bool
+    price: float | None
+    resources: JSONObject | None
+    backend_data: JSONObject | None
+    hostname: str | None
+    internal_ip: str | None
+    ssh_user: str | None
+    ssh_port: int | None
+    idle_since: datetime | None
+
+
 def create_fleet(
     state: State,
     *,
     name: str | None = None,
     project: str = DEFAULT_PROJECT,
-    spec: dict[str, Any] | None = None,
+    spec: JSONObject | None = None,
     backend: str | None = None,
     stack_name: str | None = None,
     status: FleetStatus = FleetStatus.SUBMITTED,
@@ -119,7 +149,7 @@ def set_fleet_status(
         return fleet_record(row)
 
 
-def update_fleet(state: State, fleet_id: str, **fields: Any) -> FleetRecord:
+def update_fleet(state: State, fleet_id: str, **fields: Unpack[FleetUpdate]) -> FleetRecord:
     """Set plain columns (spec, stack_name, stack_outputs, idle_since, backend...)."""
     with state.write() as session:
         row = fetch_for_update(session, FleetRow, fleet_id)
@@ -138,8 +168,8 @@ def create_instance(
     instance_type: str | None = None,
     spot: bool = False,
     price: float | None = None,
-    resources: dict[str, Any] | None = None,
-    backend_data: dict[str, Any] | None = None,
+    resources: JSONObject | None = None,
+    backend_data: JSONObject | None = None,
     hostname: str | None = None,
     internal_ip: str | None = None,
     ssh_user: str | None = None,
@@ -232,7 +262,9 @@ def set_instance_status(
         return instance_record(row)
 
 
-def update_instance(state: State, instance_id: str, **fields: Any) -> InstanceRecord:
+def update_instance(
+    state: State, instance_id: str, **fields: Unpack[InstanceUpdate]
+) -> InstanceRecord:
     """Set plain columns (hostname, internal_ip, ssh_user, backend_data, price...)."""
     with state.write() as session:
         row = fetch_for_update(session, InstanceRow, instance_id)
@@ -240,7 +272,7 @@ def update_instance(state: State, instance_id: str, **fields: Any) -> InstanceRe
         return instance_record(row)
 
 
-def _live_fleet(session: Any, project: str, name: str) -> FleetRow | None:
+def _live_fleet(session: Session, project: str, name: str) -> FleetRow | None:
     query = select(FleetRow).where(
         FleetRow.project == project, FleetRow.name == name, FleetRow.deleted.is_(False)
     )

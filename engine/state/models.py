@@ -9,7 +9,6 @@ Status columns hold the enum values as plain strings; only the repository writes
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -24,8 +23,11 @@ from sqlalchemy import (
     Text,
     false,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from ..models.json import JSONObject
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -39,13 +41,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that always comes back timezone-aware in UTC (SQLite keeps no zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -53,7 +55,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -72,8 +74,8 @@ class RunRow(Base):
     project: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(100))
     configuration_path: Mapped[str | None] = mapped_column(Text)
-    configuration: Mapped[dict | None] = mapped_column(JSON)
-    run_spec: Mapped[dict | None] = mapped_column(JSON)
+    configuration: Mapped[JSONObject | None] = mapped_column(JSON)
+    run_spec: Mapped[JSONObject | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20))
     termination_reason: Mapped[str | None] = mapped_column(String(50))
     error: Mapped[str | None] = mapped_column(Text)
@@ -114,7 +116,7 @@ class JobRow(Base):
     termination_reason: Mapped[str | None] = mapped_column(String(50))
     exit_status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    job_spec: Mapped[dict | None] = mapped_column(JSON)
+    job_spec: Mapped[JSONObject | None] = mapped_column(JSON)
     instance_id: Mapped[str | None] = mapped_column(String(36))
     job_dir: Mapped[str | None] = mapped_column(Text)
     log_path: Mapped[str | None] = mapped_column(Text)
@@ -140,10 +142,10 @@ class FleetRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     status_message: Mapped[str | None] = mapped_column(Text)
-    spec: Mapped[dict | None] = mapped_column(JSON)
+    spec: Mapped[JSONObject | None] = mapped_column(JSON)
     backend: Mapped[str | None] = mapped_column(String(50))
     stack_name: Mapped[str | None] = mapped_column(String(255))
-    stack_outputs: Mapped[dict | None] = mapped_column(JSON)
+    stack_outputs: Mapped[JSONObject | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -175,8 +177,8 @@ class InstanceRow(Base):
     spot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20))
     price: Mapped[float | None] = mapped_column(Float)
-    resources: Mapped[dict | None] = mapped_column(JSON)
-    backend_data: Mapped[dict | None] = mapped_column(JSON)
+    resources: Mapped[JSONObject | None] = mapped_column(JSON)
+    backend_data: Mapped[JSONObject | None] = mapped_column(JSON)
     hostname: Mapped[str | None] = mapped_column(String(255))
     internal_ip: Mapped[str | None] = mapped_column(String(64))
     ssh_user: Mapped[str | None] = mapped_column(String(64))

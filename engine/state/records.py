@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import TypeVar
 
+from ..models.json import JSONObject
 from ..models.statuses import (
     FleetStatus,
     InstanceStatus,
@@ -27,8 +29,8 @@ class RunRecord:
     project: str
     name: str
     configuration_path: str | None
-    configuration: dict[str, Any] | None
-    run_spec: dict[str, Any] | None
+    configuration: JSONObject | None
+    run_spec: JSONObject | None
     status: RunStatus
     termination_reason: RunTerminationReason | None
     error: str | None
@@ -54,7 +56,7 @@ class JobRecord:
     termination_reason: JobTerminationReason | None
     exit_status: int | None
     error: str | None
-    job_spec: dict[str, Any] | None
+    job_spec: JSONObject | None
     instance_id: str | None
     job_dir: str | None
     log_path: str | None
@@ -74,10 +76,10 @@ class FleetRecord:
     name: str
     status: FleetStatus
     status_message: str | None
-    spec: dict[str, Any] | None
+    spec: JSONObject | None
     backend: str | None
     stack_name: str | None
-    stack_outputs: dict[str, Any] | None
+    stack_outputs: JSONObject | None
     created_at: datetime
     last_processed_at: datetime
     idle_since: datetime | None
@@ -97,8 +99,8 @@ class InstanceRecord:
     spot: bool
     status: InstanceStatus
     price: float | None
-    resources: dict[str, Any] | None
-    backend_data: dict[str, Any] | None
+    resources: JSONObject | None
+    backend_data: JSONObject | None
     hostname: str | None
     internal_ip: str | None
     ssh_user: str | None
@@ -111,7 +113,7 @@ class InstanceRecord:
     terminated_at: datetime | None
 
 
-_ENUMS: dict[type, dict[str, type]] = {
+_ENUMS: dict[type, dict[str, type[Enum]]] = {
     RunRecord: {"status": RunStatus, "termination_reason": RunTerminationReason},
     JobRecord: {"status": JobStatus, "termination_reason": JobTerminationReason},
     FleetRecord: {"status": FleetStatus},
@@ -120,14 +122,16 @@ _ENUMS: dict[type, dict[str, type]] = {
 _NAMES: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in _ENUMS}
 
 
-def _record(cls: type, row: Any) -> Any:
-    enums = _ENUMS[cls]
-    values = {}
-    for name in _NAMES[cls]:
-        value = getattr(row, name)
-        if value is not None and name in enums:
-            value = enums[name](value)
-        values[name] = value
+Record = TypeVar("Record", RunRecord, JobRecord, FleetRecord, InstanceRecord)
+
+
+def _record(cls: type[Record], row: RunRow | JobRow | FleetRow | InstanceRow) -> Record:
+    """The record of `row`: its columns of the same names, statuses and reasons as enums."""
+    # Copied by name (one mechanism for four tables): the field types are not checked here.
+    values = {name: getattr(row, name) for name in _NAMES[cls]}
+    for name, enum in _ENUMS[cls].items():
+        if values[name] is not None:
+            values[name] = enum(values[name])
     return cls(**values)
 
 

@@ -7,13 +7,16 @@ other columns through update_run / update_job.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TypedDict, Unpack
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import FleetstackError
+from ..models.json import JSONObject
 from ..models.statuses import (
     JobStatus,
     JobTerminationReason,
@@ -39,14 +42,42 @@ class RunNameInUseError(FleetstackError):
     """A run that has not finished already has this name."""
 
 
+class RunUpdate(TypedDict, total=False):
+    """The plain columns update_run sets (statuses change through set_run_status)."""
+
+    configuration_path: str | None
+    configuration: JSONObject | None
+    run_spec: JSONObject | None
+    error: str | None
+    backend: str | None
+    region: str | None
+    price: float | None
+    resources: str | None
+    fleet_id: str | None
+
+
+class JobUpdate(TypedDict, total=False):
+    """The plain columns update_job sets (statuses change through set_job_status)."""
+
+    job_spec: JSONObject | None
+    instance_id: str | None
+    job_dir: str | None
+    log_path: str | None
+    supervisor_pid: int | None
+    supervisor_host: str | None
+    supervisor_token: str | None
+    error: str | None
+    started_at: datetime | None
+
+
 def create_run(
     state: State,
     *,
     name: str | None = None,
     project: str = DEFAULT_PROJECT,
     configuration_path: str | None = None,
-    configuration: dict[str, Any] | None = None,
-    run_spec: dict[str, Any] | None = None,
+    configuration: JSONObject | None = None,
+    run_spec: JSONObject | None = None,
     status: RunStatus = RunStatus.SUBMITTED,
     backend: str | None = None,
     region: str | None = None,
@@ -85,7 +116,7 @@ def create_run(
 
 
 def _insert_run(
-    state: State, name: str | None, project: str, fields: dict[str, Any], run_id: str | None
+    state: State, name: str | None, project: str, fields: Mapping[str, object], run_id: str | None
 ) -> RunRecord:
     now = utcnow()
     with state.write() as session:
@@ -175,7 +206,7 @@ def finish_run(
     return set_run_status(state, run_id, reason.to_status(), termination_reason=reason, error=error)
 
 
-def update_run(state: State, run_id: str, **fields: Any) -> RunRecord:
+def update_run(state: State, run_id: str, **fields: Unpack[RunUpdate]) -> RunRecord:
     """Set plain columns (backend, price, resources, fleet_id, run_spec, error...)."""
     with state.write() as session:
         row = fetch_for_update(session, RunRow, run_id)
@@ -204,7 +235,7 @@ def create_job(
     replica_num: int = 0,
     submission_num: int = 0,
     status: JobStatus = JobStatus.SUBMITTED,
-    job_spec: dict[str, Any] | None = None,
+    job_spec: JSONObject | None = None,
     instance_id: str | None = None,
     job_dir: str | None = None,
     log_path: str | None = None,
@@ -311,7 +342,7 @@ def finish_job(
     )
 
 
-def update_job(state: State, job_id: str, **fields: Any) -> JobRecord:
+def update_job(state: State, job_id: str, **fields: Unpack[JobUpdate]) -> JobRecord:
     """Set plain columns (instance_id, job_dir, log_path, supervisor_pid, job_spec...)."""
     with state.write() as session:
         row = fetch_for_update(session, JobRow, job_id)

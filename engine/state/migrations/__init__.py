@@ -8,7 +8,11 @@ it matches the head of versions/.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Connection
 
 HEAD_REVISION = "0001"
 VERSION_TABLE = "alembic_version"
@@ -18,7 +22,7 @@ def script_location() -> str:
     return str(Path(__file__).parent)
 
 
-def alembic_config(connection: Any = None) -> Any:
+def alembic_config(connection: Connection | None = None) -> Config:
     """An alembic Config pointing at this package; `connection` is used by env.py when given."""
     from alembic.config import Config
 
@@ -28,7 +32,7 @@ def alembic_config(connection: Any = None) -> Any:
     return config
 
 
-def upgrade(connection: Any, revision: str = "head") -> None:
+def upgrade(connection: Connection, revision: str = "head") -> None:
     """Bring the schema to `revision` inside the caller's transaction on `connection`."""
     from alembic import command
 

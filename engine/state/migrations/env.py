@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alembic import context
 
 # alembic runs this file as a script, outside the package: absolute imports only
 from fleetstack.engine.state.migrations import VERSION_TABLE
 from fleetstack.engine.state.models import Base
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,14 +34,17 @@ def run_online() -> None:
     if connection is None:
         from sqlalchemy import create_engine
 
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("no connection and no sqlalchemy.url: call upgrade(connection)")
+        engine = create_engine(url)
         with engine.begin() as connection:
             _run(connection)
         return
     _run(connection)
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
