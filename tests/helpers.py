@@ -13,9 +13,13 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    from fleetstack.engine.models.statuses import RunStatus, RunTerminationReason
+    from fleetstack.engine.state import RunRecord
 
 WAIT = 60.0  # generous upper bound for a slow machine; never a timing assertion
 T = TypeVar("T")
@@ -46,6 +50,15 @@ def wait_for(
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+def assert_run_ended(
+    run: RunRecord, status: RunStatus, reason: RunTerminationReason, error: str
+) -> None:
+    """Assert the run's final status and termination reason (the very members) and its error."""
+    assert run.status is status
+    assert run.termination_reason is reason
+    assert run.error == error
 
 
 def is_running(pid: int) -> bool:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from fleetstack.engine.state import (
 )
 from fleetstack.templates.render import JobSpec, render_job_script
 
-WAIT = 60.0  # generous upper bound for a slow CI machine; never a timing assertion
+from ..helpers import WAIT, wait_for
+
 DSTACK = str(Path(sys.executable).parent / "dstack")
 
 TASK_TEMPLATE = """type: task
@@ -38,18 +38,6 @@ resources:
   memory: 1GB..
   disk: 1GB..
 """
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    """Poll until `predicate()` is truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def dstack(*args: str, input: str | None = None, timeout: float = WAIT, cwd: Any = None):
