@@ -123,14 +123,17 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def submit(project: Path) -> Callable[..., str]:
-    """submit(name, commands, extra="") -> name: `dstack apply -f F -y -d` of a local task."""
+    """submit(name, commands, extra="", until=None) -> name: `dstack apply -f F -y -d` of a
+    local task; with `until` ("running", "done", ...), once the run has that status."""
 
-    def _submit(name: str, commands: list[str], extra: str = "") -> str:
+    def _submit(name: str, commands: list[str], extra: str = "", until: str | None = None) -> str:
         body = "\n".join(f"  - {json.dumps(c)}" for c in commands)
         config = project / f"{name}.dstack.yml"
         config.write_text(TASK_TEMPLATE.format(name=name, commands=body) + extra)
         proc = dstack("apply", "-f", str(config), "-y", "-d", cwd=project)
         assert proc.returncode == 0, proc.stderr + proc.stdout.decode(errors="replace")
+        if until is not None:
+            wait_for_status(name, until)
         return name
 
     return _submit
