@@ -1,6 +1,5 @@
 """Matching on a small hand-written catalog (a tmp GPUHUNT_CATALOG_DIR)."""
 
-
 import pytest
 from fleetstack.engine.backends.config import BackendConfig, BackendsConfig
 from fleetstack.engine.offers.match import Requirements, find_offers
