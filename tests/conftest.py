@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("tests.helpers")  # its assert_* helpers explain their failures
+
 SESSION_VAR = "FLEETSTACK_TEST_SESSION"
 TEST_VAR = "FLEETSTACK_TEST_ID"
 SESSION_ID = uuid.uuid4().hex

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,6 @@ from fleetstack.cli.main import app
 from typer.testing import CliRunner
 
 DSTACK = Path(sys.executable).parent / "dstack"
-HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data"  # noqa: E501
 # backends without a stack program: the plan stops at the offers (no resource plan to compute)
 CATALOG = {
     "lambdalabs": [
@@ -34,15 +32,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def catalog(tmp_path, monkeypatch):
-    folder = tmp_path / "catalog"
-    folder.mkdir()
-    for provider, rows in CATALOG.items():
-        (folder / f"{provider}.csv").write_text("\n".join([HEADER, *rows]) + "\n")
-    monkeypatch.setenv("GPUHUNT_CATALOG_DIR", str(folder))
-    home = Path(os.environ["DSTACK_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "config.yml").write_text("backends:\n  - type: lambdalabs\n  - type: runpod\n")
+def catalog(use_catalog, tmp_path, monkeypatch):
+    use_catalog(CATALOG, backends=["lambdalabs", "runpod"])
     monkeypatch.chdir(tmp_path)
 
 

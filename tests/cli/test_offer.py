@@ -13,7 +13,6 @@ from fleetstack.cli.main import app
 from typer.testing import CliRunner
 
 DSTACK = Path(sys.executable).parent / "dstack"
-HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data"  # noqa: E501
 CATALOG = {
     "aws": [
         "g5.xlarge,us-east-1,1.006,4,16.0,1,A10G,24.0,False,100.0,nvidia,,x86,{}",
@@ -39,17 +38,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def catalog(tmp_path, monkeypatch, isolated_home):
-    folder = tmp_path / "catalog"
-    folder.mkdir()
-    for provider, rows in CATALOG.items():
-        (folder / f"{provider}.csv").write_text("\n".join([HEADER, *rows]) + "\n")
-    monkeypatch.setenv("GPUHUNT_CATALOG_DIR", str(folder))
+def catalog(use_catalog):
     # aws and gcp configured: azure offers are listed but marked, and `local` is off
-    home = Path(os.environ["DSTACK_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "config.yml").write_text("backends:\n  - type: aws\n  - type: gcp\n")
-    return folder
+    return use_catalog(CATALOG, backends=["aws", "gcp"])
 
 
 def offer(*args: str) -> str:

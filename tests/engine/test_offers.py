@@ -1,10 +1,10 @@
 """Matching on a small hand-written catalog (a tmp GPUHUNT_CATALOG_DIR)."""
 
-from types import SimpleNamespace as N
-
 import pytest
 from fleetstack.engine.backends.config import BackendConfig, BackendsConfig
 from fleetstack.engine.offers.match import Requirements, find_offers
+
+from .resources_asked import asked
 
 HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data\n"  # noqa: E501
 AWS = [
@@ -30,29 +30,6 @@ def catalog(tmp_path, monkeypatch):
     monkeypatch.setenv("GPUHUNT_CATALOG_DIR", str(tmp_path))
 
 
-def rng(lo=None, hi=None):
-    return N(min=lo, max=hi)
-
-
-def resources(gpu_count=(0, None), gpu_name=None, gpu_memory=None, total=None, vendor=None,
-              cc=None, cpu=(2, None), arch=None, memory=(8, None), disk=None):  # fmt: skip
-    return N(
-        cpu=N(arch=arch, count=rng(*cpu)),
-        memory=rng(*memory),
-        disk=N(size=rng(*disk)) if disk else None,
-        gpu=N(
-            vendor=vendor,
-            name=gpu_name,
-            count=rng(*gpu_count),
-            memory=gpu_memory and rng(*gpu_memory),
-            total_memory=total and rng(*total),
-            compute_capability=cc,
-        ),  # fmt: skip
-        wants_gpu=gpu_count[0] > 0,
-        pretty=lambda: "these resources",
-    )
-
-
 def names(req, config=NO_LOCAL):
     return [
         (o.backend, o.region, o.instance_type, o.spot)
@@ -61,38 +38,36 @@ def names(req, config=NO_LOCAL):
 
 
 def test_gpu_name_and_count_and_default_on_demand():
-    req = Requirements(resources(gpu_count=(8, 8), gpu_name=["A100"]))
+    req = Requirements(asked(gpu_count=(8, 8), gpu_name=["A100"]))
     assert names(req) == [("aws", "us-east-1", "p4de.24xlarge", False)]
 
 
 def test_gpu_memory_and_total_memory():
-    assert {n[2] for n in names(Requirements(resources((1, None), gpu_memory=(80, None))))} == {
+    assert {n[2] for n in names(Requirements(asked((1, None), gpu_memory=(80, None))))} == {
         "p4de.24xlarge",
         "p5.48xlarge",
     }
-    req = Requirements(resources((1, None), total=(600, None)))
+    req = Requirements(asked((1, None), total=(600, None)))
     assert [n[2] for n in names(req)] == ["p4de.24xlarge", "p5.48xlarge"]
 
 
 def test_cpu_arch_memory_and_disk():
-    assert names(Requirements(resources(arch="arm")))[0][2] == "m7g.large"
+    assert names(Requirements(asked(arch="arm")))[0][2] == "m7g.large"
     assert "g2-standard-4" not in [
-        n[2] for n in names(Requirements(resources((1, 1), disk=(100, None))))
+        n[2] for n in names(Requirements(asked((1, 1), disk=(100, None))))
     ]
-    assert [n[2] for n in names(Requirements(resources((1, 1), memory=(30, 40))))] == [
-        "g2-standard-4"
-    ]
+    assert [n[2] for n in names(Requirements(asked((1, 1), memory=(30, 40))))] == ["g2-standard-4"]
 
 
 def test_spot_policies_and_sorting():
-    res = resources((1, 1), gpu_name=["A10G"])
+    res = asked((1, 1), gpu_name=["A10G"])
     assert [n[3] for n in names(Requirements(res, spot_policy="spot"))] == [True]
     auto = find_offers(Requirements(res, spot_policy="auto"), config=NO_LOCAL).offers
     assert [o.price for o in auto] == sorted(o.price for o in auto) and auto[0].spot
 
 
 def test_backends_regions_instance_types_and_max_price():
-    res = resources((1, None))
+    res = asked((1, None))
     assert {n[0] for n in names(Requirements(res, backends=["gcp"]))} == {"gcp"}
     assert {n[1] for n in names(Requirements(res, regions=["eu-west-1"]))} == {"eu-west-1"}
     assert {n[2] for n in names(Requirements(res, instance_types=["p5.48xlarge"]))} == {
@@ -105,12 +80,12 @@ def test_backends_regions_instance_types_and_max_price():
 
 
 def test_max_price_is_per_instance_as_in_dstack():
-    req = Requirements(resources((1, 1), gpu_name=["A10G"]), max_price=1.05, nodes=2)
+    req = Requirements(asked((1, 1), gpu_name=["A10G"]), max_price=1.05, nodes=2)
     assert [n[1] for n in names(req)] == ["us-east-1"]  # 1.0 fits, 1.1 does not, per node
 
 
 def test_empty_list_names_the_requirement_that_emptied_it():
-    req = Requirements(resources((8, 8), gpu_name=["H100"]), max_price=20)
+    req = Requirements(asked((8, 8), gpu_name=["H100"]), max_price=20)
     result = find_offers(req, config=NO_LOCAL)
     assert (
         result.offers == [] and result.empty_reason == "no offer has 8 × H100 under max_price $20"
@@ -119,14 +94,14 @@ def test_empty_list_names_the_requirement_that_emptied_it():
 
 def test_unconfigured_backends_are_marked_and_local_offered_by_default():
     result = find_offers(
-        Requirements(resources(cpu=(1, None), memory=(0, None))), config=BackendsConfig()
+        Requirements(asked(cpu=(1, None), memory=(0, None))), config=BackendsConfig()
     )
     assert result.offers[0].backend == "local" and result.offers[0].price == 0
     assert not any(o.backend_configured for o in result.offers if o.backend != "local")
 
 
 def test_local_is_single_node():
-    req = Requirements(resources(cpu=(1, None), memory=(0, None)), backends=["local"], nodes=2)
+    req = Requirements(asked(cpu=(1, None), memory=(0, None)), backends=["local"], nodes=2)
     assert find_offers(req, config=BackendsConfig()).offers == []
 
 
@@ -157,7 +132,7 @@ def test_prices_print_like_dstack_without_float_noise():
 
 
 def test_offers_are_built_when_read_and_the_local_offer_sorts_in_by_price():
-    result = find_offers(Requirements(resources(cpu=(1, None), memory=(0, None))))
+    result = find_offers(Requirements(asked(cpu=(1, None), memory=(0, None))))
     offers = result.offers
     assert len(offers) == result.total == 9  # 8 on-demand catalog rows + local
     assert offers[0].backend == "local" and offers[-1].instance_type == "p5.48xlarge"
@@ -167,7 +142,7 @@ def test_offers_are_built_when_read_and_the_local_offer_sorts_in_by_price():
 
 
 def test_same_price_more_generous_first():
-    req = Requirements(resources((1, None)), backends=["gcp", "aws"], spot_policy="on-demand")
+    req = Requirements(asked((1, None)), backends=["gcp", "aws"], spot_policy="on-demand")
     same_price = [(n[0], n[2]) for n in names(req)][:2]
     # g5.xlarge (aws, 1.0, 4 CPUs) and g2-standard-4 (gcp, 1.0, 8 CPUs): more CPUs first
     assert same_price == [("gcp", "g2-standard-4"), ("aws", "g5.xlarge")]

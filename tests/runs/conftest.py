@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fleetstack.engine.state import close_all, open_state
 
-WAIT = 60  # generous upper bound for a slow machine; never a timing assertion
+from ..helpers import WAIT
+
 DSTACK = str(Path(sys.executable).parent / "dstack")
 
 
@@ -61,15 +61,3 @@ def dstack(*args: str, cwd: Path | None = None, timeout: float = WAIT, **kwargs)
         timeout=timeout,
         **kwargs,
     )
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = WAIT, interval: float = 0.1):
-    """Poll until predicate() is truthy; returns its value or fails the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {predicate}")
-        time.sleep(interval)

@@ -21,7 +21,8 @@ from fleetstack.engine.state import (
     list_runs,
 )
 
-from .conftest import DSTACK, WAIT, dstack, wait_for
+from ..helpers import WAIT, wait_for
+from .conftest import DSTACK, dstack
 
 
 def _config(**fields) -> str:

@@ -15,7 +15,8 @@ from fleetstack.engine.runs.control import stop_run
 from fleetstack.engine.runs.lifecycle import refresh_runs
 from fleetstack.engine.state import RunStatus, RunTerminationReason, get_run_by_name, jobs_of_run
 
-from .conftest import DSTACK, WAIT, wait_for
+from ..helpers import WAIT, wait_for
+from .conftest import DSTACK
 
 NAME = "ctrl-c"
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fleetstack.engine.models.statuses import (
+    JobStatus,
+    JobTerminationReason,
+    RunStatus,
+    RunTerminationReason,
+)
 from fleetstack.engine.runs.lifecycle import (
     refresh_run,
     refresh_runs,
@@ -12,10 +18,6 @@ from fleetstack.engine.runs.lifecycle import (
     run_error_text,
 )
 from fleetstack.engine.state import (
-    JobStatus,
-    JobTerminationReason,
-    RunStatus,
-    RunTerminationReason,
     create_job,
     create_run,
     finish_job,
@@ -27,11 +29,22 @@ from fleetstack.engine.state import (
 )
 from fleetstack.engine.state.models import utcnow
 
+from ..helpers import assert_run_ended
+
 
 def _run(state, **spec):
     run = create_run(state, name="r", run_spec=spec or None)
     job = create_job(state, run.id)
     return run, job
+
+
+def _after_its_job_ran_and_ended(state, reason, exit_status):
+    """The run, refreshed once, whose only job was running and then ended for `reason`."""
+    run, job = _run(state)
+    set_job_status(state, job.id, JobStatus.RUNNING)
+    finish_job(state, job.id, reason, exit_status=exit_status)
+    refresh_runs(state)
+    return get_run(state, run.id)
 
 
 def test_nothing_active_is_a_no_op(state):
@@ -46,37 +59,28 @@ def test_run_follows_a_running_job(state):
 
 
 def test_job_done_before_the_run_was_seen_running_makes_the_run_done(state):
-    run, job = _run(state)
-    set_job_status(state, job.id, JobStatus.RUNNING)
-    finish_job(state, job.id, JobTerminationReason.DONE_BY_RUNNER, exit_status=0)
-    refresh_runs(state)
-    run = get_run(state, run.id)
-    assert run.status is RunStatus.DONE
-    assert run.termination_reason is RunTerminationReason.ALL_JOBS_DONE
+    run = _after_its_job_ran_and_ended(state, JobTerminationReason.DONE_BY_RUNNER, exit_status=0)
+    assert_run_ended(run, RunStatus.DONE, RunTerminationReason.ALL_JOBS_DONE, error="")
     assert run.finished_at is not None
-    assert run.error == ""
 
 
 def test_exit_3_fails_the_run_with_exited_3(state):
-    run, job = _run(state)
-    set_job_status(state, job.id, JobStatus.RUNNING)
-    finish_job(state, job.id, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR, exit_status=3)
-    refresh_runs(state)
-    run = get_run(state, run.id)
-    assert run.status is RunStatus.FAILED
-    assert run.termination_reason is RunTerminationReason.JOB_FAILED
-    assert run.error == "exited (3)"
+    run = _after_its_job_ran_and_ended(
+        state, JobTerminationReason.CONTAINER_EXITED_WITH_ERROR, exit_status=3
+    )
+    assert_run_ended(run, RunStatus.FAILED, RunTerminationReason.JOB_FAILED, error="exited (3)")
 
 
 def test_max_duration_terminates_the_run(state):
-    run, job = _run(state)
-    set_job_status(state, job.id, JobStatus.RUNNING)
-    finish_job(state, job.id, JobTerminationReason.MAX_DURATION_EXCEEDED, exit_status=143)
-    refresh_runs(state)
-    run = get_run(state, run.id)
-    assert run.status is RunStatus.TERMINATED
-    assert run.termination_reason is RunTerminationReason.MAX_DURATION_EXCEEDED
-    assert run.error == "max duration exceeded"
+    run = _after_its_job_ran_and_ended(
+        state, JobTerminationReason.MAX_DURATION_EXCEEDED, exit_status=143
+    )
+    assert_run_ended(
+        run,
+        RunStatus.TERMINATED,
+        RunTerminationReason.MAX_DURATION_EXCEEDED,
+        error="max duration exceeded",
+    )
 
 
 def test_stop_reason_set_on_the_run_wins(state):

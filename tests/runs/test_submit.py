@@ -28,7 +28,7 @@ from fleetstack.engine.state import (
     update_job,
 )
 
-from .conftest import wait_for
+from ..helpers import wait_for
 
 
 def _offer(backend: str = "local", gpus: int = 0) -> Offer:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from fleetstack.engine.state import (
 )
 from fleetstack.templates.render import JobSpec, render_job_script
 
-WAIT = 60.0  # generous upper bound for a slow CI machine; never a timing assertion
+from ..helpers import WAIT, wait_for
+
 DSTACK = str(Path(sys.executable).parent / "dstack")
 
 TASK_TEMPLATE = """type: task
@@ -38,18 +38,6 @@ resources:
   memory: 1GB..
   disk: 1GB..
 """
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    """Poll until `predicate()` is truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def dstack(*args: str, input: str | None = None, timeout: float = WAIT, cwd: Any = None):
@@ -135,14 +123,17 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def submit(project: Path) -> Callable[..., str]:
-    """submit(name, commands, extra="") -> name: `dstack apply -f F -y -d` of a local task."""
+    """submit(name, commands, extra="", until=None) -> name: `dstack apply -f F -y -d` of a
+    local task; with `until` ("running", "done", ...), once the run has that status."""
 
-    def _submit(name: str, commands: list[str], extra: str = "") -> str:
+    def _submit(name: str, commands: list[str], extra: str = "", until: str | None = None) -> str:
         body = "\n".join(f"  - {json.dumps(c)}" for c in commands)
         config = project / f"{name}.dstack.yml"
         config.write_text(TASK_TEMPLATE.format(name=name, commands=body) + extra)
         proc = dstack("apply", "-f", str(config), "-y", "-d", cwd=project)
         assert proc.returncode == 0, proc.stderr + proc.stdout.decode(errors="replace")
+        if until is not None:
+            wait_for_status(name, until)
         return name
 
     return _submit

@@ -11,16 +11,14 @@ from fleetstack.engine.runner import jobfiles
 
 def test_logs_are_byte_exact(cli, submit, project, log_payload):
     (project / "payload.bin").write_bytes(log_payload)
-    submit("binary", ["cat payload.bin"])
-    cli.wait_for_status("binary", "done")
+    submit("binary", ["cat payload.bin"], until="done")
     proc = cli.run("logs", "binary")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == log_payload
 
 
 def test_logs_since_a_time_and_a_duration(cli, submit, gate):
-    submit("phases", ["echo early", cli.wait_on(gate), "echo late"])
-    cli.wait_for_status("phases", "running")
+    submit("phases", ["echo early", cli.wait_on(gate), "echo late"], until="running")
     cli.wait_for(lambda: cli.run("logs", "phases").stdout == b"early\n", "early output")
     _, logged_at = jobfiles.read_index(cli.job_dir("phases"))
     now = datetime.now(UTC)
@@ -37,8 +35,7 @@ def test_logs_since_a_time_and_a_duration(cli, submit, gate):
 
 
 def test_logs_follow_ends_when_the_run_ends(cli, submit, gate):
-    submit("followed", ["printf 'first '", cli.wait_on(gate), "printf 'second'"])
-    cli.wait_for_status("followed", "running")
+    submit("followed", ["printf 'first '", cli.wait_on(gate), "printf 'second'"], until="running")
     follower = subprocess.Popen(
         [cli.executable, "logs", "followed", "-f"],
         stdout=subprocess.PIPE,
@@ -66,8 +63,7 @@ def test_logs_of_an_unknown_run_is_one_red_line(cli):
 
 
 def test_logs_diagnose_prints_the_supervisor_log(cli, submit):
-    submit("diag", ["echo hi"])
-    cli.wait_for_status("diag", "done")
+    submit("diag", ["echo hi"], until="done")
     (cli.job_dir("diag") / "supervisor.log").write_bytes(b"supervisor says hi\n")
     proc = cli.run("logs", "diag", "-d")
     assert proc.returncode == 0

@@ -38,8 +38,7 @@ def _processes() -> list[tuple[int, str, int, int]]:
 
 
 def test_ps_shows_a_running_run_then_the_done_run(cli, submit, gate):
-    submit("gated", ["echo started", cli.wait_on(gate), "echo finished"])
-    cli.wait_for_status("gated", "running")
+    submit("gated", ["echo started", cli.wait_on(gate), "echo finished"], until="running")
     proc = cli.run("ps")
     assert proc.returncode == 0, proc.stderr
     header, row = proc.stdout.decode().splitlines()
@@ -55,12 +54,9 @@ def test_ps_shows_a_running_run_then_the_done_run(cli, submit, gate):
 
 
 def test_ps_all_last_json_and_verbose(cli, submit):
-    submit("first", ["echo one"])
-    cli.wait_for_status("first", "done")
-    submit("second", ["echo two", "exit 3"])
-    cli.wait_for_status("second", "failed")
-    submit("third", ["echo three"])
-    cli.wait_for_status("third", "done")
+    submit("first", ["echo one"], until="done")
+    submit("second", ["echo two", "exit 3"], until="failed")
+    submit("third", ["echo three"], until="done")
 
     default = cli.run("ps").stdout.decode()
     assert "third" in default and "second" not in default and "first" not in default
@@ -99,8 +95,7 @@ def test_ps_with_no_database_says_there_are_no_runs(cli):
 
 
 def test_a_job_killed_with_its_supervisor_shows_failed_with_a_reason(cli, submit):
-    submit("orphan", ["echo started", "sleep 300"])
-    cli.wait_for_status("orphan", "running")
+    submit("orphan", ["echo started", "sleep 300"], until="running")
     job_dir = cli.job_dir("orphan")
     supervisor_pid = json.loads((job_dir / "supervisor.pid").read_text())["pid"]
     (script_pid,) = _children(supervisor_pid)
@@ -117,8 +112,7 @@ def test_a_job_killed_with_its_supervisor_shows_failed_with_a_reason(cli, submit
 
 
 def test_ps_watch_redraws_until_ctrl_c_and_exits_cleanly(cli, submit, gate):
-    submit("watched", [cli.wait_on(gate)])
-    cli.wait_for_status("watched", "running")
+    submit("watched", [cli.wait_on(gate)], until="running")
     proc = subprocess.Popen(
         [cli.executable, "ps", "-w"],
         stdout=subprocess.PIPE,

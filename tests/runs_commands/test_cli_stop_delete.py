@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+IGNORES_SIGTERM = ["trap '' TERM", "echo started", "while true; do sleep 0.2; done"]
+
 
 def test_stop_of_a_detached_sleep_run_terminates_it_as_stopped_by_user(cli, submit):
-    submit("napper", ["echo started", "sleep 300"])
-    cli.wait_for_status("napper", "running")
+    submit("napper", ["echo started", "sleep 300"], until="running")
     proc = cli.run("stop", "napper", "-y")
     assert proc.returncode == 0, proc.stderr
     assert b"Run napper stopped: terminated." in proc.stdout
@@ -21,11 +22,7 @@ def test_stop_of_a_detached_sleep_run_terminates_it_as_stopped_by_user(cli, subm
 
 def test_stop_abort_kills_now_as_aborted_by_user(cli, submit):
     # The commands ignore SIGTERM and have a 10 minute grace: only -x ends them soon.
-    submit(
-        "mule", ["trap '' TERM", "echo started", "while true; do sleep 0.2; done"],
-        extra="stop_duration: 10m\n",
-    )  # fmt: skip
-    cli.wait_for_status("mule", "running")
+    submit("mule", IGNORES_SIGTERM, extra="stop_duration: 10m\n", until="running")
     proc = cli.run("stop", "mule", "-x", "-y")
     assert proc.returncode == 0, proc.stderr
     assert b"Run mule aborted: terminated." in proc.stdout
@@ -35,11 +32,7 @@ def test_stop_abort_kills_now_as_aborted_by_user(cli, submit):
 
 
 def test_a_job_that_ignores_sigterm_is_killed_after_the_grace_period(cli, submit):
-    submit(
-        "deaf", ["trap '' TERM", "echo started", "while true; do sleep 0.2; done"],
-        extra="stop_duration: 1s\n",
-    )  # fmt: skip
-    cli.wait_for_status("deaf", "running")
+    submit("deaf", IGNORES_SIGTERM, extra="stop_duration: 1s\n", until="running")
     proc = cli.run("stop", "deaf", "-y")
     assert proc.returncode == 0, proc.stderr
     run = cli.wait_for_status("deaf", "terminated")
@@ -47,8 +40,7 @@ def test_a_job_that_ignores_sigterm_is_killed_after_the_grace_period(cli, submit
 
 
 def test_stop_asks_first_and_refuses_without_a_terminal(cli, submit, gate):
-    submit("asked", [cli.wait_on(gate)])
-    cli.wait_for_status("asked", "running")
+    submit("asked", [cli.wait_on(gate)], until="running")
     proc = cli.run("stop", "asked")  # stdin is /dev/null, no -y
     assert proc.returncode == 1
     assert "Stop the run asked? [y/n]: stdin is not a terminal; pass -y" in proc.stderr
@@ -59,8 +51,7 @@ def test_stop_asks_first_and_refuses_without_a_terminal(cli, submit, gate):
 
 
 def test_stop_of_a_finished_run_says_so_and_succeeds(cli, submit):
-    submit("over", ["true"])
-    cli.wait_for_status("over", "done")
+    submit("over", ["true"], until="done")
     proc = cli.run("stop", "over", "-y")
     assert proc.returncode == 0
     assert b"Run over has already finished (done): nothing to stop." in proc.stdout
@@ -74,8 +65,7 @@ def test_stop_of_an_unknown_run_fails_in_one_line(cli):
 
 
 def test_delete_of_a_finished_run_removes_it_and_its_logs(cli, submit):
-    submit("gone", ["echo bye"])
-    cli.wait_for_status("gone", "done")
+    submit("gone", ["echo bye"], until="done")
     run_dir = cli.job_dir("gone").parent
     assert (run_dir / "job-0-0" / "output.log").exists()
     proc = cli.run("delete", "gone", "-y")
@@ -88,8 +78,7 @@ def test_delete_of_a_finished_run_removes_it_and_its_logs(cli, submit):
 
 
 def test_delete_refuses_an_active_run(cli, submit, gate):
-    submit("active", [cli.wait_on(gate)])
-    cli.wait_for_status("active", "running")
+    submit("active", [cli.wait_on(gate)], until="running")
     proc = cli.run("delete", "active", "-y")
     assert proc.returncode == 1
     assert "stop it first with `dstack stop active`" in proc.stderr
@@ -137,8 +126,7 @@ def _ask_on_a_terminal(cli, argv: list[str], answer: bytes) -> tuple[int, bytes]
 
 
 def test_stop_asks_on_a_terminal_and_n_keeps_the_run(cli, submit, gate):
-    submit("polite", [cli.wait_on(gate)])
-    cli.wait_for_status("polite", "running")
+    submit("polite", [cli.wait_on(gate)], until="running")
     code, out = _ask_on_a_terminal(cli, ["stop", "polite"], b"n\n")
     assert b"Stop the run polite? [y/n]" in out
     assert code == 1

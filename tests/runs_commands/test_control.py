@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 from fleetstack.engine.errors import FleetstackError
-from fleetstack.engine.runner.supervisor import process_token
-from fleetstack.engine.runs.control import delete_run, find_run, stop_run
-from fleetstack.engine.runs.lifecycle import refresh_runs
-from fleetstack.engine.state import (
+from fleetstack.engine.models.statuses import (
     JobStatus,
     JobTerminationReason,
     RunStatus,
     RunTerminationReason,
+)
+from fleetstack.engine.runner.supervisor import process_token
+from fleetstack.engine.runs.control import delete_run, find_run, stop_run
+from fleetstack.engine.runs.lifecycle import refresh_runs
+from fleetstack.engine.state import (
     create_job,
     create_run,
     finish_job,
@@ -24,6 +26,8 @@ from fleetstack.engine.state import (
     list_runs,
     set_run_status,
 )
+
+from ..helpers import assert_run_ended
 
 
 def _running(cli, state, run):
@@ -51,9 +55,9 @@ def test_stop_terminates_a_running_job_with_terminated_by_user(cli, state, start
     run = start_local_run("sleeper", ["echo started", "sleep 300"])
     _running(cli, state, run)
     stopped = stop_run(state, "sleeper", abort=False)
-    assert stopped.status is RunStatus.TERMINATED
-    assert stopped.termination_reason is RunTerminationReason.STOPPED_BY_USER
-    assert stopped.error == "stopped by user"
+    assert_run_ended(
+        stopped, RunStatus.TERMINATED, RunTerminationReason.STOPPED_BY_USER, "stopped by user"
+    )
     (job,) = jobs_of_run(state, run.id)
     assert job.status is JobStatus.TERMINATED
     assert job.termination_reason is JobTerminationReason.TERMINATED_BY_USER
@@ -71,9 +75,9 @@ def test_abort_kills_at_once_with_aborted_by_user(cli, state, start_local_run, t
     _running(cli, state, run)
     commands_pid = int(cli.wait_for(lambda: pid_file.exists() and pid_file.read_text(), "pid"))
     aborted = stop_run(state, "stubborn", abort=True)
-    assert aborted.status is RunStatus.TERMINATED
-    assert aborted.termination_reason is RunTerminationReason.ABORTED_BY_USER
-    assert aborted.error == "aborted by user"
+    assert_run_ended(
+        aborted, RunStatus.TERMINATED, RunTerminationReason.ABORTED_BY_USER, "aborted by user"
+    )
     (job,) = jobs_of_run(state, run.id)
     assert job.termination_reason is JobTerminationReason.ABORTED_BY_USER
     # The commands run in a process group of their own (job control): they die too.

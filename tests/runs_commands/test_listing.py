@@ -9,6 +9,12 @@ import textwrap
 from dataclasses import replace
 
 import pytest
+from fleetstack.engine.models.statuses import (
+    JobStatus,
+    JobTerminationReason,
+    RunStatus,
+    RunTerminationReason,
+)
 from fleetstack.engine.runs.listing import (
     FINISHED_JOB_STATUSES,
     FINISHED_RUN_STATUSES,
@@ -17,10 +23,6 @@ from fleetstack.engine.runs.listing import (
     open_source,
 )
 from fleetstack.engine.state import (
-    JobStatus,
-    JobTerminationReason,
-    RunStatus,
-    RunTerminationReason,
     create_job,
     create_run,
     delete_run,

@@ -16,6 +16,7 @@ _LOCK = threading.Lock()  # the Pulumi runtime settings are process-global
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetstackTestKey test@fleetstack"
 USER_DATA = "#cloud-config\nruncmd:\n  - echo 'hello from fleetstack'\n"
+CLUSTER = {"gpu_vendor": "nvidia", "nodes": 3, "placement_cluster": True, "spot": True}
 
 
 @dataclass
@@ -77,6 +78,16 @@ def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         configs = [{**c, "privateIPAddress": private} for c in inputs.get("ipConfigurations", [])]
         return {"ipConfigurations": configs}
     return {}
+
+
+def three_node_exports(instance_ids: list[str]) -> dict[str, Any]:
+    """What every program exports for three nodes: fake_outputs' IPs, in node order."""
+    return {
+        "instance_ids": instance_ids,
+        "public_ips": ["203.0.113.10", "203.0.113.11", "203.0.113.12"],
+        "private_ips": ["10.0.0.10", "10.0.0.11", "10.0.0.12"],
+        "ssh_user": "ubuntu",
+    }
 
 
 def evaluate(program: Callable[[], None]) -> Evaluation:
@@ -164,6 +175,17 @@ def make_spec() -> Callable[..., StackSpec]:
             user_data=USER_DATA,
         )
         return replace(base, **overrides)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def cluster_spec(make_spec: Callable[..., StackSpec]) -> Callable[..., StackSpec]:
+    """cluster_spec(cloud, **fields): three NVIDIA spot nodes in one placement group, the
+    other fields make_spec's defaults unless given."""
+
+    def factory(cloud: str, **overrides: Any) -> StackSpec:
+        return make_spec(cloud, **{**CLUSTER, **overrides})
 
     return factory
 

@@ -13,23 +13,21 @@ from fleetstack.stacks.gcp import (
     gcp_labels,
 )
 
+from .conftest import three_node_exports
+
 INSTANCE = "gcp:compute/instance:Instance"
 FIREWALL = "gcp:compute/firewall:Firewall"
 POLICY = "gcp:compute/resourcePolicy:ResourcePolicy"
 
 
 @pytest.fixture(scope="module")
-def t4_cluster(make_spec, run_program):
-    spec = make_spec(
+def t4_cluster(cluster_spec, run_program):
+    spec = cluster_spec(
         "gcp",
         region="us-central1",
         instance_type="n1-standard-8",
-        gpu_vendor="nvidia",
         gpu_name="T4",
         gpu_count=2,
-        nodes=3,
-        placement_cluster=True,
-        spot=True,
         disk_gb=250,
         ports=(8000,),
         allowed_cidr="198.51.100.7/32",
@@ -131,12 +129,7 @@ def test_labels_follow_gcp_rules(t4_cluster):
 
 def test_exports_list_instances_and_ips_in_node_order(t4_cluster):
     _, ev = t4_cluster
-    assert ev.exports == {
-        "instance_ids": [i.id for i in ev.of_type(INSTANCE)],
-        "public_ips": ["203.0.113.10", "203.0.113.11", "203.0.113.12"],
-        "private_ips": ["10.0.0.10", "10.0.0.11", "10.0.0.12"],
-        "ssh_user": "ubuntu",
-    }
+    assert ev.exports == three_node_exports([i.id for i in ev.of_type(INSTANCE)])
 
 
 def test_accelerator_optimized_types_bring_their_own_gpus(a100_node):

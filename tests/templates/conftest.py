@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 from fleetstack.engine.models.jobs import JobSpec
 from fleetstack.templates.render import render_job_script
+
+from ..helpers import wait_for
 
 
 def find_tool(name: str) -> str | None:
@@ -132,6 +135,35 @@ class JobRunner:
             done.stderr.decode("utf-8", "replace"),
             self.project,
         )
+
+    def sigterm_when(
+        self,
+        job: JobSpec,
+        ready: Callable[[], object],
+        *,
+        timeout: float,
+        env: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """Start the job script, send it SIGTERM once ready() holds, and return its exit code
+        and stderr once it ended (within `timeout` seconds). It is killed if it does not end."""
+        script = self.write(job)
+        process = subprocess.Popen(
+            ["bash", str(script)],
+            cwd=self.project,
+            env=self.environ() if env is None else env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for(ready, "the job to be ready for SIGTERM", process=process)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        return process.returncode, stderr.decode("utf-8", "replace")
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,8 @@ from fleetstack.templates.render import (
     EXIT_TERMINATED,
     container_name,
 )
+
+from ..helpers import is_running, quoting_hazards, wait_for
 
 IMAGE = "dstackai/base:py3.11-0.7-cuda-12.1"
 
@@ -46,19 +46,13 @@ HOST_TOOLS = (
 
 def hostile_env(marker: Path) -> dict[str, str]:
     return {
-        "SINGLE_QUOTE": "it's 'quoted'",
-        "DOUBLE_QUOTE": 'say "hi" \\"',
-        "SUBSTITUTION": f"$(touch {marker})",
-        "BACKTICKS": f"`touch {marker}`",
-        "NEWLINES": "line one\nline two\n\n",
+        **quoting_hazards(marker),
         "LEADING_NEWLINE": "\nstarts with a newline",
         "EQUALS": "a=b=c",
         "OPTION": "--privileged",
         "YAML": ": # - { } [ ] ' \" \n key: value",
         "UNICODE": "héllo ✓ 日本語 🚀",
         "CARRIAGE_RETURN": "a\r\nb\r",
-        "EMPTY": "",
-        "LONG": "x" * 100_000 + "'\"$`\\",
     }
 
 
@@ -98,6 +92,16 @@ class ContainerJob:
             capture_output=True,
             text=True,
             timeout=120,
+        )
+
+    def sigterm_once_the_client_runs(self, job, *, timeout: float) -> tuple[int, str]:
+        """SIGTERM to the job script once the fake `run` wrote its pid: (exit code, stderr)."""
+        pid_file = self.calls / "run.pid"
+        return self.runner.sigterm_when(
+            job,
+            lambda: pid_file.exists() and pid_file.read_text().strip() != "",
+            timeout=timeout,
+            env=self.environ(),
         )
 
     def argv(self, record: str = "run.argv") -> list[str]:
@@ -302,25 +306,10 @@ def test_sigterm_stops_the_container_and_exits_143(container_job, fake_runtime_b
     fake_runtime_bin(answering=True)
     container_job.calls.joinpath("hang").touch()
     job = make_job(image=IMAGE, stop_grace_seconds=7)
-    script = container_job.runner.write(job)
-    process = subprocess.Popen(
-        ["bash", str(script)],
-        cwd=container_job.runner.project,
-        env=container_job.environ(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    pid_file = container_job.calls / "run.pid"
-    try:
-        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", process)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
 
-    assert process.returncode == EXIT_TERMINATED, stderr
+    returncode, stderr = container_job.sigterm_once_the_client_runs(job, timeout=60)
+
+    assert returncode == EXIT_TERMINATED, stderr
     assert container_job.argv("stop.argv") == ["stop", "-t", "7", container_name(job)]
     # After the stop, the container is removed by name in case the client left one behind.
     assert container_job.log() == [
@@ -341,29 +330,14 @@ def test_sigterm_during_the_pull_kills_the_client_and_removes_the_container(
     container_job.calls.joinpath("hang").touch()
     container_job.calls.joinpath("no-container").touch()
     job = make_job(image=IMAGE, stop_grace_seconds=0)
-    script = container_job.runner.write(job)
-    process = subprocess.Popen(
-        ["bash", str(script)],
-        cwd=container_job.runner.project,
-        env=container_job.environ(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    pid_file = container_job.calls / "run.pid"
-    try:
-        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() != "", process)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=90)
-    finally:
-        if process.poll() is None:
-            process.kill()
 
-    assert process.returncode == EXIT_TERMINATED, stderr
+    returncode, stderr = container_job.sigterm_once_the_client_runs(job, timeout=90)
+
+    assert returncode == EXIT_TERMINATED, stderr
     assert container_job.log()[-2:] == ["docker stop", "docker rm"]
     assert container_job.argv("rm") == ["rm", "-f", container_name(job)]
-    client = int(pid_file.read_text())
-    _wait_for(lambda: not _running(client))
+    client = int(container_job.calls.joinpath("run.pid").read_text())
+    wait_for(lambda: not is_running(client), "the killed client to be gone")
 
 
 # --- a fake that runs the container's side too ---------------------------------------------
@@ -442,29 +416,6 @@ def test_inside_the_container_a_missing_working_dir_fails_clearly(container_job,
 
     assert result.returncode == 2
     assert "fleetstack: working_dir nope does not exist" in result.stderr
-
-
-def _running(pid: int) -> bool:
-    """True while pid exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _wait_for(condition, process: subprocess.Popen | None = None, limit: float = 60) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"the job ended early with {process.returncode}")
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.05)
 
 
 def test_host_path_holds_no_container_runtime(host_path):

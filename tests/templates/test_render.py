@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
-import pytest
 from fleetstack.templates.render import (
     EXIT_SETUP_FAILED,
     EXIT_TERMINATED,
     render_job_script,
 )
 
+from ..helpers import is_running, quoting_hazards, wait_for
+
 
 def hostile_values(marker: Path, victim: Path) -> dict[str, str]:
     return {
-        "SINGLE_QUOTE": "it's 'quoted'",
-        "DOUBLE_QUOTE": 'say "hi" \\"',
-        "SUBSTITUTION": f"$(touch {marker})",
-        "BACKTICKS": f"`touch {marker}`",
-        "NEWLINES": "line one\nline two\n\n",
+        **quoting_hazards(marker),
         "LEADING_NEWLINE": "\nstarts with a newline",
         "UNICODE": "héllo ✓ 日本語 🚀",
-        "EMPTY": "",
         "SEMICOLON": f"; rm -rf {victim}; touch {marker}",
         "DOUBLE_DASH": "--",
         "OPTION": "-e",
-        "LONG": "x" * 100_000 + "'\"$`\\",
         "YAML": ": # - { } [ ] ' \" \n key: value",
         "BACKSLASHES": "\\n \\\\ \\",
         "CARRIAGE_RETURN": "a\r\nb\r",
@@ -195,44 +186,27 @@ def test_sigterm_stops_the_commands_and_exits_143(job_runner, make_job):
             "wait",
         ]
     )
-    script = job_runner.write(job)
     project = job_runner.project
-    process = subprocess.Popen(
-        ["bash", str(script)],
-        cwd=project,
-        env=job_runner.environ(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for(lambda: (project / "started").exists(), process)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
 
-    assert process.returncode == EXIT_TERMINATED, stderr
+    returncode, stderr = job_runner.sigterm_when(
+        job, lambda: (project / "started").exists(), timeout=60
+    )
+
+    assert returncode == EXIT_TERMINATED, stderr
     assert (project / "term.txt").read_text() == "got-term\n"
     sleep_pid = int((project / "sleep.pid").read_text())
-    _wait_for(lambda: not _running(sleep_pid))
+    wait_for(lambda: not is_running(sleep_pid), "the background sleep to be gone")
 
 
 def test_sigterm_before_a_long_command_ends_quickly_with_143(job_runner, make_job):
     job = make_job(commands=["touch started", "sleep 300"], stop_grace_seconds=60)
-    script = job_runner.write(job)
-    process = subprocess.Popen(
-        ["bash", str(script)], cwd=job_runner.project, env=job_runner.environ()
+
+    # sleep dies from SIGTERM itself: no need to wait for the grace period.
+    returncode, stderr = job_runner.sigterm_when(
+        job, lambda: (job_runner.project / "started").exists(), timeout=30
     )
-    try:
-        _wait_for(lambda: (job_runner.project / "started").exists(), process)
-        process.send_signal(signal.SIGTERM)
-        # sleep dies from SIGTERM itself: no need to wait for the grace period.
-        assert process.wait(timeout=30) == EXIT_TERMINATED
-    finally:
-        if process.poll() is None:
-            process.kill()
+
+    assert returncode == EXIT_TERMINATED, stderr
 
 
 def test_commands_that_ignore_sigterm_are_killed_after_the_grace(job_runner, make_job):
@@ -240,37 +214,9 @@ def test_commands_that_ignore_sigterm_are_killed_after_the_grace(job_runner, mak
         commands=["trap '' TERM", "touch started", "while true; do sleep 0.2; done"],
         stop_grace_seconds=1,
     )
-    script = job_runner.write(job)
-    process = subprocess.Popen(
-        ["bash", str(script)], cwd=job_runner.project, env=job_runner.environ()
+
+    returncode, stderr = job_runner.sigterm_when(
+        job, lambda: (job_runner.project / "started").exists(), timeout=60
     )
-    try:
-        _wait_for(lambda: (job_runner.project / "started").exists(), process)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == EXIT_TERMINATED
-    finally:
-        if process.poll() is None:
-            process.kill()
 
-
-def _running(pid: int) -> bool:
-    """True while pid exists and is not a zombie (a reaped-late orphan counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _wait_for(condition, process: subprocess.Popen | None = None, limit: float = 60) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"the job ended early with {process.returncode}")
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.05)
+    assert returncode == EXIT_TERMINATED, stderr

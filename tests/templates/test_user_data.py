@@ -19,6 +19,8 @@ from fleetstack.templates.render import (
     render_static,
 )
 
+from ..helpers import quoting_hazards
+
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINOmx0T+hBRaJ6jCi21ZYe2NW3EZS8e0Mdwl+yZJt+kD fleetstack"
 SETUP_PATH = "/opt/fleetstack/setup.sh"
 UNIT_PATH = f"/etc/systemd/system/{INSTANCE_JOB_UNIT}"
@@ -26,18 +28,12 @@ UNIT_PATH = f"/etc/systemd/system/{INSTANCE_JOB_UNIT}"
 
 def hostile_env(marker: Path) -> dict[str, str]:
     return {
-        "SINGLE_QUOTE": "it's 'quoted'",
-        "DOUBLE_QUOTE": 'say "hi" \\"',
-        "SUBSTITUTION": f"$(touch {marker})",
-        "BACKTICKS": f"`touch {marker}`",
-        "NEWLINES": "line one\nline two\n\n",
+        **quoting_hazards(marker),
         "YAML": "key: value\n- item\n--- \n... \n{a: [b]} &anchor *alias !!python/object ? | > # %",
         "YAML_BOOL": "yes",
         "YAML_NULL": "~",
         "UNICODE": "héllo ✓ 日本語 🚀 \u2028\u2029 \ufeff",
         "CONTROL": "tab\tbell\x07esc\x1b[31m",
-        "LONG": "x" * 100_000 + "'\"$`\\",
-        "EMPTY": "",
     }
 
 

@@ -1,0 +1,87 @@
+"""Helpers test modules share (conftest.py holds fixtures; this holds plain functions).
+
+Import it relatively, as tests/runs imports its conftest: `from ..helpers import wait_for`.
+With --import-mode=importlib pytest names test modules after their path from the rootdir
+(`tests.runs.test_submit`); `tests/` itself is on no sys.path entry (and gpuhunt installs a
+`tests` package of its own into site-packages).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+
+if TYPE_CHECKING:
+    from fleetstack.engine.models.statuses import RunStatus, RunTerminationReason
+    from fleetstack.engine.state import RunRecord
+
+WAIT = 60.0  # generous upper bound for a slow machine; never a timing assertion
+T = TypeVar("T")
+
+
+def wait_for(
+    predicate: Callable[[], T],
+    what: str | None = None,
+    *,
+    timeout: float = WAIT,
+    interval: float = 0.1,
+    process: subprocess.Popen[Any] | None = None,
+) -> T:
+    """Poll until predicate() is truthy and return its value.
+
+    Fails the test, naming `what` (or the predicate), after `timeout` seconds, or as soon as
+    `process`, one that should still be running while we wait, has ended.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if process is not None and process.poll() is not None:
+            pytest.fail(
+                f"{process.args} ended with {process.returncode} before {what or predicate}"
+            )
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def assert_run_ended(
+    run: RunRecord, status: RunStatus, reason: RunTerminationReason, error: str
+) -> None:
+    """Assert the run's final status and termination reason (the very members) and its error."""
+    assert run.status is status
+    assert run.termination_reason is reason
+    assert run.error == error
+
+
+def is_running(pid: int) -> bool:
+    """True while pid exists and is not a zombie (a reaped-late orphan counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def quoting_hazards(marker: Path) -> dict[str, str]:
+    """Values that break naive shell or YAML quoting; running any of them touches `marker`."""
+    return {
+        "SINGLE_QUOTE": "it's 'quoted'",
+        "DOUBLE_QUOTE": 'say "hi" \\"',
+        "SUBSTITUTION": f"$(touch {marker})",
+        "BACKTICKS": f"`touch {marker}`",
+        "NEWLINES": "line one\nline two\n\n",
+        "EMPTY": "",
+        "LONG": "x" * 100_000 + "'\"$`\\",
+    }
