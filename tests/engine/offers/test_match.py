@@ -4,7 +4,7 @@ import pytest
 from fleetstack.engine.backends.config import BackendConfig, BackendsConfig
 from fleetstack.engine.offers.match import Requirements, find_offers
 
-from .resources_asked import asked
+from ..resources_asked import asked
 
 HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data\n"  # noqa: E501
 AWS = [

@@ -14,7 +14,7 @@ from fleetstack.engine.config import (
 )
 from fleetstack.engine.errors import ConfigurationError
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "x.dstack.yml") -> Path:
