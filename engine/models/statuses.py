@@ -8,6 +8,7 @@ it raises `IllegalTransitionError` (a RuntimeError), never a FleetstackError.
 from __future__ import annotations
 
 from enum import Enum, StrEnum
+from typing import TypeVar
 
 
 class IllegalTransitionError(RuntimeError):
@@ -56,15 +57,7 @@ class RunTerminationReason(StrEnum):
 
     def to_status(self) -> RunStatus:
         """The final run status this reason leads to."""
-        if self is RunTerminationReason.ALL_JOBS_DONE:
-            return RunStatus.DONE
-        if self in (
-            RunTerminationReason.STOPPED_BY_USER,
-            RunTerminationReason.ABORTED_BY_USER,
-            RunTerminationReason.MAX_DURATION_EXCEEDED,
-        ):
-            return RunStatus.TERMINATED
-        return RunStatus.FAILED
+        return _final_status(RunStatus, self, _RUN_DONE_BY, _RUN_TERMINATED_BY)
 
 
 class JobTerminationReason(StrEnum):
@@ -84,16 +77,7 @@ class JobTerminationReason(StrEnum):
 
     def to_status(self) -> JobStatus:
         """The final job status this reason leads to."""
-        if self is JobTerminationReason.DONE_BY_RUNNER:
-            return JobStatus.DONE
-        if self in (
-            JobTerminationReason.TERMINATED_BY_USER,
-            JobTerminationReason.ABORTED_BY_USER,
-            JobTerminationReason.TERMINATED_BY_SERVER,
-            JobTerminationReason.MAX_DURATION_EXCEEDED,
-        ):
-            return JobStatus.TERMINATED
-        return JobStatus.FAILED
+        return _final_status(JobStatus, self, _JOB_DONE_BY, _JOB_TERMINATED_BY)
 
 
 class FleetStatus(StrEnum):
@@ -125,6 +109,42 @@ class InstanceStatus(StrEnum):
         """Up and able to take a job now."""
         return self is InstanceStatus.IDLE
 
+
+# The reasons that end a run or a job done, or terminated; every other reason means failed.
+_RR = RunTerminationReason
+_RUN_DONE_BY = frozenset({_RR.ALL_JOBS_DONE})
+_RUN_TERMINATED_BY = frozenset(
+    {_RR.STOPPED_BY_USER, _RR.ABORTED_BY_USER, _RR.MAX_DURATION_EXCEEDED}
+)
+_JR = JobTerminationReason
+_JOB_DONE_BY = frozenset({_JR.DONE_BY_RUNNER})
+_JOB_TERMINATED_BY = frozenset(
+    {
+        _JR.TERMINATED_BY_USER,
+        _JR.ABORTED_BY_USER,
+        _JR.TERMINATED_BY_SERVER,
+        _JR.MAX_DURATION_EXCEEDED,
+    }
+)
+
+_FinalStatus = TypeVar("_FinalStatus", RunStatus, JobStatus)
+
+
+def _final_status(
+    kind: type[_FinalStatus],
+    reason: StrEnum,
+    done_by: frozenset[StrEnum],
+    terminated_by: frozenset[StrEnum],
+) -> _FinalStatus:
+    """DONE for a reason in `done_by`, TERMINATED for one in `terminated_by`, else FAILED."""
+    if reason in done_by:
+        return kind.DONE
+    return kind.TERMINATED if reason in terminated_by else kind.FAILED
+
+
+# Any of the four statuses, any of the two termination reasons (the repository's status gate).
+Status = RunStatus | JobStatus | FleetStatus | InstanceStatus
+TerminationReason = RunTerminationReason | JobTerminationReason
 
 _R = RunStatus
 _FINAL_RUN = frozenset({_R.DONE, _R.FAILED, _R.TERMINATED})

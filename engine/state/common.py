@@ -1,8 +1,8 @@
-"""Helpers shared by the repository modules: row lookup, the status gate, field updates."""
+"""Helpers shared by the repository modules: row lookup, names, the status gate, field updates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import TypeVar
 
@@ -12,24 +12,78 @@ from sqlalchemy.orm import Session
 from ..models.statuses import (
     FleetStatus,
     IllegalTransitionError,
-    InstanceStatus,
-    JobStatus,
-    JobTerminationReason,
     RunStatus,
-    RunTerminationReason,
+    Status,
+    TerminationReason,
     check_transition,
 )
+from .db import State
 from .models import FleetRow, InstanceRow, JobRow, RunRow, utcnow
+from .names import generate_name
 
 # The tables with an id and a status column; fetch_for_update returns the table it is given.
 Row = TypeVar("Row", RunRow, JobRow, FleetRow, InstanceRow)
 StatusRow = RunRow | JobRow | FleetRow | InstanceRow
-Status = RunStatus | JobStatus | FleetStatus | InstanceStatus
-TerminationReason = RunTerminationReason | JobTerminationReason
+# The tables whose rows have a name unique among the live (not deleted) rows of a project.
+NamedRow = TypeVar("NamedRow", RunRow, FleetRow)
+Record = TypeVar("Record")
 
 
 class RecordNotFoundError(LookupError):
     """No row with that id (the caller holds a stale or wrong id)."""
+
+
+def get_record(
+    state: State, model: type[Row], row_id: str, to_record: Callable[[Row], Record]
+) -> Record | None:
+    """The record of the row with that id, None when there is none."""
+    with state.read() as session:
+        row = session.get(model, row_id)
+        return to_record(row) if row is not None else None
+
+
+def check_exists(session: Session, model: type[Row], row_id: str) -> None:
+    """RecordNotFoundError unless `model` has a row with that id (e.g. the parent of a new row)."""
+    if session.get(model, row_id) is None:
+        raise RecordNotFoundError(f"no {model.__tablename__[:-1]} with id {row_id}")
+
+
+def insert(session: Session, row: Row) -> Row:
+    """`row` added and flushed: a constraint it breaks raises here, inside the transaction."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def live_row(session: Session, model: type[NamedRow], project: str, name: str) -> NamedRow | None:
+    """The row of the project called `name` that was not deleted (finished or not)."""
+    query = select(model).where(
+        model.project == project, model.name == name, model.deleted.is_(False)
+    )
+    return session.scalars(query).first()
+
+
+def claim_name(
+    session: Session,
+    model: type[NamedRow],
+    project: str,
+    name: str | None,
+    in_use: Callable[[str, str], Exception],
+) -> str:
+    """`name`, or a fresh generated one when None, free for a new row of `model`.
+
+    A finished row holding `name` is marked deleted (its name is reused, as in dstack); an
+    unfinished one raises `in_use(name, its status)`.
+    """
+    if name is None:
+        return generate_name(lambda n: live_row(session, model, project, n) is not None)
+    existing = live_row(session, model, project, name)
+    if existing is not None:
+        if not _STATUS_OF[model](existing.status).is_finished:
+            raise in_use(name, existing.status)
+        existing.deleted = True
+        session.flush()
+    return name
 
 
 def fetch_for_update(session: Session, model: type[Row], row_id: str) -> Row:
@@ -59,8 +113,24 @@ def apply_status(row: StatusRow, new: Status, reason: TerminationReason | None =
     return True
 
 
-def update_fields(row: StatusRow, fields: Mapping[str, object], forbidden: tuple[str, ...]) -> None:
-    """Set plain columns; status columns only change through apply_status."""
+def update_record(
+    state: State,
+    model: type[Row],
+    row_id: str,
+    fields: Mapping[str, object],
+    forbidden: tuple[str, ...],
+    to_record: Callable[[Row], Record],
+) -> Record:
+    """Set plain columns of one row; status columns only change through apply_status."""
+    with state.write() as session:
+        row = fetch_for_update(session, model, row_id)
+        _update_fields(row, fields, forbidden)
+        return to_record(row)
+
+
+def _update_fields(
+    row: StatusRow, fields: Mapping[str, object], forbidden: tuple[str, ...]
+) -> None:
     for name, value in fields.items():
         if name in forbidden or name == "status":
             raise TypeError(f"{name} cannot be updated directly")
@@ -70,3 +140,9 @@ def update_fields(row: StatusRow, fields: Mapping[str, object], forbidden: tuple
             value = value.value
         setattr(row, name, value)
     row.last_processed_at = utcnow()
+
+
+_STATUS_OF: dict[type[RunRow] | type[FleetRow], type[RunStatus] | type[FleetStatus]] = {
+    RunRow: RunStatus,
+    FleetRow: FleetStatus,
+}

@@ -11,20 +11,22 @@ from datetime import datetime
 from typing import TypedDict, Unpack
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..errors import FleetstackError
 from ..models.json import JSONObject
 from ..models.statuses import FleetStatus, InstanceStatus
 from .common import (
-    RecordNotFoundError,
     apply_status,
+    check_exists,
+    claim_name,
     fetch_for_update,
-    update_fields,
+    get_record,
+    insert,
+    live_row,
+    update_record,
 )
 from .db import State
 from .models import FleetRow, InstanceRow, utcnow
-from .names import generate_name
 from .records import (
     FleetRecord,
     InstanceRecord,
@@ -80,18 +82,7 @@ def create_fleet(
     """A new fleet; a finished fleet with the same name is marked deleted, a live one refused."""
     now = utcnow()
     with state.write() as session:
-        if name is None:
-            name = generate_name(lambda n: _live_fleet(session, project, n) is not None)
-        else:
-            existing = _live_fleet(session, project, name)
-            if existing is not None:
-                if not FleetStatus(existing.status).is_finished:
-                    raise FleetNameInUseError(
-                        f"fleet {name} already exists ({existing.status}): delete it with "
-                        f"`dstack fleet delete {name}` or choose another name"
-                    )
-                existing.deleted = True
-                session.flush()
+        name = claim_name(session, FleetRow, project, name, _fleet_name_in_use)
         row = FleetRow(
             id=fleet_id or str(uuid.uuid4()),
             project=project,
@@ -104,22 +95,18 @@ def create_fleet(
             last_processed_at=now,
             deleted=False,
         )
-        session.add(row)
-        session.flush()
-        return fleet_record(row)
+        return fleet_record(insert(session, row))
 
 
 def get_fleet(state: State, fleet_id: str) -> FleetRecord | None:
-    with state.read() as session:
-        row = session.get(FleetRow, fleet_id)
-        return fleet_record(row) if row is not None else None
+    return get_record(state, FleetRow, fleet_id, fleet_record)
 
 
 def get_fleet_by_name(
     state: State, name: str, project: str = DEFAULT_PROJECT
 ) -> FleetRecord | None:
     with state.read() as session:
-        row = _live_fleet(session, project, name)
+        row = live_row(session, FleetRow, project, name)
         return fleet_record(row) if row is not None else None
 
 
@@ -151,10 +138,7 @@ def set_fleet_status(
 
 def update_fleet(state: State, fleet_id: str, **fields: Unpack[FleetUpdate]) -> FleetRecord:
     """Set plain columns (spec, stack_name, stack_outputs, idle_since, backend...)."""
-    with state.write() as session:
-        row = fetch_for_update(session, FleetRow, fleet_id)
-        update_fields(row, fields, forbidden=("id", "terminated_at"))
-        return fleet_record(row)
+    return update_record(state, FleetRow, fleet_id, fields, ("id", "terminated_at"), fleet_record)
 
 
 def create_instance(
@@ -179,8 +163,7 @@ def create_instance(
 ) -> InstanceRecord:
     now = utcnow()
     with state.write() as session:
-        if session.get(FleetRow, fleet_id) is None:
-            raise RecordNotFoundError(f"no fleet with id {fleet_id}")
+        check_exists(session, FleetRow, fleet_id)
         row = InstanceRow(
             id=instance_id or str(uuid.uuid4()),
             fleet_id=fleet_id,
@@ -202,15 +185,11 @@ def create_instance(
             last_processed_at=now,
             idle_since=now if status is InstanceStatus.IDLE else None,
         )
-        session.add(row)
-        session.flush()
-        return instance_record(row)
+        return instance_record(insert(session, row))
 
 
 def get_instance(state: State, instance_id: str) -> InstanceRecord | None:
-    with state.read() as session:
-        row = session.get(InstanceRow, instance_id)
-        return instance_record(row) if row is not None else None
+    return get_record(state, InstanceRow, instance_id, instance_record)
 
 
 def instances_of_fleet(
@@ -266,14 +245,12 @@ def update_instance(
     state: State, instance_id: str, **fields: Unpack[InstanceUpdate]
 ) -> InstanceRecord:
     """Set plain columns (hostname, internal_ip, ssh_user, backend_data, price...)."""
-    with state.write() as session:
-        row = fetch_for_update(session, InstanceRow, instance_id)
-        update_fields(row, fields, forbidden=("id", "fleet_id", "terminated_at"))
-        return instance_record(row)
+    forbidden = ("id", "fleet_id", "terminated_at")
+    return update_record(state, InstanceRow, instance_id, fields, forbidden, instance_record)
 
 
-def _live_fleet(session: Session, project: str, name: str) -> FleetRow | None:
-    query = select(FleetRow).where(
-        FleetRow.project == project, FleetRow.name == name, FleetRow.deleted.is_(False)
+def _fleet_name_in_use(name: str, status: str) -> FleetNameInUseError:
+    return FleetNameInUseError(
+        f"fleet {name} already exists ({status}): delete it with "
+        f"`dstack fleet delete {name}` or choose another name"
     )
-    return session.scalars(query).first()

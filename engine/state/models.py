@@ -63,6 +63,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def _unique_live_name(table: str, deleted: Mapped[bool]) -> Index:
+    """A name is unique among the rows of a project that were not deleted (finished included)."""
+    live = deleted == false()
+    return Index(
+        f"ix_{table}_project_name_live",
+        "project",
+        "name",
+        unique=True,
+        sqlite_where=live,
+        postgresql_where=live,
+    )
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -90,15 +103,7 @@ class RunRow(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
-        # A name is unique among the runs that were not deleted (finished ones included).
-        Index(
-            "ix_runs_project_name_live",
-            "project",
-            "name",
-            unique=True,
-            sqlite_where=deleted == false(),
-            postgresql_where=deleted == false(),
-        ),
+        _unique_live_name("runs", deleted),
         Index("ix_runs_submitted_at", "submitted_at"),
         Index("ix_runs_status", "status"),
     )
@@ -152,16 +157,7 @@ class FleetRow(Base):
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (
-        Index(
-            "ix_fleets_project_name_live",
-            "project",
-            "name",
-            unique=True,
-            sqlite_where=deleted == false(),
-            postgresql_where=deleted == false(),
-        ),
-    )
+    __table_args__ = (_unique_live_name("fleets", deleted),)
 
 
 class InstanceRow(Base):

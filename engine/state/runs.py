@@ -13,7 +13,6 @@ from typing import TypedDict, Unpack
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..errors import FleetstackError
 from ..models.json import JSONObject
@@ -24,14 +23,17 @@ from ..models.statuses import (
     RunTerminationReason,
 )
 from .common import (
-    RecordNotFoundError,
     apply_status,
+    check_exists,
+    claim_name,
     fetch_for_update,
-    update_fields,
+    get_record,
+    insert,
+    live_row,
+    update_record,
 )
 from .db import State
 from .models import JobRow, RunRow, utcnow
-from .names import generate_name
 from .records import JobRecord, RunRecord, job_record, run_record
 
 DEFAULT_PROJECT = "main"
@@ -120,18 +122,7 @@ def _insert_run(
 ) -> RunRecord:
     now = utcnow()
     with state.write() as session:
-        if name is None:
-            name = generate_name(lambda n: _live_run(session, project, n) is not None)
-        else:
-            existing = _live_run(session, project, name)
-            if existing is not None:
-                if not RunStatus(existing.status).is_finished:
-                    raise RunNameInUseError(
-                        f"run {name} is still {existing.status}: stop it with "
-                        f"`dstack stop {name}` or give the new run another name"
-                    )
-                existing.deleted = True
-                session.flush()
+        name = claim_name(session, RunRow, project, name, _run_name_in_use)
         row = RunRow(
             id=run_id or str(uuid.uuid4()),
             project=project,
@@ -141,21 +132,17 @@ def _insert_run(
             last_processed_at=now,
             deleted=False,
         )
-        session.add(row)
-        session.flush()
-        return run_record(row)
+        return run_record(insert(session, row))
 
 
 def get_run(state: State, run_id: str) -> RunRecord | None:
-    with state.read() as session:
-        row = session.get(RunRow, run_id)
-        return run_record(row) if row is not None else None
+    return get_record(state, RunRow, run_id, run_record)
 
 
 def get_run_by_name(state: State, name: str, project: str = DEFAULT_PROJECT) -> RunRecord | None:
     """The run (not deleted) called `name`, finished or not."""
     with state.read() as session:
-        row = _live_run(session, project, name)
+        row = live_row(session, RunRow, project, name)
         return run_record(row) if row is not None else None
 
 
@@ -208,10 +195,8 @@ def finish_run(
 
 def update_run(state: State, run_id: str, **fields: Unpack[RunUpdate]) -> RunRecord:
     """Set plain columns (backend, price, resources, fleet_id, run_spec, error...)."""
-    with state.write() as session:
-        row = fetch_for_update(session, RunRow, run_id)
-        update_fields(row, fields, forbidden=("id", "termination_reason", "finished_at"))
-        return run_record(row)
+    forbidden = ("id", "termination_reason", "finished_at")
+    return update_record(state, RunRow, run_id, fields, forbidden, run_record)
 
 
 def delete_run(state: State, run_id: str) -> RunRecord:
@@ -243,8 +228,7 @@ def create_job(
 ) -> JobRecord:
     now = utcnow()
     with state.write() as session:
-        if session.get(RunRow, run_id) is None:
-            raise RecordNotFoundError(f"no run with id {run_id}")
+        check_exists(session, RunRow, run_id)
         row = JobRow(
             id=job_id or str(uuid.uuid4()),
             run_id=run_id,
@@ -259,15 +243,11 @@ def create_job(
             submitted_at=now,
             last_processed_at=now,
         )
-        session.add(row)
-        session.flush()
-        return job_record(row)
+        return job_record(insert(session, row))
 
 
 def get_job(state: State, job_id: str) -> JobRecord | None:
-    with state.read() as session:
-        row = session.get(JobRow, job_id)
-        return job_record(row) if row is not None else None
+    return get_record(state, JobRow, job_id, job_record)
 
 
 def jobs_of_run(state: State, run_id: str, *, latest_only: bool = False) -> list[JobRecord]:
@@ -344,10 +324,8 @@ def finish_job(
 
 def update_job(state: State, job_id: str, **fields: Unpack[JobUpdate]) -> JobRecord:
     """Set plain columns (instance_id, job_dir, log_path, supervisor_pid, job_spec...)."""
-    with state.write() as session:
-        row = fetch_for_update(session, JobRow, job_id)
-        update_fields(row, fields, forbidden=("id", "run_id", "termination_reason"))
-        return job_record(row)
+    forbidden = ("id", "run_id", "termination_reason")
+    return update_record(state, JobRow, job_id, fields, forbidden, job_record)
 
 
 def _set_job_status(
@@ -371,8 +349,8 @@ def _set_job_status(
     return row
 
 
-def _live_run(session: Session, project: str, name: str) -> RunRow | None:
-    query = select(RunRow).where(
-        RunRow.project == project, RunRow.name == name, RunRow.deleted.is_(False)
+def _run_name_in_use(name: str, status: str) -> RunNameInUseError:
+    return RunNameInUseError(
+        f"run {name} is still {status}: stop it with "
+        f"`dstack stop {name}` or give the new run another name"
     )
-    return session.scalars(query).first()

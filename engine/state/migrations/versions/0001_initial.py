@@ -20,6 +20,18 @@ def _ts(name: str, nullable: bool = True) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+def _create_live_name_index(table: str) -> None:
+    """A name is unique among the rows of a project that were not deleted."""
+    op.create_index(
+        f"ix_{table}_project_name_live",
+        table,
+        ["project", "name"],
+        unique=True,
+        sqlite_where=sa.text("deleted = 0"),
+        postgresql_where=sa.text("deleted = false"),
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "runs",
@@ -43,14 +55,7 @@ def upgrade() -> None:
         sa.Column("deleted", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
     )
-    op.create_index(
-        "ix_runs_project_name_live",
-        "runs",
-        ["project", "name"],
-        unique=True,
-        sqlite_where=sa.text("deleted = 0"),
-        postgresql_where=sa.text("deleted = false"),
-    )
+    _create_live_name_index("runs")
     op.create_index("ix_runs_submitted_at", "runs", ["submitted_at"])
     op.create_index("ix_runs_status", "runs", ["status"])
 
@@ -102,14 +107,7 @@ def upgrade() -> None:
         sa.Column("deleted", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fleets")),
     )
-    op.create_index(
-        "ix_fleets_project_name_live",
-        "fleets",
-        ["project", "name"],
-        unique=True,
-        sqlite_where=sa.text("deleted = 0"),
-        postgresql_where=sa.text("deleted = false"),
-    )
+    _create_live_name_index("fleets")
 
     op.create_table(
         "instances",
