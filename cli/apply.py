@@ -6,6 +6,7 @@ import typer
 
 from .apply_plan import plan_and_confirm
 from .commands import help_of
+from .options import Backends, InstanceTypes, MaxPrice, Regions, spot_policy
 
 app = typer.Typer(add_completion=False)
 
@@ -21,22 +22,21 @@ def apply_command(
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan and exit"),
     detach: bool = typer.Option(False, "-d", "--detach", help="Do not attach to the run"),
-    backend: list[str] | None = typer.Option(None, "-b", "--backend", help="Backend (repeatable)"),
-    region: list[str] | None = typer.Option(None, "-r", "--region", help="Region (repeatable)"),
-    instance_type: list[str] | None = typer.Option(None, "--instance-type", help="Instance type"),
+    backend: Backends = None,
+    region: Regions = None,
+    instance_type: InstanceTypes = None,
     spot: bool = typer.Option(False, "--spot", help="Spot instances only"),
     on_demand: bool = typer.Option(False, "--on-demand", help="On-demand instances only"),
     spot_auto: bool = typer.Option(False, "--spot-auto", help="Spot or on-demand, cheapest first"),
-    max_price: float | None = typer.Option(None, "--max-price", help="Max price per hour, USD"),
+    max_price: MaxPrice = None,
     max_offers: int = typer.Option(3, "--max-offers", help="Offers shown in the plan"),
     profile: str | None = typer.Option(None, "--profile", help="Profile from .dstack/profiles.yml"),
 ) -> None:
-    spot_policy = "spot" if spot else "on-demand" if on_demand else "auto" if spot_auto else None
     overrides = {
         "backends": backend or None,
         "regions": region or None,
         "instance_types": instance_type or None,
-        "spot_policy": spot_policy,
+        "spot_policy": spot_policy(spot, on_demand, spot_auto),
         "max_price": max_price,
     }
     args = [a for a in ctx.args if a != "--"]

@@ -6,6 +6,7 @@ import typer
 
 from ..engine.errors import FleetstackError
 from .commands import help_of
+from .options import Backends, InstanceTypes, MaxPrice, Regions, spot_policy
 from .views.offers import show_offers
 
 app = typer.Typer(add_completion=False)
@@ -17,13 +18,13 @@ def offer_command(
     cpu: str | None = typer.Option(None, "--cpu", help="CPU count, e.g. 8.. or arm:4.."),
     memory: str | None = typer.Option(None, "--memory", help="Memory, e.g. 32GB.."),
     disk: str | None = typer.Option(None, "--disk", help="Disk size, e.g. 200GB.."),
-    backend: list[str] | None = typer.Option(None, "-b", "--backend", help="Backend (repeatable)"),
-    region: list[str] | None = typer.Option(None, "-r", "--region", help="Region (repeatable)"),
-    instance_type: list[str] | None = typer.Option(None, "--instance-type", help="Instance type"),
+    backend: Backends = None,
+    region: Regions = None,
+    instance_type: InstanceTypes = None,
     spot: bool = typer.Option(False, "--spot", help="Spot offers only"),
     on_demand: bool = typer.Option(False, "--on-demand", help="On-demand offers only"),
     spot_auto: bool = typer.Option(False, "--spot-auto", help="Spot and on-demand"),
-    max_price: float | None = typer.Option(None, "--max-price", help="Max price per hour, USD"),
+    max_price: MaxPrice = None,
     max_offers: int = typer.Option(50, "--max-offers", help="Rows to show"),
     group_by: str | None = typer.Option(None, "--group-by", help="gpu[,backend][,region]"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
@@ -46,7 +47,7 @@ def offer_command(
         backends=backend or None,
         regions=region or None,
         instance_types=instance_type or None,
-        spot_policy="spot" if spot else "on-demand" if on_demand else "auto" if spot_auto else None,
+        spot_policy=spot_policy(spot, on_demand, spot_auto),
         max_price=max_price,
         max_offers=max_offers,
         group_by=group_by,

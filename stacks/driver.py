@@ -61,34 +61,35 @@ class StackDriver:
 
     def destroy(self, project: str, fleet: str, cloud: str) -> None:
         """Destroy the fleet's resources and remove its stack; nothing to do is not an error."""
-        ensure_pulumi_cli()
-        from pulumi import automation as auto
-
-        name = stack_name_for(project, fleet, cloud)
-        try:
-            stack = auto.select_stack(
-                stack_name=name, project_name=PROJECT_NAME, program=lambda: None, opts=self._opts()
-            )
-        except auto.StackNotFoundError:
+        stack = self._existing_stack(project, fleet, cloud)
+        if stack is None:
             return
         with _translated_errors(fleet):
             stack.destroy(on_output=lambda _line: None)
-            stack.workspace.remove_stack(name)
+            stack.workspace.remove_stack(stack.name)
 
     def cancel(self, project: str, fleet: str, cloud: str) -> None:
         """Cancel a running update of the fleet's stack and release its lock."""
-        ensure_pulumi_cli()
-        from pulumi import automation as auto
-
-        name = stack_name_for(project, fleet, cloud)
-        try:
-            stack = auto.select_stack(
-                stack_name=name, project_name=PROJECT_NAME, program=lambda: None, opts=self._opts()
-            )
-        except auto.StackNotFoundError:
+        stack = self._existing_stack(project, fleet, cloud)
+        if stack is None:
             return
         with _translated_errors(fleet):
             stack.cancel()
+
+    def _existing_stack(self, project: str, fleet: str, cloud: str) -> auto.Stack | None:
+        # destroy and cancel act on the stack as it is: no program, and no stack is no work
+        ensure_pulumi_cli()
+        from pulumi import automation as auto
+
+        try:
+            return auto.select_stack(
+                stack_name=stack_name_for(project, fleet, cloud),
+                project_name=PROJECT_NAME,
+                program=lambda: None,
+                opts=self._opts(),
+            )
+        except auto.StackNotFoundError:
+            return None
 
     def _opts(self) -> auto.LocalWorkspaceOptions:
         from pulumi import automation as auto

@@ -161,9 +161,10 @@ class CatalogBackend(Backend):
     capabilities = frozenset({Capability.MULTINODE, Capability.SPOT})
     reasons = {
         Capability.STACK: "cannot be provisioned as a stack yet",
-        Capability.CLUSTER_PLACEMENT: "cannot be provisioned yet",
-        Capability.PORTS: "cannot be provisioned yet",
-        Capability.VOLUMES: "cannot be provisioned yet",
+        **dict.fromkeys(
+            (Capability.CLUSTER_PLACEMENT, Capability.PORTS, Capability.VOLUMES),
+            "cannot be provisioned yet",
+        ),
         Capability.LOCAL_JOBS: "runs no job on this machine",
     }
 

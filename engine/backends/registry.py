@@ -1,5 +1,6 @@
 """The only list of backends: every other list (`-b`, `backends:`, config.yml `type:`, catalog
-files, clouds with a stack program) is derived from it. A new cloud is a module + one line here.
+files, clouds with a stack program) is derived from it. A new cloud is a module + one line here
+(a catalog-only cloud: one name in catalog_only.NAMES).
 """
 
 from __future__ import annotations
@@ -11,14 +12,7 @@ from ..errors import FleetstackError
 from .aws import AWSBackend
 from .azure import AzureBackend
 from .base import Backend, Capability
-from .catalog_only import (
-    CloudriftBackend,
-    LambdaBackend,
-    NebiusBackend,
-    OCIBackend,
-    RunpodBackend,
-    VerdaBackend,
-)
+from .catalog_only import catalog_only_backends
 from .gcp import GCPBackend
 from .local.backend import LocalBackend
 from .ssh.backend import SSHBackend
@@ -29,12 +23,7 @@ _BACKENDS: dict[str, Backend] = {
         AWSBackend(),
         GCPBackend(),
         AzureBackend(),
-        LambdaBackend(),
-        RunpodBackend(),
-        OCIBackend(),
-        NebiusBackend(),
-        VerdaBackend(),
-        CloudriftBackend(),
+        *catalog_only_backends(),
         LocalBackend(),
         SSHBackend(),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,11 +16,7 @@ from pydantic import (
 )
 
 from ..models.durations import parse_duration
-
-if TYPE_CHECKING:
-    from pydantic import GetJsonSchemaHandler
-    from pydantic.json_schema import JsonSchemaValue
-    from pydantic_core import CoreSchema
+from ..models.short_forms import ShortForms
 
 _DURATION_SCHEMA = {
     "anyOf": [
@@ -53,7 +49,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class PortMapping(Strict):
+class PortMapping(ShortForms, Strict):
     """`8000` (same port on both ends), `"9000:9090"` (local:container), `"*:8080"` (any local)."""
 
     local_port: int | None = Field(
@@ -70,13 +66,6 @@ class PortMapping(Strict):
     @classmethod
     def _parse(cls, value: object) -> object:
         return parse_port(value)
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        return {"anyOf": [{"type": "integer"}, {"type": "string"}, schema]}
 
 
 def parse_port(value: object) -> object:
@@ -115,8 +104,10 @@ def _port_number(text: str, whole: object) -> int:
     return port
 
 
-class RetryPolicy(Strict):
+class RetryPolicy(ShortForms, Strict):
     """`retry: true`, or `{on_events: [no-capacity, interruption, error], duration: 1h}`."""
+
+    json_types: ClassVar[tuple[str, ...]] = ("boolean",)
 
     on_events: list[RetryEvent] = Field(
         default_factory=lambda: list(RETRY_EVENTS),
@@ -126,13 +117,6 @@ class RetryPolicy(Strict):
         default=DEFAULT_RETRY_DURATION,
         description="How long to keep retrying, e.g. 1h or 1d (default 1h)",
     )
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        return {"anyOf": [{"type": "boolean"}, schema]}
 
 
 def parse_retry(value: object) -> object:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from ..models.resources import ResourcesSpec, parse_count
+from ..models.short_forms import ShortForms
 from .common import (
     Duration,
     ProfileParams,
@@ -16,15 +17,10 @@ from .common import (
 )
 from .run import Env
 
-if TYPE_CHECKING:
-    from pydantic import GetJsonSchemaHandler
-    from pydantic.json_schema import JsonSchemaValue
-    from pydantic_core import CoreSchema
-
 DEFAULT_FLEET_IDLE_DURATION = 3 * 86400  # dstack: 3d
 
 
-class FleetNodes(Strict):
+class FleetNodes(ShortForms, Strict):
     """`nodes: 2`, `nodes: 0..2`, `nodes: {min: 0, target: 1, max: 2}`."""
 
     min: int | None = Field(default=None, ge=0, description="Fewest nodes")
@@ -48,13 +44,6 @@ class FleetNodes(Strict):
         if self.target is not None and (self.target < lo or (hi is not None and self.target > hi)):
             raise ValueError(f"nodes target {self.target} is outside {lo}..{hi or ''}")
         return self
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        return {"anyOf": [{"type": "integer"}, {"type": "string"}, schema]}
 
 
 class ProxyJump(Strict):

@@ -15,12 +15,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    GetJsonSchemaHandler,
     WithJsonSchema,
     model_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
 
 from .resource_grammar import (
     GPU_EXAMPLES,
@@ -37,6 +34,7 @@ from .resource_grammar import (
     parse_size_range,
     range_text,
 )
+from .short_forms import ShortForms
 
 __all__ = [  # the grammar's public parsers, importable from here as before the split
     "CPUSpec",
@@ -52,17 +50,10 @@ __all__ = [  # the grammar's public parsers, importable from here as before the 
 ]
 
 
-class _TextForms(BaseModel):
+class _TextForms(ShortForms):
     """A model also written as text (`24GB..`) or a number: its JSON schema says so."""
 
     model_config = ConfigDict(extra="forbid")
-    json_types: ClassVar[tuple[str, ...]] = ("integer", "string")
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        return {"anyOf": [*({"type": t} for t in cls.json_types), handler(core_schema)]}
 
 
 class _Range(_TextForms):

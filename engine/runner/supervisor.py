@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .. import state as store  # its names load SQLAlchemy on first use, not on import
 from ..models.statuses import JobStatus, JobTerminationReason
@@ -69,6 +69,10 @@ __all__ = [  # the job-control names, importable from here as before the split
 ]
 
 DRAIN_SECONDS = 5.0  # after the job exits, how long escaped children may hold the pipe
+# The command-line options that override supervisor.json when given (dest = the spec's key).
+_SPEC_OPTIONS: Final = (
+    "script", "working_dir", "job_id", "database_url", "grace_seconds", "max_duration"
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,18 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     job_dir = args.job_dir.resolve()
     spec_path = job_dir / jobfiles.SPEC_FILE
     spec: SupervisorSpec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
-    if args.script is not None:
-        spec["script"] = args.script
-    if args.working_dir is not None:
-        spec["working_dir"] = args.working_dir
-    if args.job_id is not None:
-        spec["job_id"] = args.job_id
-    if args.database_url is not None:
-        spec["database_url"] = args.database_url
-    if args.grace_seconds is not None:
-        spec["grace_seconds"] = args.grace_seconds
-    if args.max_duration is not None:
-        spec["max_duration"] = args.max_duration
+    options = vars(args)
+    for key in _SPEC_OPTIONS:
+        if options[key] is not None:
+            spec[key] = options[key]
     if not spec.get("script"):
         parser.error(f"no --script and no {spec_path}")
 
