@@ -12,14 +12,7 @@ import gzip
 import re
 from typing import TYPE_CHECKING
 
-from .common import (
-    SSH_USER,
-    check_spec,
-    format_price,
-    inbound_ports,
-    node_names,
-    wants_nvidia_image,
-)
+from . import common
 from .errors import StackError
 from .spec import StackSpec
 
@@ -60,7 +53,7 @@ def program(spec: StackSpec) -> None:
     import pulumi
     import pulumi_aws as aws
 
-    check_spec(spec)
+    common.check_spec(spec)
     prefix = spec.resource_prefix
     tags = spec.all_tags
 
@@ -72,7 +65,7 @@ def program(spec: StackSpec) -> None:
             aws.ec2.SecurityGroupIngressArgs(
                 protocol="tcp", from_port=port, to_port=port, cidr_blocks=[spec.allowed_cidr]
             )
-            for port in inbound_ports(spec)
+            for port in common.inbound_ports(spec)
         ]
         + [
             # nodes of one fleet talk to each other freely (NCCL, torch.distributed, MPI)
@@ -97,7 +90,9 @@ def program(spec: StackSpec) -> None:
             f"{prefix}-pg", strategy="cluster", tags={**tags, "Name": f"{prefix}-pg"}
         )
 
-    owner, pattern = AMI_PATTERNS[(wants_nvidia_image(spec), instance_arch(spec.instance_type))]
+    owner, pattern = AMI_PATTERNS[
+        (common.wants_nvidia_image(spec), instance_arch(spec.instance_type))
+    ]
     ami = aws.ec2.get_ami_output(
         most_recent=True,
         owners=[owner],
@@ -109,7 +104,7 @@ def program(spec: StackSpec) -> None:
 
     boot = user_data_args(spec)
     instances = []
-    for name in node_names(spec):
+    for name in common.node_names(spec):
         instances.append(
             aws.ec2.Instance(
                 name,
@@ -139,7 +134,7 @@ def program(spec: StackSpec) -> None:
     pulumi.export("instance_ids", [i.id for i in instances])
     pulumi.export("public_ips", [i.public_ip for i in instances])
     pulumi.export("private_ips", [i.private_ip for i in instances])
-    pulumi.export("ssh_user", SSH_USER)
+    pulumi.export("ssh_user", common.SSH_USER)
 
 
 def stack_settings(spec: StackSpec) -> dict[str, str]:
@@ -184,7 +179,7 @@ def _market_options(spec: StackSpec) -> aws.ec2.InstanceInstanceMarketOptionsArg
         market_type="spot",
         spot_options=aws.ec2.InstanceInstanceMarketOptionsSpotOptionsArgs(
             # no max_price: AWS caps a spot price at the on-demand price
-            max_price=format_price(spec.max_price) if spec.max_price is not None else None,
+            max_price=common.format_price(spec.max_price) if spec.max_price is not None else None,
             instance_interruption_behavior="terminate",
             spot_instance_type="one-time",
         ),

@@ -19,20 +19,12 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .common import (
-    SSH_USER,
-    check_spec,
-    check_user_data_size,
-    inbound_ports,
-    node_names,
-    wants_nvidia_image,
-)
+from . import common
 from .spec import StackSpec
 
 if TYPE_CHECKING:  # the SDK itself is imported inside the program: it is heavy
     from pulumi_azure_native.network.outputs import NetworkInterfaceIPConfigurationResponse
 
-# (publisher, offer, sku) of the boot image; version is always "latest"
 # (label, dotted input path) a reviewer sees in the offline plan (stacks/inputs.py)
 REVIEW_INPUTS = (
     ("size", "hardwareProfile.vmSize"),
@@ -44,6 +36,7 @@ REVIEW_INPUTS = (
     ("cidr", "addressSpace.addressPrefixes"),
     ("cidr", "addressPrefix"),
 )
+# (publisher, offer, sku) of the boot image; version is always "latest"
 GPU_IMAGE = ("microsoft-dsvm", "ubuntu-hpc", "2204")
 CPU_IMAGE = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
 VNET_CIDR = "10.0.0.0/16"
@@ -57,7 +50,7 @@ def program(spec: StackSpec) -> None:
     import pulumi
     from pulumi_azure_native import compute, network, resources
 
-    check_spec(spec)
+    common.check_spec(spec)
     prefix = spec.resource_prefix
     tags = spec.all_tags
     location = spec.region
@@ -92,7 +85,7 @@ def program(spec: StackSpec) -> None:
                 source_address_prefix=spec.allowed_cidr,
                 source_port_range="*",
                 destination_address_prefix="*",
-                destination_port_ranges=[str(p) for p in inbound_ports(spec)],
+                destination_port_ranges=[str(p) for p in common.inbound_ports(spec)],
             )
         ],
         tags=tags,
@@ -107,11 +100,11 @@ def program(spec: StackSpec) -> None:
             tags=tags,
         )
 
-    publisher, offer, sku = GPU_IMAGE if wants_nvidia_image(spec) else CPU_IMAGE
-    check_user_data_size(spec, limit=AZURE_CUSTOM_DATA_LIMIT, where="Azure custom data")
+    publisher, offer, sku = GPU_IMAGE if common.wants_nvidia_image(spec) else CPU_IMAGE
+    common.check_user_data_size(spec, limit=AZURE_CUSTOM_DATA_LIMIT, where="Azure custom data")
     encoded_user_data = base64.b64encode(spec.user_data.encode()).decode()
     vms, public_ips, nics = [], [], []
-    for name in node_names(spec):
+    for name in common.node_names(spec):
         public_ip = network.PublicIPAddress(
             f"{name}-ip",
             resource_group_name=group.name,
@@ -145,7 +138,7 @@ def program(spec: StackSpec) -> None:
             hardware_profile=compute.HardwareProfileArgs(vm_size=spec.instance_type),
             os_profile=compute.OSProfileArgs(
                 computer_name=name,
-                admin_username=SSH_USER,
+                admin_username=common.SSH_USER,
                 custom_data=encoded_user_data,
                 linux_configuration=compute.LinuxConfigurationArgs(
                     disable_password_authentication=True,
@@ -153,7 +146,7 @@ def program(spec: StackSpec) -> None:
                         public_keys=[
                             compute.SshPublicKeyArgs(
                                 key_data=spec.ssh_public_key.strip(),
-                                path=f"/home/{SSH_USER}/.ssh/authorized_keys",
+                                path=f"/home/{common.SSH_USER}/.ssh/authorized_keys",
                             )
                         ]
                     ),
@@ -199,7 +192,7 @@ def program(spec: StackSpec) -> None:
     pulumi.export("instance_ids", [vm.id for vm in vms])
     pulumi.export("public_ips", [ip.ip_address for ip in public_ips])
     pulumi.export("private_ips", [nic.ip_configurations.apply(_private_ip) for nic in nics])
-    pulumi.export("ssh_user", SSH_USER)
+    pulumi.export("ssh_user", common.SSH_USER)
 
 
 def stack_settings(spec: StackSpec) -> dict[str, str]:

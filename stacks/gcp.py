@@ -18,14 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .common import (
-    SSH_USER,
-    check_spec,
-    check_user_data_size,
-    inbound_ports,
-    node_names,
-    wants_nvidia_image,
-)
+from . import common
 from .errors import StackError
 from .spec import StackSpec
 
@@ -75,8 +68,8 @@ def program(spec: StackSpec) -> None:
     import pulumi
     import pulumi_gcp as gcp
 
-    check_spec(spec)
-    check_user_data_size(spec, limit=GCP_METADATA_VALUE_LIMIT, where="a GCP metadata value")
+    common.check_spec(spec)
+    common.check_user_data_size(spec, limit=GCP_METADATA_VALUE_LIMIT, where="a GCP metadata value")
     prefix = spec.resource_prefix
     labels = gcp_labels(spec.all_tags)
     zone = default_zone(spec)
@@ -89,7 +82,7 @@ def program(spec: StackSpec) -> None:
         direction="INGRESS",
         allows=[
             gcp.compute.FirewallAllowArgs(
-                protocol="tcp", ports=[str(p) for p in inbound_ports(spec)]
+                protocol="tcp", ports=[str(p) for p in common.inbound_ports(spec)]
             )
         ],
         source_ranges=[spec.allowed_cidr],
@@ -118,7 +111,7 @@ def program(spec: StackSpec) -> None:
         )
 
     instances = []
-    for name in node_names(spec):
+    for name in common.node_names(spec):
         instances.append(
             gcp.compute.Instance(
                 name,
@@ -137,7 +130,7 @@ def program(spec: StackSpec) -> None:
                 scheduling=_scheduling(spec),
                 metadata={
                     "user-data": spec.user_data,
-                    "ssh-keys": f"{SSH_USER}:{spec.ssh_public_key.strip()}",
+                    "ssh-keys": f"{common.SSH_USER}:{spec.ssh_public_key.strip()}",
                 },
                 network_interfaces=[
                     gcp.compute.InstanceNetworkInterfaceArgs(
@@ -155,7 +148,7 @@ def program(spec: StackSpec) -> None:
     pulumi.export("instance_ids", [i.id for i in instances])
     pulumi.export("public_ips", [i.network_interfaces.apply(_public_ip) for i in instances])
     pulumi.export("private_ips", [i.network_interfaces.apply(_private_ip) for i in instances])
-    pulumi.export("ssh_user", SSH_USER)
+    pulumi.export("ssh_user", common.SSH_USER)
 
 
 def stack_settings(spec: StackSpec) -> dict[str, str]:
@@ -182,7 +175,7 @@ def default_zone(spec: StackSpec) -> str:
 def boot_image(spec: StackSpec) -> str:
     """The boot image (family) for the spec's nodes."""
     arm = machine_series(spec.instance_type) in ARM_SERIES
-    if wants_nvidia_image(spec):
+    if common.wants_nvidia_image(spec):
         if arm:
             raise StackError(
                 f"fleet {spec.fleet!r}: GCP Arm GPU machine type {spec.instance_type!r} is not "

@@ -19,16 +19,18 @@ from pathlib import Path
 
 from ..errors import FleetstackError
 from ..models.runs import RunSpec
+from ..models.statuses import (
+    IllegalTransitionError,
+    JobStatus,
+    JobTerminationReason,
+    RunStatus,
+    RunTerminationReason,
+)
 from ..paths import dstack_home
 from ..runner import jobfiles, supervisor
 from ..state import (
-    IllegalTransitionError,
     JobRecord,
-    JobStatus,
-    JobTerminationReason,
     RunRecord,
-    RunStatus,
-    RunTerminationReason,
     State,
     finish_job,
     get_run,

@@ -23,15 +23,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ..models.runs import RunSpec
-from ..runner.supervisor import reconcile_jobs
-from ..state import (
+from ..models.statuses import (
     IllegalTransitionError,
-    JobRecord,
     JobStatus,
     JobTerminationReason,
-    RunRecord,
     RunStatus,
     RunTerminationReason,
+)
+from ..runner.supervisor import reconcile_jobs
+from ..state import (
+    JobRecord,
+    RunRecord,
     State,
     finish_run,
     get_run,

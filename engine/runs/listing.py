@@ -256,36 +256,11 @@ def _state_source(url: str) -> RunSource:
 
 
 def _summary(row: Sequence[object]) -> RunSummary:
-    columns = cast(_Row, row)  # a tuple (sqlite3) or a Row (SQLAlchemy) of the schema's types
-    (run_id, project, name, status, reason, error, backend, region, price, resources, run_spec,
-     configuration_path, submitted_at, finished_at, job_id, job_status, job_reason, exit_status,
-     job_error, job_dir, pid, host, token, started_at, job_finished_at) = columns  # fmt: skip
+    """_COLUMNS are selected in RunSummary's field order; times and JSON are converted."""
+    c = cast(_Row, row)  # a tuple (sqlite3) or a Row (SQLAlchemy) of the schema's types
+    submitted_at = _utc(c[12]) or datetime.fromtimestamp(0, UTC)
     return RunSummary(
-        id=run_id,
-        project=project,
-        name=name,
-        status=status,
-        termination_reason=reason,
-        error=error,
-        backend=backend,
-        region=region,
-        price=price,
-        resources=resources,
-        run_spec=_json(run_spec),
-        configuration_path=configuration_path,
-        submitted_at=_utc(submitted_at) or datetime.fromtimestamp(0, UTC),
-        finished_at=_utc(finished_at),
-        job_id=job_id,
-        job_status=job_status,
-        job_termination_reason=job_reason,
-        exit_status=exit_status,
-        job_error=job_error,
-        job_dir=job_dir,
-        supervisor_pid=pid,
-        supervisor_host=host,
-        supervisor_token=token,
-        started_at=_utc(started_at),
-        job_finished_at=_utc(job_finished_at),
+        *c[:10], _json(c[10]), c[11], submitted_at, _utc(c[13]), *c[14:23], _utc(c[23]), _utc(c[24])
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import TypeVar
@@ -46,6 +47,21 @@ def check_exists(session: Session, model: type[Row], row_id: str) -> None:
     """RecordNotFoundError unless `model` has a row with that id (e.g. the parent of a new row)."""
     if session.get(model, row_id) is None:
         raise RecordNotFoundError(f"no {model.__tablename__[:-1]} with id {row_id}")
+
+
+def new_row(model: type[Row], row_id: str | None, status: Status, **columns: object) -> Row:
+    """A row of `model` (not added yet): a fresh id unless given, `status`, and now as the time
+    it was created (submitted_at for runs and jobs, created_at for fleets and instances) and
+    last processed."""
+    now = utcnow()
+    created = "submitted_at" if model in (RunRow, JobRow) else "created_at"
+    return model(
+        id=row_id or str(uuid.uuid4()),
+        status=status.value,
+        last_processed_at=now,
+        **{created: now},
+        **columns,
+    )
 
 
 def insert(session: Session, row: Row) -> Row:

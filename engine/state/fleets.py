@@ -6,9 +6,8 @@ row the reconciler can find and destroy.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import TypedDict, Unpack
+from typing import Required, TypedDict, Unpack
 
 from sqlalchemy import select
 
@@ -23,6 +22,7 @@ from .common import (
     get_record,
     insert,
     live_row,
+    new_row,
     update_record,
 )
 from .db import State
@@ -68,33 +68,27 @@ class InstanceUpdate(TypedDict, total=False):
     idle_since: datetime | None
 
 
+class NewInstance(InstanceUpdate, total=False):
+    """A new instance's columns: its name, backend and number in the fleet, then any other."""
+
+    name: Required[str]
+    backend: Required[str]
+    instance_num: int
+
+
 def create_fleet(
     state: State,
     *,
     name: str | None = None,
     project: str = DEFAULT_PROJECT,
-    spec: JSONObject | None = None,
-    backend: str | None = None,
-    stack_name: str | None = None,
     status: FleetStatus = FleetStatus.SUBMITTED,
     fleet_id: str | None = None,
+    **columns: Unpack[FleetUpdate],
 ) -> FleetRecord:
     """A new fleet; a finished fleet with the same name is marked deleted, a live one refused."""
-    now = utcnow()
     with state.write() as session:
-        name = claim_name(session, FleetRow, project, name, _fleet_name_in_use)
-        row = FleetRow(
-            id=fleet_id or str(uuid.uuid4()),
-            project=project,
-            name=name,
-            status=status.value,
-            spec=spec,
-            backend=backend,
-            stack_name=stack_name,
-            created_at=now,
-            last_processed_at=now,
-            deleted=False,
-        )
+        claimed = claim_name(session, FleetRow, project, name, _fleet_name_in_use)
+        row = new_row(FleetRow, fleet_id, status, project=project, name=claimed, **columns)
         return fleet_record(insert(session, row))
 
 
@@ -145,46 +139,16 @@ def create_instance(
     state: State,
     fleet_id: str,
     *,
-    name: str,
-    backend: str,
-    instance_num: int = 0,
-    region: str | None = None,
-    instance_type: str | None = None,
-    spot: bool = False,
-    price: float | None = None,
-    resources: JSONObject | None = None,
-    backend_data: JSONObject | None = None,
-    hostname: str | None = None,
-    internal_ip: str | None = None,
-    ssh_user: str | None = None,
-    ssh_port: int | None = None,
     status: InstanceStatus = InstanceStatus.PENDING,
     instance_id: str | None = None,
+    **columns: Unpack[NewInstance],
 ) -> InstanceRecord:
-    now = utcnow()
+    """A new instance of the fleet with the `columns` given; an idle one is idle from now."""
+    if status is InstanceStatus.IDLE:
+        columns.setdefault("idle_since", utcnow())
     with state.write() as session:
         check_exists(session, FleetRow, fleet_id)
-        row = InstanceRow(
-            id=instance_id or str(uuid.uuid4()),
-            fleet_id=fleet_id,
-            name=name,
-            instance_num=instance_num,
-            backend=backend,
-            region=region,
-            instance_type=instance_type,
-            spot=spot,
-            status=status.value,
-            price=price,
-            resources=resources,
-            backend_data=backend_data,
-            hostname=hostname,
-            internal_ip=internal_ip,
-            ssh_user=ssh_user,
-            ssh_port=ssh_port,
-            created_at=now,
-            last_processed_at=now,
-            idle_since=now if status is InstanceStatus.IDLE else None,
-        )
+        row = new_row(InstanceRow, instance_id, status, fleet_id=fleet_id, **columns)
         return instance_record(insert(session, row))
 
 

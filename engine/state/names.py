@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
 
-ADJECTIVES = (
-    "amber", "bold", "brave", "bright", "calm", "clever", "cosmic", "crisp", "daring", "eager",
-    "fancy", "fast", "fierce", "gentle", "giant", "glad", "golden", "grand", "happy", "humble",
-    "jolly", "keen", "kind", "lively", "lucky", "merry", "mighty", "noble", "polite", "proud",
-    "quick", "quiet", "rapid", "shiny", "silent", "smart", "steady", "sunny", "swift", "witty",
-)  # fmt: skip
-ANIMALS = (
-    "badger", "beaver", "bison", "cat", "cobra", "crab", "crane", "deer", "dolphin", "eagle",
-    "falcon", "ferret", "fox", "gecko", "goose", "heron", "ibis", "jaguar", "koala", "lemur",
-    "lion", "llama", "lynx", "mole", "moose", "moth", "newt", "otter", "owl", "panda",
-    "parrot", "puma", "quail", "rabbit", "seal", "shark", "sloth", "swan", "tiger", "wolf",
-)  # fmt: skip
+
+def _word_lists() -> dict[str, tuple[str, ...]]:
+    text = (Path(__file__).parent / "names.txt").read_text()
+    lists = (line.split(":", 1) for line in text.splitlines() if line and line[0] != "#")
+    return {key.strip(): tuple(value.split()) for key, value in lists}
+
+
+_WORDS = _word_lists()
+ADJECTIVES = _WORDS["adjectives"]
+ANIMALS = _WORDS["animals"]
 
 
 def generate_name(is_taken: Callable[[str], bool], rng: random.Random | None = None) -> str:

@@ -6,8 +6,6 @@ other columns through update_run / update_job.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import TypedDict, Unpack
 
@@ -30,6 +28,7 @@ from .common import (
     get_record,
     insert,
     live_row,
+    new_row,
     update_record,
 )
 from .db import State
@@ -72,41 +71,35 @@ class JobUpdate(TypedDict, total=False):
     started_at: datetime | None
 
 
+class NewJob(JobUpdate, total=False):
+    """A new job's columns: its place in the run (each 0 by default), then any plain column."""
+
+    job_num: int
+    replica_num: int
+    submission_num: int
+
+
 def create_run(
     state: State,
     *,
     name: str | None = None,
     project: str = DEFAULT_PROJECT,
-    configuration_path: str | None = None,
-    configuration: JSONObject | None = None,
-    run_spec: JSONObject | None = None,
     status: RunStatus = RunStatus.SUBMITTED,
-    backend: str | None = None,
-    region: str | None = None,
-    price: float | None = None,
-    resources: str | None = None,
-    fleet_id: str | None = None,
     run_id: str | None = None,
+    **columns: Unpack[RunUpdate],
 ) -> RunRecord:
-    """A new run. Without `name`, a fresh "adjective-animal-N" name is generated.
+    """A new run with the plain `columns` given (the others stay NULL). Without `name`, a
+    fresh "adjective-animal-N" name is generated.
 
     A finished run holding the same name is marked deleted (its name is reused, as in
     dstack); an unfinished one makes this raise RunNameInUseError.
     """
-    fields = {
-        "configuration_path": configuration_path,
-        "configuration": configuration,
-        "run_spec": run_spec,
-        "status": status.value,
-        "backend": backend,
-        "region": region,
-        "price": price,
-        "resources": resources,
-        "fleet_id": fleet_id,
-    }
     for attempt in range(5):
         try:
-            return _insert_run(state, name, project, fields, run_id)
+            with state.write() as session:
+                claimed = claim_name(session, RunRow, project, name, _run_name_in_use)
+                row = new_row(RunRow, run_id, status, project=project, name=claimed, **columns)
+                return run_record(insert(session, row))
         except IntegrityError as e:
             # Two writers took the same name at once (PostgreSQL only: SQLite serializes
             # writers). A generated name is simply drawn again.
@@ -115,24 +108,6 @@ def create_run(
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
-
-
-def _insert_run(
-    state: State, name: str | None, project: str, fields: Mapping[str, object], run_id: str | None
-) -> RunRecord:
-    now = utcnow()
-    with state.write() as session:
-        name = claim_name(session, RunRow, project, name, _run_name_in_use)
-        row = RunRow(
-            id=run_id or str(uuid.uuid4()),
-            project=project,
-            name=name,
-            **fields,
-            submitted_at=now,
-            last_processed_at=now,
-            deleted=False,
-        )
-        return run_record(insert(session, row))
 
 
 def get_run(state: State, run_id: str) -> RunRecord | None:
@@ -216,33 +191,14 @@ def create_job(
     state: State,
     run_id: str,
     *,
-    job_num: int = 0,
-    replica_num: int = 0,
-    submission_num: int = 0,
     status: JobStatus = JobStatus.SUBMITTED,
-    job_spec: JSONObject | None = None,
-    instance_id: str | None = None,
-    job_dir: str | None = None,
-    log_path: str | None = None,
     job_id: str | None = None,
+    **columns: Unpack[NewJob],
 ) -> JobRecord:
-    now = utcnow()
+    """A new submission of job `job_num` (0 by default) of the run, with the `columns` given."""
     with state.write() as session:
         check_exists(session, RunRow, run_id)
-        row = JobRow(
-            id=job_id or str(uuid.uuid4()),
-            run_id=run_id,
-            job_num=job_num,
-            replica_num=replica_num,
-            submission_num=submission_num,
-            status=status.value,
-            job_spec=job_spec,
-            instance_id=instance_id,
-            job_dir=job_dir,
-            log_path=log_path,
-            submitted_at=now,
-            last_processed_at=now,
-        )
+        row = new_row(JobRow, job_id, status, run_id=run_id, **columns)
         return job_record(insert(session, row))
 
 

@@ -158,3 +158,16 @@ def test_an_active_run_not_yet_running_is_refreshed(state, status):
     create_job(state, run.id)
     (summary,) = list_runs_for_ps(refresh=False)
     assert needs_refresh([replace(summary, status=status)])
+
+
+def test_the_selected_columns_are_in_the_summary_field_order():
+    """_summary builds a RunSummary positionally from the row: the SELECT must follow its fields."""
+    from dataclasses import fields
+
+    from fleetstack.engine.runs.listing import _COLUMNS, RunSummary
+
+    columns = [c.strip().split(".", 1)[1] for c in _COLUMNS.split(",")]
+    names = [f.name for f in fields(RunSummary)]
+    assert len(columns) == len(names)
+    for column, name in zip(columns, names, strict=True):
+        assert name.endswith(column), f"column {column} feeds the field {name}"
