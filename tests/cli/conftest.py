@@ -1,29 +1,28 @@
-"""Fixtures of the CLI tests: a small offers catalog written for the test."""
+"""Fixtures of the CLI tests: a small offers catalog (tests/cli/catalogs/NAME/) for the test."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-CATALOG_HEADER = "instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size,gpu_vendor,flags,cpu_arch,provider_data"  # noqa: E501
+CATALOGS = Path(__file__).parent / "catalogs"
 
 
 @pytest.fixture
 def use_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
-    """use_catalog({provider: [csv rows]}, backends=[...]) -> the catalog folder.
+    """use_catalog(NAME, backends=[...]) -> the catalog folder.
 
-    The rows become gpuhunt's catalog (GPUHUNT_CATALOG_DIR), and $DSTACK_HOME/config.yml
-    configures exactly `backends`.
+    A copy of tests/cli/catalogs/NAME/ becomes gpuhunt's catalog (GPUHUNT_CATALOG_DIR), and
+    $DSTACK_HOME/config.yml configures exactly `backends`.
     """
 
-    def use(catalog: dict[str, list[str]], *, backends: list[str]) -> Path:
+    def use(name: str, *, backends: list[str]) -> Path:
         folder = tmp_path / "catalog"
-        folder.mkdir()
-        for provider, rows in catalog.items():
-            (folder / f"{provider}.csv").write_text("\n".join([CATALOG_HEADER, *rows]) + "\n")
+        shutil.copytree(CATALOGS / name, folder)
         monkeypatch.setenv("GPUHUNT_CATALOG_DIR", str(folder))
         home = Path(os.environ["DSTACK_HOME"])
         home.mkdir(parents=True, exist_ok=True)

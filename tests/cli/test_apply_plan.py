@@ -12,21 +12,7 @@ from typer.testing import CliRunner
 
 DSTACK = Path(sys.executable).parent / "dstack"
 # backends without a stack program: the plan stops at the offers (no resource plan to compute)
-CATALOG = {
-    "lambdalabs": [
-        "gpu_1x_a10,us-east-1,0.75,30,200.0,1,A10,24.0,False,512.0,nvidia,,x86,{}",
-        "gpu_1x_a10,us-west-1,0.8,30,200.0,1,A10,24.0,False,512.0,nvidia,,x86,{}",
-        "gpu_1x_a100_sxm4,us-east-1,1.29,30,200.0,1,A100,40.0,False,512.0,nvidia,,x86,{}",
-        "gpu_8x_a100_80gb_sxm4,us-east-1,14.32,240,1800.0,8,A100,80.0,False,512.0,nvidia,,x86,{}",
-        "gpu_8x_h100_sxm5,us-east-1,23.92,208,1800.0,8,H100,80.0,False,512.0,nvidia,,x86,{}",
-    ],
-    "runpod": [
-        "NVIDIA RTX A6000,EU-SE-1,0.79,16,62.0,1,A6000,48.0,False,100.0,nvidia,,x86,{}",
-        "NVIDIA RTX A6000,EU-SE-1,0.49,16,62.0,1,A6000,48.0,True,100.0,nvidia,,x86,{}",
-        "NVIDIA A100 80GB PCIe,CA-MTL-1,1.99,16,117.0,1,A100,80.0,False,100.0,nvidia,,x86,{}",
-        "NVIDIA L4,US-KS-2,0.43,12,50.0,1,L4,24.0,False,100.0,nvidia,,x86,{}",
-    ],
-}
+CATALOG = "plan"  # tests/cli/catalogs/plan/: gpuhunt CSVs, one per provider
 OFFERS_HEADER = ["#", "BACKEND", "REGION", "INSTANCE", "RESOURCES", "SPOT", "PRICE"]
 runner = CliRunner()
 

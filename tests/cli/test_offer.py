@@ -13,27 +13,7 @@ from fleetstack.cli.main import app
 from typer.testing import CliRunner
 
 DSTACK = Path(sys.executable).parent / "dstack"
-CATALOG = {
-    "aws": [
-        "g5.xlarge,us-east-1,1.006,4,16.0,1,A10G,24.0,False,100.0,nvidia,,x86,{}",
-        "g5.xlarge,us-east-1,0.3018,4,16.0,1,A10G,24.0,True,100.0,nvidia,,x86,{}",
-        "g5.xlarge,eu-west-1,1.123,4,16.0,1,A10G,24.0,False,100.0,nvidia,,x86,{}",
-        "p4de.24xlarge,us-east-1,40.96,96,1152.0,8,A100,80.0,False,100.0,nvidia,,x86,{}",
-        "p5.48xlarge,us-east-1,98.32,192,2048.0,8,H100,80.0,False,100.0,nvidia,,x86,{}",
-        "m5.large,us-east-1,0.096,2,8.0,0,,,False,100.0,,,x86,{}",
-        "m7g.xlarge,us-east-1,0.1632,4,16.0,0,,,False,100.0,,,arm,{}",
-    ],
-    "gcp": [
-        "g2-standard-8,us-central1,0.85,8,32.0,1,L4,24.0,False,,nvidia,,x86,{}",
-        "g2-standard-8,europe-west4,0.93,8,32.0,1,L4,24.0,False,,nvidia,,x86,{}",
-        "a2-ultragpu-8g,us-central1,40.55,96,1360.0,8,A100,80.0,False,,nvidia,,x86,{}",
-        "a2-ultragpu-8g,us-central1,12.16,96,1360.0,8,A100,80.0,True,,nvidia,,x86,{}",
-    ],
-    "azure": [
-        "Standard_NC24ads_A100_v4,eastus,3.673,24,220.0,1,A100,80.0,False,,nvidia,,x86,{}",
-        "Standard_ND96amsr_A100_v4,eastus,32.77,96,1900.0,8,A100,80.0,False,,nvidia,,x86,{}",
-    ],
-}
+CATALOG = "offer"  # tests/cli/catalogs/offer/: gpuhunt CSVs, one per provider
 runner = CliRunner()
 
 
