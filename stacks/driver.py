@@ -29,20 +29,18 @@ class StackOutputs:
     ssh_user: str = ""
 
 
+@dataclass
 class StackDriver:
-    """Drives fleet stacks through the Pulumi Automation API (needs the `pulumi` CLI)."""
+    """Drives fleet stacks through the Pulumi Automation API (needs the `pulumi` CLI).
 
-    def __init__(
-        self,
-        backend_url: str | None = None,
-        passphrase_file: Path | None = None,
-        work_dir: Path | None = None,
-        provider_config: dict | None = None,
-    ) -> None:
-        self.backend_url = backend_url
-        self.passphrase_file = passphrase_file
-        self.work_dir = work_dir
-        self.provider_config = dict(provider_config or {})
+    backend_url and passphrase_file default to stacks/settings.py's; provider_config holds
+    provider settings such as `aws:profile` (references only, never secrets).
+    """
+
+    backend_url: str | None = None
+    passphrase_file: Path | None = None
+    work_dir: Path | None = None
+    provider_config: dict[str, str] = field(default_factory=dict)
 
     def preview(self, spec: StackSpec) -> StackDiff:
         """What `up` would change, per resource, compared with the stack's state."""

@@ -16,6 +16,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import FleetstackError
 from ..models.runs import RunSpec
@@ -28,10 +29,8 @@ from ..models.statuses import (
 )
 from ..paths import dstack_home
 from ..runner import jobfiles, supervisor
+from ..state import delete_run as _delete_run_row
 from ..state import (
-    JobRecord,
-    RunRecord,
-    State,
     finish_job,
     get_run,
     get_run_by_name,
@@ -39,8 +38,10 @@ from ..state import (
     set_job_status,
     set_run_status,
 )
-from ..state import delete_run as _delete_run_row
 from .lifecycle import refresh_run
+
+if TYPE_CHECKING:  # hints only
+    from ..state import JobRecord, RunRecord, State
 
 STOP_MARGIN_SECONDS = 5.0  # beyond the grace period: the supervisor kills, then records
 # A stop waits at most this (plus the margin) for the jobs to end: a job that ignores SIGTERM
