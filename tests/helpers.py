@@ -85,3 +85,21 @@ def quoting_hazards(marker: Path) -> dict[str, str]:
         "EMPTY": "",
         "LONG": "x" * 100_000 + "'\"$`\\",
     }
+
+
+def hostile_env(marker: Path) -> dict[str, str]:
+    """quoting_hazards plus values that break YAML, options, line ends and encodings."""
+    return {
+        **quoting_hazards(marker),
+        "LEADING_NEWLINE": "\nstarts with a newline",
+        "EQUALS": "a=b=c",
+        "OPTION": "--privileged",
+        "YAML": ": # - { } [ ] ' \" \n key: value",
+        "YAML_DOCUMENT": "key: value\n- item\n--- \n... \n{a: [b]} &anchor *alias "
+        "!!python/object ? | > # %",
+        "YAML_BOOL": "yes",
+        "YAML_NULL": "~",
+        "UNICODE": "héllo ✓ 日本語 🚀 \u2028\u2029 \ufeff",
+        "CONTROL": "tab\tbell\x07esc\x1b[31m",
+        "CARRIAGE_RETURN": "a\r\nb\r",
+    }

@@ -18,7 +18,7 @@ from fleetstack.templates.render import (
     container_name,
 )
 
-from ..helpers import is_running, quoting_hazards, wait_for
+from ..helpers import hostile_env, is_running, wait_for
 
 IMAGE = "dstackai/base:py3.11-0.7-cuda-12.1"
 
@@ -42,18 +42,6 @@ HOST_TOOLS = (
     "tee",
     "touch",
 )
-
-
-def hostile_env(marker: Path) -> dict[str, str]:
-    return {
-        **quoting_hazards(marker),
-        "LEADING_NEWLINE": "\nstarts with a newline",
-        "EQUALS": "a=b=c",
-        "OPTION": "--privileged",
-        "YAML": ": # - { } [ ] ' \" \n key: value",
-        "UNICODE": "héllo ✓ 日本語 🚀",
-        "CARRIAGE_RETURN": "a\r\nb\r",
-    }
 
 
 @pytest.fixture

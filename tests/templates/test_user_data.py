@@ -19,22 +19,11 @@ from fleetstack.templates.render import (
     render_static,
 )
 
-from ..helpers import quoting_hazards
+from ..helpers import hostile_env
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINOmx0T+hBRaJ6jCi21ZYe2NW3EZS8e0Mdwl+yZJt+kD fleetstack"
 SETUP_PATH = "/opt/fleetstack/setup.sh"
 UNIT_PATH = f"/etc/systemd/system/{INSTANCE_JOB_UNIT}"
-
-
-def hostile_env(marker: Path) -> dict[str, str]:
-    return {
-        **quoting_hazards(marker),
-        "YAML": "key: value\n- item\n--- \n... \n{a: [b]} &anchor *alias !!python/object ? | > # %",
-        "YAML_BOOL": "yes",
-        "YAML_NULL": "~",
-        "UNICODE": "héllo ✓ 日本語 🚀 \u2028\u2029 \ufeff",
-        "CONTROL": "tab\tbell\x07esc\x1b[31m",
-    }
 
 
 def user_data_for(job: JobSpec, *, gpu_vendor: str | None, keys: list[str] | None = None) -> str:
