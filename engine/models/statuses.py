@@ -142,7 +142,7 @@ def _final_status(
     return kind.TERMINATED if reason in terminated_by else kind.FAILED
 
 
-# Any of the four statuses, any of the two termination reasons (the repository's status gate).
+# One of the four statuses, one of the two termination reasons (the repository's status gate).
 Status = RunStatus | JobStatus | FleetStatus | InstanceStatus
 TerminationReason = RunTerminationReason | JobTerminationReason
 
