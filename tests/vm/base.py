@@ -35,8 +35,14 @@ DEBOOTSTRAP_PACKAGES = (
 # installed inside the bootstrapped root with apt (debootstrap cannot resolve docker's deps)
 APT_PACKAGES = ("docker.io", "sudo", "locales", "iptables", "ca-certificates")
 CLOUD_CFG = "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n"
-HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container"}
-INSTALL_COMMAND = "apt-get install -y debootstrap systemd-container iproute2"
+# what the harness runs on the host, and the Debian package that has it
+HOST_TOOLS = {
+    "debootstrap": "debootstrap",
+    "systemd-nspawn": "systemd-container",
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+    "ssh": "openssh-client",
+}
 
 
 def cache_dir() -> Path:

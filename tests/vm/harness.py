@@ -70,15 +70,18 @@ class HarnessError(RuntimeError):
 
 
 def missing_pieces() -> str | None:
-    """Why instances cannot boot here (with the command that fixes it), or None."""
+    """Why instances cannot boot here, as the one command that fixes it, or None."""
     if os.geteuid() != 0:
-        return "the VM harness needs root (namespaces, mounts, systemd-nspawn)"
+        return "the VM harness needs root (namespaces, mounts, systemd-nspawn): run as root"
+    steps = []
     missing = base.missing_host_tools()
     if missing:
-        return f"install what the VM harness needs: apt-get install -y {' '.join(missing)}"
+        steps.append(f"apt-get install -y {' '.join(missing)}")
     if not base.base_path().is_dir():
-        return f"build the instance base once (about 3 min): python3 {Path(base.__file__)}"
-    return None
+        steps.append(f"python3 {Path(base.__file__)}")  # about 3 min, once
+    if not steps:
+        return None
+    return f"the VM harness is not ready here: run `{' && '.join(steps)}`"
 
 
 @dataclass
