@@ -85,3 +85,12 @@ def quoting_hazards(marker: Path) -> dict[str, str]:
         "EMPTY": "",
         "LONG": "x" * 100_000 + "'\"$`\\",
     }
+
+
+def all_tests_required() -> str | None:
+    """The setting that forbids skipping a test for a missing tool, or None."""
+    if os.environ.get("FLEETSTACK_REQUIRE_ALL_TESTS", "").strip() not in ("", "0"):
+        return "FLEETSTACK_REQUIRE_ALL_TESTS=1"
+    if os.environ.get("CI", "").strip().lower() == "true":
+        return "CI=true"
+    return None

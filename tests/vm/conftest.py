@@ -18,13 +18,8 @@ from fleetstack.templates.cloud_init import render_user_data
 from fleetstack.templates.render import INSTANCE_WORK_DIR
 
 from ..conftest import TEST_VAR
+from ..helpers import all_tests_required
 from .harness import Bench, Instance, leftovers, missing_pieces, open_bench
-
-
-def _all_tests_required() -> bool:
-    if os.environ.get("FLEETSTACK_REQUIRE_ALL_TESTS", "").strip() not in ("", "0"):
-        return True
-    return os.environ.get("CI", "").strip().lower() == "true"
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +27,9 @@ def vm_bench() -> Iterator[Bench]:
     """The session's bench; after it closes, nothing named after it is left on the machine."""
     reason = missing_pieces()
     if reason:
-        if _all_tests_required():
-            pytest.fail(f"{reason} (FLEETSTACK_REQUIRE_ALL_TESTS=1 requires the VM tests)")
+        required = all_tests_required()
+        if required:
+            pytest.fail(f"{reason} ({required} requires every test to run)")
         pytest.skip(reason)
     # The nspawn processes outlive single tests only through this fixture: not a test's leak.
     env = {k: v for k, v in os.environ.items() if k != TEST_VAR}

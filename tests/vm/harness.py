@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import base
+from . import base, host
 
 PREFIX = "fsvm"
 SUBNET_PREFIX = "10.213"  # 10.213.X.0/24 per bench; .1 is the host's bridge address
@@ -65,7 +65,7 @@ WantedBy=multi-user.target
 """
 
 
-class HarnessError(RuntimeError):
+class HarnessError(host.HostError):
     """The bench could not do what a test asked (boot, wait, read)."""
 
 
@@ -154,7 +154,7 @@ class Instance:
 
     def leader_pid(self) -> int:
         """The instance's PID 1 (systemd) as the host sees it."""
-        for pid in _descendants(self.process.pid):
+        for pid in host.descendants(self.process.pid):
             if Path(f"/proc/{pid}/comm").read_text().strip() == "systemd":
                 return pid
         raise HarnessError(f"{self.name}: its systemd is not running {self.tail()}")
@@ -208,15 +208,15 @@ class Bench:
         """
         if self._next_host > 250:
             raise HarnessError("this bench has no address left in its /24")
-        host = self._next_host
+        number = self._next_host
         self._next_host += 1
-        name = f"{PREFIX}{self.index}-{host}"
-        ip = f"{SUBNET_PREFIX}.{self.index}.{host}"
+        name = f"{PREFIX}{self.index}-{number}"
+        ip = f"{SUBNET_PREFIX}.{self.index}.{number}"
         directory = instances_dir() / name
         _remove_instance(name, directory)  # a leftover of a crashed run of this bench
         try:
             root = _prepare_root(directory, name, user_data, image_tags)
-            _plug(self.bridge, name, f"{PREFIX}{self.index}v{host}", ip)
+            host.plug(self.bridge, name, f"{PREFIX}{self.index}v{number}", ip)
             process = _start(name, directory, root, self.env)
         except BaseException:
             _remove_instance(name, directory)
@@ -234,7 +234,7 @@ class Bench:
         self._closed = True
         for instance in list(self.instances):
             instance.stop()
-        _quiet("ip", "link", "del", self.bridge)
+        host.quiet("ip", "link", "del", self.bridge)
         os.close(self.lock_fd)
 
 
@@ -254,10 +254,10 @@ def open_bench(env: Mapping[str, str] | None = None) -> Bench:
             os.close(fd)
             continue
         bench = Bench(index, fd, env)
-        _quiet("ip", "link", "del", bench.bridge)
-        _ip("link", "add", bench.bridge, "type", "bridge")
-        _ip("addr", "add", f"{bench.gateway}/24", "dev", bench.bridge)
-        _ip("link", "set", bench.bridge, "up")
+        host.quiet("ip", "link", "del", bench.bridge)
+        host.run_ip("link", "add", bench.bridge, "type", "bridge")
+        host.run_ip("addr", "add", f"{bench.gateway}/24", "dev", bench.bridge)
+        host.run_ip("link", "set", bench.bridge, "up")
         atexit.register(bench.close)  # an interrupted session still cleans up
         return bench
     raise HarnessError("every test bench /24 is in use")
@@ -284,10 +284,10 @@ def sweep_stale() -> list[str]:
 
 def leftovers(prefix: str = PREFIX) -> list[str]:
     """What of ours exists on this machine now: namespaces, links, mounts, nspawn processes."""
-    found = [f"netns {n}" for n in _netns_names() if n.startswith(prefix)]
-    found += [f"link {n}" for n in _link_names() if n.startswith(prefix)]
-    found += [f"mount {m}" for m in _mounts_under(instances_dir()) if f"/{prefix}" in m]
-    found += [f"process {pid}" for pid in _nspawn_pids(prefix)]
+    found = [f"netns {n}" for n in host.netns_names() if n.startswith(prefix)]
+    found += [f"link {n}" for n in host.link_names() if n.startswith(prefix)]
+    found += [f"mount {m}" for m in host.mounts_under(instances_dir()) if f"/{prefix}" in m]
+    found += [f"process {pid}" for pid in host.nspawn_pids(prefix)]
     return found
 
 
@@ -336,19 +336,6 @@ def _prepare_root(directory: Path, name: str, user_data: str | bytes, tags: Sequ
     return root
 
 
-def _plug(bridge: str, netns: str, veth: str, ip: str) -> None:
-    _ip("netns", "add", netns)
-    _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns)
-    _ip("link", "set", veth, "master", bridge, "up")
-    _ip("-n", netns, "addr", "add", f"{ip}/24", "dev", "eth0")
-    _ip("-n", netns, "link", "set", "eth0", "up")
-    _ip("-n", netns, "link", "set", "lo", "up")
-    # nspawn leaves /proc/sys read-only inside, and dockerd wants forwarding on
-    subprocess.run(
-        ["ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True
-    )
-
-
 def _start(
     name: str, directory: Path, root: Path, env: Mapping[str, str] | None
 ) -> subprocess.Popen[bytes]:
@@ -388,124 +375,33 @@ def _halt(process: subprocess.Popen[bytes]) -> None:
 
 
 def _remove_instance(name: str, directory: Path) -> None:
-    for pid in _nspawn_pids(name):
-        _kill_and_wait(pid)
-    for mount in sorted(_mounts_under(directory), key=len, reverse=True):
-        _quiet("umount", "-l", mount)
-    _quiet("ip", "netns", "del", name)
-    host = name.replace("-", "v", 1) if name.startswith(PREFIX) else name
-    _quiet("ip", "link", "del", host)
+    for pid in host.nspawn_pids(name):
+        host.kill_and_wait(pid)
+    for mount in sorted(host.mounts_under(directory), key=len, reverse=True):
+        host.quiet("umount", "-l", mount)
+    host.quiet("ip", "netns", "del", name)
+    veth = name.replace("-", "v", 1) if name.startswith(PREFIX) else name
+    host.quiet("ip", "link", "del", veth)
     for tree in ("systemd", "unified"):
-        _remove_cgroup(Path(f"/sys/fs/cgroup/{tree}/{name}"))
+        host.remove_cgroup(Path(f"/sys/fs/cgroup/{tree}/{name}"))
     shutil.rmtree(directory, ignore_errors=True)
 
 
 def _sweep_bench(index: int) -> list[str]:
     prefix = f"{PREFIX}{index}"
     removed = []
-    names = {n for n in _netns_names() if n.startswith(f"{prefix}-")}
+    names = {n for n in host.netns_names() if n.startswith(f"{prefix}-")}
     names |= {p.name for p in instances_dir().glob(f"{prefix}-*")}
     for tree in ("systemd", "unified"):
         names |= {p.name for p in Path(f"/sys/fs/cgroup/{tree}").glob(f"{prefix}-*")}
     for name in sorted(names):
         _remove_instance(name, instances_dir() / name)
         removed.append(name)
-    for link in _link_names():
+    for link in host.link_names():
         if link.startswith(prefix) and link[len(prefix) :][:1] in ("v", "b"):
-            _quiet("ip", "link", "del", link)
+            host.quiet("ip", "link", "del", link)
             removed.append(link)
     return removed
-
-
-def _remove_cgroup(path: Path) -> None:
-    if not path.is_dir():
-        return
-    for child in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if child.is_dir():
-            _rmdir_when_empty(child)
-    _rmdir_when_empty(path)
-
-
-def _rmdir_when_empty(path: Path) -> None:
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            path.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:  # processes still leaving it
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
-
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        found += [int(c) for c in children]
-        todo += [int(c) for c in children]
-    return found
-
-
-def _nspawn_pids(name_prefix: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv[0].endswith(b"systemd-nspawn") and any(
-            a == b"-M" and i + 1 < len(argv) and argv[i + 1].startswith(name_prefix.encode())
-            for i, a in enumerate(argv)
-        ):
-            pids.append(int(entry.name))
-    return pids
-
-
-def _kill_and_wait(pid: int) -> None:
-    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-
-def _netns_names() -> list[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return [line.split()[0] for line in out.splitlines() if line.strip()]
-
-
-def _link_names() -> list[str]:
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
-
-
-def _mounts_under(directory: Path) -> list[str]:
-    prefix = str(directory).rstrip("/") + "/"
-    points = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    return [p for p in points if p.startswith(prefix) or p == prefix.rstrip("/")]
-
-
-def _ip(*args: str) -> None:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise HarnessError(f"ip {' '.join(args)}: {result.stderr.strip()}")
-
-
-def _quiet(*argv: str) -> None:
-    subprocess.run(argv, capture_output=True)
 
 
 __all__ = [
