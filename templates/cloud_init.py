@@ -24,7 +24,8 @@ def render_user_data(
 ) -> str:
     """cloud-init user-data ("#cloud-config" YAML) that prepares an instance and starts the job.
 
-    It authorizes ssh_public_keys for the image's default user, installs and starts docker
+    It authorizes ssh_public_keys for the image's default user (password and root logins
+    off), installs and starts docker
     (plus the NVIDIA container toolkit when gpu_vendor is "nvidia"), writes the job script to
     job_script_path and starts it as the systemd unit fleetstack-job.service, which runs in
     /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
@@ -74,6 +75,9 @@ def build_user_data(
     setup = render.render_static("setup_instance.sh.j2", nvidia=nvidia)
     document: dict[str, object] = {  # plain values: what a SafeDumper writes
         "ssh_authorized_keys": keys,
+        # keys only: no password login for anyone, and no root login (the image's user sudoes)
+        "ssh_pwauth": False,
+        "disable_root": True,
         "write_files": [
             {
                 "path": job_script_path,

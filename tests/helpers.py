@@ -103,3 +103,12 @@ def hostile_env(marker: Path) -> dict[str, str]:
         "CONTROL": "tab\tbell\x07esc\x1b[31m",
         "CARRIAGE_RETURN": "a\r\nb\r",
     }
+
+
+def all_tests_required() -> str | None:
+    """The setting that forbids skipping a test for a missing tool, or None."""
+    if os.environ.get("FLEETSTACK_REQUIRE_ALL_TESTS", "").strip() not in ("", "0"):
+        return "FLEETSTACK_REQUIRE_ALL_TESTS=1"
+    if os.environ.get("CI", "").strip().lower() == "true":
+        return "CI=true"
+    return None

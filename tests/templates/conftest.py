@@ -15,7 +15,7 @@ import pytest
 from fleetstack.engine.models.jobs import JobSpec
 from fleetstack.templates.render import render_job_script
 
-from ..helpers import wait_for
+from ..helpers import all_tests_required, wait_for
 
 
 def find_tool(name: str) -> str | None:
@@ -40,21 +40,12 @@ def require_tool() -> Callable[[str], str]:
         if path:
             return path
         message = f"`{name}` is not installed, so this check cannot run"
-        reason = _all_tests_required()
+        reason = all_tests_required()
         if reason:
             pytest.fail(f"{message}: install `{name}` ({reason} requires every test to run)")
         pytest.skip(message)
 
     return require
-
-
-def _all_tests_required() -> str | None:
-    """The setting that forbids skipping a test for a missing tool, or None."""
-    if os.environ.get("FLEETSTACK_REQUIRE_ALL_TESTS", "").strip() not in ("", "0"):
-        return "FLEETSTACK_REQUIRE_ALL_TESTS=1"
-    if os.environ.get("CI", "").strip().lower() == "true":
-        return "CI=true"
-    return None
 
 
 def _make_job(**overrides: object) -> JobSpec:
