@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -45,6 +44,9 @@ class LoadedConfiguration:
     configuration: AnyConfiguration
     raw: dict[str, object]  # the file's mapping after interpolation and profile merging
     profile: str | None = None  # name of the profile merged in, if any
+    # names the run takes from the caller's environment at submit (`- NAME`, `${{ env.NAME }}`),
+    # in the order the file names them; empty once they are resolved
+    env_required: list[str] = field(default_factory=list)
 
 
 def load_configuration(
@@ -55,9 +57,13 @@ def load_configuration(
     secrets: Mapping[str, str] | None = None,
     profile: str | None = None,
 ) -> LoadedConfiguration:
-    """Read, merge profiles, resolve env, interpolate ${{ }} and validate `path`.
+    """Read, merge profiles, interpolate ${{ }} and validate `path`.
 
-    Every problem is a ConfigurationError naming the file, YAML path and line.
+    Validity never depends on the caller's environment. Without `environ` (validate, the
+    plan, --dry-run) `- NAME` entries stay None in the model, `${{ env.NAME }}` of a name
+    the file gives no value stays as written, and `env_required` lists both; with `environ`
+    (a submit) they are resolved from it. Every problem, an unset name included, is a
+    ConfigurationError naming the file, YAML path and line.
     """
     file = Path(path)
     doc = read_yaml(file, display=str(path))
@@ -83,45 +89,80 @@ def load_document(
     cwd: Path | None = None,
 ) -> LoadedConfiguration:
     """load_configuration() for an already parsed YAML document."""
-    environ = os.environ if environ is None else environ
     model, data = _model_for(doc)
-    raw = dict(data)
-    if "env" in raw:
-        raw["env"] = _resolve_env(doc, raw["env"], environ)
-    try:
-        written = raw.get("env")
-        env = (
-            interpolate(written, secrets=secrets, env=environ, path=("env",))
-            if isinstance(written, dict) and written
-            else {}
+    source = _Source(doc, model, data, path, list(run_args), secrets, profile, cwd)
+    loaded, required = source.load({})
+    if environ is None or not required:
+        return loaded
+    supplied: dict[str, str] = {}
+    for name, where in required.items():
+        if name not in environ:
+            raise _unset(doc, name, where)
+        supplied[name] = environ[name]
+    resolved, _ = source.load(supplied)
+    return resolved
+
+
+@dataclass
+class _Source:
+    """One document and everything it is loaded with, but the caller's environment."""
+
+    doc: YamlDocument
+    model: type[AnyConfiguration]
+    data: dict[str, object]
+    path: Path
+    run_args: list[str]
+    secrets: Mapping[str, str] | None
+    profile: str | None
+    cwd: Path | None
+
+    def load(self, supplied: Mapping[str, str]) -> tuple[LoadedConfiguration, dict[str, YamlPath]]:
+        """The configuration with `supplied` values of names the file leaves to the caller's
+        environment, and where each name still unresolved is first needed."""
+        doc, model = self.doc, self.model
+        raw = dict(self.data)
+        required: dict[str, YamlPath] = {}
+        if "env" in raw:
+            raw["env"] = _env_mapping(doc, raw["env"], supplied, required)
+        try:
+            written = raw.get("env")
+            env = (
+                interpolate(
+                    written, secrets=self.secrets, env=supplied, path=("env",), deferred=required
+                )
+                if isinstance(written, dict) and written
+                else {}
+            )
+            if env:
+                raw["env"] = env
+            context = {**supplied, **{k: str(v) for k, v in env.items() if v is not None}}
+            raw = interpolate(
+                raw,
+                run_args=self.run_args,
+                env=context,
+                secrets=self.secrets,
+                skip=lambda p: p == ("env",),
+                deferred=required,
+            )
+        except InterpolationError as exc:
+            raise ConfigurationError(
+                str(exc), file=doc.file, path=format_path(exc.path), line=doc.line_of(exc.path)
+            ) from None
+        loaded_profile = find_profile(self.profile, cwd=self.cwd or Path.cwd())
+        if loaded_profile is not None:
+            raw = _merge_profile(raw, loaded_profile, model)
+        try:
+            configuration = model.model_validate(raw)
+        except ValidationError as exc:
+            raise validation_error(exc, doc, model) from None
+        loaded = LoadedConfiguration(
+            path=self.path,
+            configuration=configuration,
+            raw=raw,
+            profile=loaded_profile.profile.name if loaded_profile else None,
+            env_required=list(required),
         )
-        if env:
-            raw["env"] = env
-        context = {**environ, **{k: str(v) for k, v in env.items()}}
-        raw = interpolate(
-            raw,
-            run_args=list(run_args),
-            env=context,
-            secrets=secrets,
-            skip=lambda p: p == ("env",),
-        )
-    except InterpolationError as exc:
-        raise ConfigurationError(
-            str(exc), file=doc.file, path=format_path(exc.path), line=doc.line_of(exc.path)
-        ) from None
-    loaded_profile = find_profile(profile, cwd=cwd or Path.cwd())
-    if loaded_profile is not None:
-        raw = _merge_profile(raw, loaded_profile, model)
-    try:
-        configuration = model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc, doc, model) from None
-    return LoadedConfiguration(
-        path=path,
-        configuration=configuration,
-        raw=raw,
-        profile=loaded_profile.profile.name if loaded_profile else None,
-    )
+        return loaded, required
 
 
 def apply_overrides(configuration: AnyConfiguration, **flags: object) -> AnyConfiguration:
@@ -182,10 +223,16 @@ def _model_for(doc: YamlDocument) -> tuple[type[AnyConfiguration], dict[str, obj
     return CONFIGURATION_TYPES[kind], data
 
 
-def _resolve_env(doc: YamlDocument, env: object, environ: Mapping[str, str]) -> object:
-    """List items `KEY` and mapping values left empty take their value from `environ`."""
+def _env_mapping(
+    doc: YamlDocument,
+    env: object,
+    supplied: Mapping[str, str],
+    required: dict[str, YamlPath],
+) -> object:
+    """`env` as a mapping; a `KEY` item or an empty value takes `supplied[KEY]`, or stays None
+    and is recorded in `required`."""
     if isinstance(env, list):
-        resolved: dict[str, str] = {}
+        mapping: dict[str, str | None] = {}
         for i, item in enumerate(env):
             if not isinstance(item, str):
                 raise ConfigurationError(
@@ -196,27 +243,37 @@ def _resolve_env(doc: YamlDocument, env: object, environ: Mapping[str, str]) -> 
                 )
             key, sep, value = item.partition("=")
             key = key.strip()
-            if not sep:
-                value = _from_environ(doc, key, environ, ("env", i))
-            resolved[key] = value
-        return resolved
+            mapping[key] = value if sep else _supplied(key, supplied, required, ("env", i))
+        return mapping
     if isinstance(env, dict):
         return {
-            key: _from_environ(doc, str(key), environ, ("env", key)) if value is None else value
+            key: _supplied(str(key), supplied, required, ("env", key)) if value is None else value
             for key, value in env.items()
         }
     return env
 
 
-def _from_environ(doc: YamlDocument, key: str, environ: Mapping[str, str], path: YamlPath) -> str:
-    if key not in environ:
-        raise ConfigurationError(
-            f"{key} is not set in your environment: export {key}=... or write {key}=VALUE",
-            file=doc.file,
-            path=format_path(path),
-            line=doc.line_of(path),
-        )
-    return environ[key]
+def _supplied(
+    key: str, supplied: Mapping[str, str], required: dict[str, YamlPath], path: YamlPath
+) -> str | None:
+    if key in supplied:
+        return supplied[key]
+    required.setdefault(key, path)
+    return None
+
+
+def _unset(doc: YamlDocument, name: str, where: YamlPath) -> ConfigurationError:
+    """The error of a name the run needs from the caller's environment and does not find."""
+    if where[:1] == ("env",):
+        fix = f"export {name}=... before `dstack apply`, or write {name}=VALUE in env"
+    else:
+        fix = f"export {name}=... before `dstack apply`, or add {name}=VALUE to env"
+    return ConfigurationError(
+        f"{name} is not set in your environment: {fix}",
+        file=doc.file,
+        path=format_path(where),
+        line=doc.line_of(where),
+    )
 
 
 def _merge_profile(

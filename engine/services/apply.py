@@ -7,6 +7,7 @@ engine/fleets/lifecycle.py (fleets) and engine/runs/submit.py (runs).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,7 +37,8 @@ def plan_apply(
 ) -> Plan:
     """The plan of the configuration in `file`, with the stack's resource plan when the chosen
     offer has a stack (offline with `dry_run` or without the Pulumi CLI, else a preview)."""
-    loaded = load_configuration(file, run_args=run_args, profile=profile)
+    environ = None if dry_run else os.environ  # a submit resolves `- NAME` env entries
+    loaded = load_configuration(file, run_args=run_args, profile=profile, environ=environ)
     plan = build_plan(loaded, overrides)
     if plan.offers.offers and not plan.is_empty_fleet:
         plan.resource_plan = resource_plan(plan, offline=dry_run, config=load_backends_config())
@@ -44,9 +46,16 @@ def plan_apply(
 
 
 def ensure_applicable(plan: Plan) -> None:
-    """FleetstackError when the plan has nothing to apply (no offer matched)."""
+    """FleetstackError when the plan has nothing to apply (no offer matched), or was made
+    without the caller's environment (a `--dry-run` plan leaves `- NAME` env entries open)."""
     if not plan.offers.offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
+    unresolved = [k for k, v in (plan.configuration.env or {}).items() if v is None]
+    if unresolved:
+        raise FleetstackError(
+            f"{plan.configuration_path}: env {unresolved[0]} has no value in this plan: "
+            "plan it again without --dry-run to take it from your environment"
+        )
 
 
 def execute_plan(

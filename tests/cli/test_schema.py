@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.dstack.yml"))
-CORPUS = yaml.safe_load((REPO / "tests" / "engine" / "corpus" / "valid.yml").read_text())
+CORPUS = yaml.safe_load((REPO / "tests" / "engine" / "config" / "corpus" / "valid.yml").read_text())
 
 
 @pytest.fixture(scope="module")
