@@ -56,8 +56,9 @@ def load_configuration(
     environ: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
     profile: str | None = None,
+    profiles: bool = True,
 ) -> LoadedConfiguration:
-    """Read, merge profiles, interpolate ${{ }} and validate `path`.
+    """Read, merge profiles (unless `profiles` is False), interpolate ${{ }} and validate `path`.
 
     Validity never depends on the caller's environment. Without `environ` (validate, the
     plan, --dry-run) `- NAME` entries stay None in the model, `${{ env.NAME }}` of a name
@@ -74,6 +75,7 @@ def load_configuration(
         environ=environ,
         secrets=secrets,
         profile=profile,
+        profiles=profiles,
         cwd=file.resolve().parent if file.is_file() else None,
     )
 
@@ -86,11 +88,12 @@ def load_document(
     environ: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
     profile: str | None = None,
+    profiles: bool = True,
     cwd: Path | None = None,
 ) -> LoadedConfiguration:
     """load_configuration() for an already parsed YAML document."""
     model, data = _model_for(doc)
-    source = _Source(doc, model, data, path, list(run_args), secrets, profile, cwd)
+    source = _Source(doc, model, data, path, list(run_args), secrets, profile, profiles, cwd)
     loaded, required = source.load({})
     if environ is None or not required:
         return loaded
@@ -114,6 +117,7 @@ class _Source:
     run_args: list[str]
     secrets: Mapping[str, str] | None
     profile: str | None
+    profiles: bool
     cwd: Path | None
 
     def load(self, supplied: Mapping[str, str]) -> tuple[LoadedConfiguration, dict[str, YamlPath]]:
@@ -148,7 +152,9 @@ class _Source:
             raise ConfigurationError(
                 str(exc), file=doc.file, path=format_path(exc.path), line=doc.line_of(exc.path)
             ) from None
-        loaded_profile = find_profile(self.profile, cwd=self.cwd or Path.cwd())
+        loaded_profile = (
+            find_profile(self.profile, cwd=self.cwd or Path.cwd()) if self.profiles else None
+        )
         if loaded_profile is not None:
             raw = _merge_profile(raw, loaded_profile, model)
         try:
@@ -176,6 +182,11 @@ def apply_overrides(configuration: AnyConfiguration, **flags: object) -> AnyConf
             f"--{unknown[0].replace('_', '-')} does not apply to a {configuration.type}"
         )
     data = configuration.model_dump(exclude_unset=True)
+    for merged in ("env", "resources"):  # -e and --cpu/--gpu/...: added to the file's, and win
+        extra = updates.pop(merged, None)
+        if isinstance(extra, dict):
+            current = data.get(merged)
+            data[merged] = {**(current if isinstance(current, dict) else {}), **extra}
     data.update(updates)
     if "idle_duration" in updates:
         data.pop("termination_idle_time", None)
