@@ -29,9 +29,12 @@ def plan_and_confirm(
     detach: bool,
     max_offers: int,
     profile: str | None,
+    profiles: bool = True,
+    env: Mapping[str, str] | None = None,
+    text: str | None = None,
 ) -> None:
     plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
-                      dry_run=dry_run)  # fmt: skip
+                      dry_run=dry_run, profiles=profiles, env=env, text=text)  # fmt: skip
     console = make_console()
     render_plan(plan, console, max_offers=max_offers)
     render_stack_plan(plan, console)
@@ -74,10 +77,12 @@ def _confirm(plan: Plan, console: Console) -> None:
         what = f"Create the fleet {plan.run_name}"
     else:  # a run without a name gets a generated one when it is submitted, as in dstack
         what = f"Submit the run {named}" if named else "Submit a new run"
-    if not sys.stdin.isatty():
-        console.print(f"{what}? \\[y/n]: no (stdin is not a terminal; pass -y)")
-        raise SystemExit(1)
-    answer = console.input(f"{what}? \\[y/n]: ").strip().lower()
+    if sys.stdin.isatty():
+        answer = console.input(f"{what}? \\[y/n]: ").strip().lower()
+    else:  # a piped answer (`echo y | dstack apply ...`), as dstack reads one
+        console.print(f"{what}? \\[y/n]: ", end="")
+        answer = sys.stdin.readline().strip().lower()
+        console.print(answer or "no (stdin gave no answer; pass -y)")
     if answer not in ("y", "yes"):
         console.print("Nothing was created." if plan.is_fleet else "Run not submitted.")
         raise SystemExit(1)

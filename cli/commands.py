@@ -8,6 +8,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "apply",
         "Plan and apply a configuration: shows offers and the stack's diff, then runs it.",
     ),
+    "run": ("run", "dstack's older form of apply: dstack run . -f FILE [ARGS] (all run args)."),
     "offer": ("offer", "List the offers that match the requirements, cheapest first."),
     "ps": (
         "ps",

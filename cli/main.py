@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import importlib
 import sys
+from importlib import metadata
 
 import typer
 from typer import _click as click  # typer 0.29 vendors click: its groups take these types
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperCommand, TyperGroup
+from typer.exceptions import Abort
 
 from ..engine.errors import FleetstackError
 from ..stacks.errors import StackError
 from .commands import COMMANDS
+from .run_args import usage_lines
 from .views.output import print_error
 
 
@@ -42,6 +46,22 @@ class LazyCommands(TyperGroup):
         command.name = cmd_name
         return command
 
+    def main(self, *args: object, **kwargs: object) -> object:
+        """click's main, but a usage error is one or two red lines (exit 2), not a panel."""
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)  # type: ignore[arg-type]
+        except NoArgsIsHelpError as exc:  # `dstack` alone: the help, as click prints it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except UsageError as exc:
+            print_error("\n".join(usage_lines(exc)))
+            sys.exit(exc.exit_code)
+        except Abort:
+            print_error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing = True
         try:
@@ -61,8 +81,23 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"fleetstack {metadata.version('fleetstack')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        expose_value=False,
+        callback=_print_version,
+        help="Print fleetstack's version and exit",
+    ),
+) -> None:
     """Run AI workloads on cloud GPUs from .dstack.yml files. Every fleet is a Pulumi stack."""
 
 

@@ -18,11 +18,14 @@ def validate_command(
     files: list[str] | None = typer.Option(
         None, "-f", "--file", help="Configuration file (repeatable; default .dstack.yml)"
     ),
+    more: list[str] | None = typer.Argument(
+        None, help="More configuration files (so `-f examples/*.dstack.yml` works)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line per file"),
     profile: str | None = typer.Option(None, "--profile", help="Profile from profiles.yml"),
 ) -> None:
     ok = True
-    for file in files or [".dstack.yml"]:
+    for file in [*(files or []), *(more or [])] or [".dstack.yml"]:
         report = validate_file(file, profile=profile)
         ok = ok and report.ok
         line = json.dumps(report.as_json()) if as_json else report.text()

@@ -286,15 +286,13 @@ def check_name(value: str | None) -> str | None:
 def validate_env(value: object) -> object:
     """The `env` field: a mapping of names to text values, from a mapping or KEY=VALUE items.
 
-    A KEY without a value is an error naming the fix; YAML booleans and numbers become text.
+    A KEY without a value stays None (taken from the caller's environment at submit); YAML
+    booleans and numbers become text.
     """
     env = parse_env(value)
     if not isinstance(env, dict):
         return env  # pydantic reports the wrong type
     check_env_names(env)
-    missing = [k for k, v in env.items() if v is None]
-    if missing:
-        raise ValueError(f"{missing[0]} has no value: write {missing[0]}=VALUE")
     return {k: _env_value(v) for k, v in env.items()}
 
 

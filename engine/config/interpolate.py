@@ -32,14 +32,20 @@ def interpolate(
     secrets: Mapping[str, str] | None = None,
     path: YamlPath = (),
     skip: Callable[[YamlPath], bool] | None = None,
+    deferred: dict[str, YamlPath] | None = None,
 ) -> dict[str, object]:
     """A copy of the mapping `data` with every expression in its strings replaced.
 
     `path` is where `data` sits in the document; values at paths where `skip` is true stay
-    as written.
+    as written. With `deferred`, a `${{ env.NAME }}` whose NAME is not in `env` stays as
+    written and NAME is recorded there with the path of its first use (it is resolved at
+    submit); without it, that is an error.
     """
     context = _Context(
-        list(run_args), env if env is not None else {}, secrets if secrets is not None else {}
+        list(run_args),
+        env if env is not None else {},
+        secrets if secrets is not None else {},
+        deferred,
     )
     if skip is not None and skip(path):
         return dict(data)
@@ -47,10 +53,17 @@ def interpolate(
 
 
 class _Context:
-    def __init__(self, run_args: list[str], env: Mapping[str, str], secrets: Mapping[str, str]):
+    def __init__(
+        self,
+        run_args: list[str],
+        env: Mapping[str, str],
+        secrets: Mapping[str, str],
+        deferred: dict[str, YamlPath] | None,
+    ) -> None:
         self.run_args = run_args
         self.env = env
         self.secrets = secrets
+        self.deferred = deferred
 
     def resolve(self, expression: str, path: YamlPath) -> str:
         text = expression.strip()
@@ -70,6 +83,9 @@ class _Context:
             # dstack: no arguments -> empty string
             return shlex.join(self.run_args) if self.run_args else ""
         source = self.env if namespace == "env" else self.secrets
+        if name not in source and namespace == "env" and self.deferred is not None:
+            self.deferred.setdefault(name, path)
+            return f"${{{{ env.{name} }}}}"
         if name not in source:
             hint = (
                 "set it in env or in your environment"

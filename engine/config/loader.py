@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -45,6 +44,9 @@ class LoadedConfiguration:
     configuration: AnyConfiguration
     raw: dict[str, object]  # the file's mapping after interpolation and profile merging
     profile: str | None = None  # name of the profile merged in, if any
+    # names the run takes from the caller's environment at submit (`- NAME`, `${{ env.NAME }}`),
+    # in the order the file names them; empty once they are resolved
+    env_required: list[str] = field(default_factory=list)
 
 
 def load_configuration(
@@ -54,10 +56,15 @@ def load_configuration(
     environ: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
     profile: str | None = None,
+    profiles: bool = True,
 ) -> LoadedConfiguration:
-    """Read, merge profiles, resolve env, interpolate ${{ }} and validate `path`.
+    """Read, merge profiles (unless `profiles` is False), interpolate ${{ }} and validate `path`.
 
-    Every problem is a ConfigurationError naming the file, YAML path and line.
+    Validity never depends on the caller's environment. Without `environ` (validate, the
+    plan, --dry-run) `- NAME` entries stay None in the model, `${{ env.NAME }}` of a name
+    the file gives no value stays as written, and `env_required` lists both; with `environ`
+    (a submit) they are resolved from it. Every problem, an unset name included, is a
+    ConfigurationError naming the file, YAML path and line.
     """
     file = Path(path)
     doc = read_yaml(file, display=str(path))
@@ -68,6 +75,7 @@ def load_configuration(
         environ=environ,
         secrets=secrets,
         profile=profile,
+        profiles=profiles,
         cwd=file.resolve().parent if file.is_file() else None,
     )
 
@@ -80,48 +88,87 @@ def load_document(
     environ: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
     profile: str | None = None,
+    profiles: bool = True,
     cwd: Path | None = None,
 ) -> LoadedConfiguration:
     """load_configuration() for an already parsed YAML document."""
-    environ = os.environ if environ is None else environ
     model, data = _model_for(doc)
-    raw = dict(data)
-    if "env" in raw:
-        raw["env"] = _resolve_env(doc, raw["env"], environ)
-    try:
-        written = raw.get("env")
-        env = (
-            interpolate(written, secrets=secrets, env=environ, path=("env",))
-            if isinstance(written, dict) and written
-            else {}
+    source = _Source(doc, model, data, path, list(run_args), secrets, profile, profiles, cwd)
+    loaded, required = source.load({})
+    if environ is None or not required:
+        return loaded
+    supplied: dict[str, str] = {}
+    for name, where in required.items():
+        if name not in environ:
+            raise _unset(doc, name, where)
+        supplied[name] = environ[name]
+    resolved, _ = source.load(supplied)
+    return resolved
+
+
+@dataclass
+class _Source:
+    """One document and everything it is loaded with, but the caller's environment."""
+
+    doc: YamlDocument
+    model: type[AnyConfiguration]
+    data: dict[str, object]
+    path: Path
+    run_args: list[str]
+    secrets: Mapping[str, str] | None
+    profile: str | None
+    profiles: bool
+    cwd: Path | None
+
+    def load(self, supplied: Mapping[str, str]) -> tuple[LoadedConfiguration, dict[str, YamlPath]]:
+        """The configuration with `supplied` values of names the file leaves to the caller's
+        environment, and where each name still unresolved is first needed."""
+        doc, model = self.doc, self.model
+        raw = dict(self.data)
+        required: dict[str, YamlPath] = {}
+        if "env" in raw:
+            raw["env"] = _env_mapping(doc, raw["env"], supplied, required)
+        try:
+            written = raw.get("env")
+            env = (
+                interpolate(
+                    written, secrets=self.secrets, env=supplied, path=("env",), deferred=required
+                )
+                if isinstance(written, dict) and written
+                else {}
+            )
+            if env:
+                raw["env"] = env
+            context = {**supplied, **{k: str(v) for k, v in env.items() if v is not None}}
+            raw = interpolate(
+                raw,
+                run_args=self.run_args,
+                env=context,
+                secrets=self.secrets,
+                skip=lambda p: p == ("env",),
+                deferred=required,
+            )
+        except InterpolationError as exc:
+            raise ConfigurationError(
+                str(exc), file=doc.file, path=format_path(exc.path), line=doc.line_of(exc.path)
+            ) from None
+        loaded_profile = (
+            find_profile(self.profile, cwd=self.cwd or Path.cwd()) if self.profiles else None
         )
-        if env:
-            raw["env"] = env
-        context = {**environ, **{k: str(v) for k, v in env.items()}}
-        raw = interpolate(
-            raw,
-            run_args=list(run_args),
-            env=context,
-            secrets=secrets,
-            skip=lambda p: p == ("env",),
+        if loaded_profile is not None:
+            raw = _merge_profile(raw, loaded_profile, model)
+        try:
+            configuration = model.model_validate(raw)
+        except ValidationError as exc:
+            raise validation_error(exc, doc, model) from None
+        loaded = LoadedConfiguration(
+            path=self.path,
+            configuration=configuration,
+            raw=raw,
+            profile=loaded_profile.profile.name if loaded_profile else None,
+            env_required=list(required),
         )
-    except InterpolationError as exc:
-        raise ConfigurationError(
-            str(exc), file=doc.file, path=format_path(exc.path), line=doc.line_of(exc.path)
-        ) from None
-    loaded_profile = find_profile(profile, cwd=cwd or Path.cwd())
-    if loaded_profile is not None:
-        raw = _merge_profile(raw, loaded_profile, model)
-    try:
-        configuration = model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_error(exc, doc, model) from None
-    return LoadedConfiguration(
-        path=path,
-        configuration=configuration,
-        raw=raw,
-        profile=loaded_profile.profile.name if loaded_profile else None,
-    )
+        return loaded, required
 
 
 def apply_overrides(configuration: AnyConfiguration, **flags: object) -> AnyConfiguration:
@@ -135,6 +182,11 @@ def apply_overrides(configuration: AnyConfiguration, **flags: object) -> AnyConf
             f"--{unknown[0].replace('_', '-')} does not apply to a {configuration.type}"
         )
     data = configuration.model_dump(exclude_unset=True)
+    for merged in ("env", "resources"):  # -e and --cpu/--gpu/...: added to the file's, and win
+        extra = updates.pop(merged, None)
+        if isinstance(extra, dict):
+            current = data.get(merged)
+            data[merged] = {**(current if isinstance(current, dict) else {}), **extra}
     data.update(updates)
     if "idle_duration" in updates:
         data.pop("termination_idle_time", None)
@@ -182,10 +234,16 @@ def _model_for(doc: YamlDocument) -> tuple[type[AnyConfiguration], dict[str, obj
     return CONFIGURATION_TYPES[kind], data
 
 
-def _resolve_env(doc: YamlDocument, env: object, environ: Mapping[str, str]) -> object:
-    """List items `KEY` and mapping values left empty take their value from `environ`."""
+def _env_mapping(
+    doc: YamlDocument,
+    env: object,
+    supplied: Mapping[str, str],
+    required: dict[str, YamlPath],
+) -> object:
+    """`env` as a mapping; a `KEY` item or an empty value takes `supplied[KEY]`, or stays None
+    and is recorded in `required`."""
     if isinstance(env, list):
-        resolved: dict[str, str] = {}
+        mapping: dict[str, str | None] = {}
         for i, item in enumerate(env):
             if not isinstance(item, str):
                 raise ConfigurationError(
@@ -196,27 +254,37 @@ def _resolve_env(doc: YamlDocument, env: object, environ: Mapping[str, str]) -> 
                 )
             key, sep, value = item.partition("=")
             key = key.strip()
-            if not sep:
-                value = _from_environ(doc, key, environ, ("env", i))
-            resolved[key] = value
-        return resolved
+            mapping[key] = value if sep else _supplied(key, supplied, required, ("env", i))
+        return mapping
     if isinstance(env, dict):
         return {
-            key: _from_environ(doc, str(key), environ, ("env", key)) if value is None else value
+            key: _supplied(str(key), supplied, required, ("env", key)) if value is None else value
             for key, value in env.items()
         }
     return env
 
 
-def _from_environ(doc: YamlDocument, key: str, environ: Mapping[str, str], path: YamlPath) -> str:
-    if key not in environ:
-        raise ConfigurationError(
-            f"{key} is not set in your environment: export {key}=... or write {key}=VALUE",
-            file=doc.file,
-            path=format_path(path),
-            line=doc.line_of(path),
-        )
-    return environ[key]
+def _supplied(
+    key: str, supplied: Mapping[str, str], required: dict[str, YamlPath], path: YamlPath
+) -> str | None:
+    if key in supplied:
+        return supplied[key]
+    required.setdefault(key, path)
+    return None
+
+
+def _unset(doc: YamlDocument, name: str, where: YamlPath) -> ConfigurationError:
+    """The error of a name the run needs from the caller's environment and does not find."""
+    if where[:1] == ("env",):
+        fix = f"export {name}=... before `dstack apply`, or write {name}=VALUE in env"
+    else:
+        fix = f"export {name}=... before `dstack apply`, or add {name}=VALUE to env"
+    return ConfigurationError(
+        f"{name} is not set in your environment: {fix}",
+        file=doc.file,
+        path=format_path(where),
+        line=doc.line_of(where),
+    )
 
 
 def _merge_profile(

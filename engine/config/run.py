@@ -19,11 +19,15 @@ from .common import (
 
 ENV_SCHEMA = {
     "anyOf": [
-        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+        {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        },
         {"type": "array", "items": {"type": "string"}},
     ]
 }
-Env = Annotated[dict[str, str], WithJsonSchema(ENV_SCHEMA, mode="validation")]
+# None: a `- NAME` entry, taken from the caller's environment when the run is submitted
+Env = Annotated[dict[str, str | None], WithJsonSchema(ENV_SCHEMA, mode="validation")]
 DEFAULT_RUN_IDLE_DURATION = 300  # dstack: a fleet created for a run idles 5m
 PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 
@@ -101,7 +105,7 @@ class BaseRunConfiguration(RunProfileParams):
     env: Env = Field(
         default_factory=dict,
         description="Environment variables: a mapping, or a list of KEY=VALUE and KEY "
-        "(taken from your environment)",
+        "(a KEY alone is taken from your environment when the run is submitted)",
     )
     shell: str | None = Field(
         default=None, description="Shell that runs the commands: sh, bash or a path"

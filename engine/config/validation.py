@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import ConfigurationError
 
@@ -17,16 +17,19 @@ class FileReport:
     name: str | None = None
     resources: dict[str, object] | None = None  # ResourcesSpec.normalized()
     error: str | None = None
+    env_required: list[str] = field(default_factory=list)  # taken from the env at submit
     summary: str = ""  # resources in one line, for the text output
 
     def as_json(self) -> dict[str, object]:
-        """{"file", "ok", "type", "name", "resources", "error"}, as `--json` prints it."""
+        """{"file", "ok", "type", "name", "resources", "env_required", "error"}, as `--json`
+        prints it."""
         return {
             "file": self.file,
             "ok": self.ok,
             "type": self.type,
             "name": self.name,
             "resources": self.resources,
+            "env_required": self.env_required,
             "error": self.error,
         }
 
@@ -35,14 +38,17 @@ class FileReport:
         if not self.ok:
             return str(self.error)
         name = f" {self.name}" if self.name else ""
-        return f"{self.file}: OK ({self.type}{name}: {self.summary})"
+        needs = f"; needs {', '.join(self.env_required)} at apply" if self.env_required else ""
+        return f"{self.file}: OK ({self.type}{name}: {self.summary}{needs})"
 
 
 def validate_file(file: str, *, profile: str | None = None) -> FileReport:
-    """Load `file` as `dstack apply` would, without run arguments; never raises for bad input.
+    """Load `file` as `dstack apply` would, without run arguments and without reading the
+    caller's environment; never raises for bad input.
 
     `${{ run.args }}` is empty and every `${{ secrets.X }}` validates as a placeholder, so a
-    file that needs secrets only at apply time still validates.
+    file that needs secrets only at apply time still validates; the names it takes from the
+    environment at apply are listed in `env_required`.
     """
     from .loader import load_configuration
 
@@ -57,6 +63,7 @@ def validate_file(file: str, *, profile: str | None = None) -> FileReport:
         type=configuration.type,
         name=configuration.name,
         resources=configuration.resources.normalized(),
+        env_required=loaded.env_required,
         summary=configuration.resources.pretty(),
     )
 

@@ -21,7 +21,7 @@ from ..backends.config import BackendsConfig
 from ..backends.registry import get_backend, names_with
 from ..config import FleetConfiguration, TaskConfiguration
 from ..errors import FleetstackError
-from ..models.offers import Offer
+from ..models.offers import Offer, provisioned_disk_gb
 from ..models.plan import PassedOver, Plan, ResourcePlan
 from ..models.resources import ResourcesSpec
 from ..paths import dstack_home
@@ -29,7 +29,6 @@ from ..runner.keys import project_key
 from ..runs.jobs import build_job, instance_placement
 
 DEFAULT_PROJECT = "main"
-DEFAULT_DISK_GB = 100
 # Shown in a dry run's user-data when the project key has not been generated yet.
 KEY_PLACEHOLDER = "ssh-ed25519 AAAA-the-project-key-is-generated-on-apply fleetstack"
 
@@ -158,10 +157,10 @@ def resource_plan(
 
 
 def _disk_gb(offer: Offer, resources: ResourcesSpec) -> int:
+    """The disk the offer shows (find_offers gave a cloud volume its size), else the asked."""
     disk = resources.disk
-    wanted = disk.size.min if disk is not None and disk.size.min is not None else None
-    size = wanted or offer.disk_gb or DEFAULT_DISK_GB
-    return max(int(round(size)), 8)
+    wanted = disk.size.min if disk is not None else None
+    return provisioned_disk_gb(offer.disk_gb or wanted)
 
 
 def _public_key(*, create: bool) -> str:

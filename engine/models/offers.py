@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from pydantic import JsonValue
 
 from ..config import AnyConfiguration, FleetConfiguration, TaskConfiguration
 from .resources import ResourcesSpec
+
+DEFAULT_DISK_GB = 100  # dstack's default disk (100GB..) when nothing is asked
+MIN_VOLUME_GB = 8  # the smallest boot volume a stack program creates
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ class Offer:
                 "description": self.resources_text(),
             },
             "spot": self.spot,
-            "price": round(self.price * nodes, 4),
+            "price": exact_price(self.price, nodes),
+            "node_price": self.price,  # the catalog's figure, to the last digit
             "backend_configured": self.backend_configured,
         }
 
@@ -102,6 +107,19 @@ class OfferList:
     total: int = 0
     empty_reason: str | None = None
     catalog_label: str = ""
+
+
+def provisioned_disk_gb(size_gb: float | None) -> int:
+    """The boot volume created for an offer whose instance has no fixed disk: the size asked
+    (dstack's default when none), never under MIN_VOLUME_GB. Offers show it, stacks create it."""
+    return max(int(round(size_gb or DEFAULT_DISK_GB)), MIN_VOLUME_GB)
+
+
+def exact_price(price: float, nodes: int = 1) -> float:
+    """`price` for `nodes` nodes without binary rounding noise: 0.20166 x 3 is 0.60498."""
+    if nodes == 1:
+        return price
+    return float(Decimal(repr(price)) * nodes)
 
 
 def format_price(value: float) -> str:

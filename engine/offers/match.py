@@ -15,7 +15,7 @@ from ..backends import registry
 from ..backends.base import Backend, Capability
 from ..backends.config import BackendsConfig, load_backends_config
 from ..errors import FleetstackError
-from ..models.offers import Offer, OfferList, Requirements
+from ..models.offers import Offer, OfferList, Requirements, provisioned_disk_gb
 from .catalog import CatalogSource, catalog_source, no_catalog_error, providers_in, warm_backends
 from .rows import CatalogQuery, CatalogRow, match_rows, offer_order, paused_gc
 
@@ -141,7 +141,8 @@ def _match(
     if disk is not None and (disk.size.min is not None or disk.size.max is not None):
         items = [i for i in items if i.disk_size is None or _in_range(i.disk_size, disk.size)]
     items.sort(key=offer_order)  # rows come backend by backend
-    disk_min = disk.size.min if disk is not None else None
+    # a row without a fixed disk (a cloud volume) shows the volume its stack would create
+    disk_min = provisioned_disk_gb(disk.size.min if disk is not None else None)
     return OfferSeq(items, frozenset(config.configured), disk_min)
 
 

@@ -78,7 +78,9 @@ def build_job(
     ports = [(p.local_port or p.container_port, p.container_port) for p in _ports(configuration)]
     if placement.ports_as_container:
         ports = [(container, container) for _, container in ports]
-    env = dict(configuration.env or {})
+    # a name without a value is left to the caller's environment: only in a plan that is not
+    # submitted (validate, --dry-run); execute_plan refuses a plan that still has one
+    env = {k: v for k, v in (configuration.env or {}).items() if v is not None}
     if not placement.node_addresses_known:
         for name in NODE_ADDRESS_VARIABLES:
             env.pop(name, None)

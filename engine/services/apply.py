@@ -7,11 +7,14 @@ engine/fleets/lifecycle.py (fleets) and engine/runs/submit.py (runs).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..backends.config import load_backends_config
-from ..config import load_configuration
+from ..config import load_configuration, load_document
+from ..config.yamlfile import parse_yaml
 from ..errors import FleetstackError
 from ..fleets.stacks import resource_plan
 from ..models.plan import Plan
@@ -33,10 +36,31 @@ def plan_apply(
     overrides: Mapping[str, OverrideValue],
     profile: str | None,
     dry_run: bool,
+    env: Mapping[str, str] | None = None,
+    profiles: bool = True,
+    text: str | None = None,
 ) -> Plan:
-    """The plan of the configuration in `file`, with the stack's resource plan when the chosen
-    offer has a stack (offline with `dry_run` or without the Pulumi CLI, else a preview)."""
-    loaded = load_configuration(file, run_args=run_args, profile=profile)
+    """The plan of the configuration in `file` (or of `text`, read from stdin), with the
+    stack's resource plan when the chosen offer has a stack (offline with `dry_run` or without
+    the Pulumi CLI, else a preview). `env` (-e) is added to the run's env, and wins."""
+    # a submit resolves `- NAME` env entries from the caller's environment and -e
+    environ = None if dry_run else {**os.environ, **(env or {})}
+    if text is None:
+        loaded = load_configuration(
+            file, run_args=run_args, profile=profile, profiles=profiles, environ=environ
+        )
+    else:
+        loaded = load_document(
+            parse_yaml(text, "<stdin>"),
+            path=Path("stdin"),  # a run without a name is called `stdin`
+            cwd=Path.cwd(),
+            run_args=run_args,
+            profile=profile,
+            profiles=profiles,
+            environ=environ,
+        )
+    if env:
+        overrides = {**overrides, "env": dict(env)}
     plan = build_plan(loaded, overrides)
     if plan.offers.offers and not plan.is_empty_fleet:
         plan.resource_plan = resource_plan(plan, offline=dry_run, config=load_backends_config())
@@ -44,9 +68,16 @@ def plan_apply(
 
 
 def ensure_applicable(plan: Plan) -> None:
-    """FleetstackError when the plan has nothing to apply (no offer matched)."""
+    """FleetstackError when the plan has nothing to apply (no offer matched), or was made
+    without the caller's environment (a `--dry-run` plan leaves `- NAME` env entries open)."""
     if not plan.offers.offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
+    unresolved = [k for k, v in (plan.configuration.env or {}).items() if v is None]
+    if unresolved:
+        raise FleetstackError(
+            f"{plan.configuration_path}: env {unresolved[0]} has no value in this plan: "
+            "plan it again without --dry-run to take it from your environment"
+        )
 
 
 def execute_plan(

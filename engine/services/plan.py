@@ -22,9 +22,9 @@ from ..models.offers import Requirements, format_price
 from ..models.plan import Plan
 from ..offers.match import check_backends, find_offers
 
-# A CLI flag's value (None = flag not given): backends/regions/instance types, a spot policy,
-# a max price.
-OverrideValue = list[str] | str | float | None
+# A CLI flag's value (None = flag not given): backends/regions/instance types, a name, a spot
+# policy, a duration, a max price, retry on/off, env or resources (merged into the file's).
+OverrideValue = list[str] | str | float | bool | dict[str, str] | None
 
 
 def build_plan(

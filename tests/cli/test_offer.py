@@ -112,6 +112,7 @@ def test_json_structure():
         },
         "spot": True,
         "price": 0.3018,
+        "node_price": 0.3018,
         "backend_configured": True,
     }
 

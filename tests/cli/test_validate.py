@@ -76,7 +76,7 @@ def test_json_lines_in_dstacks_structure(tmp_path):
     result = validate("-f", str(a), "-f", str(b), "-f", str(c), "--json")
     assert result.exit_code == 1
     first, second, third = (json.loads(line) for line in result.output.splitlines())
-    assert set(first) == {"file", "ok", "type", "name", "resources", "error"}
+    assert set(first) == {"file", "ok", "type", "name", "resources", "env_required", "error"}
     assert (first["ok"], first["type"], first["name"], first["error"]) == (
         True,
         "task",
@@ -143,13 +143,46 @@ def test_secrets_validate_as_placeholders_and_run_args_are_empty(tmp_path):
     assert validate("-f", str(path)).exit_code == 0
 
 
-def test_examples_validate(monkeypatch):
-    monkeypatch.setenv("HF_TOKEN", "hf_test")
+def test_examples_validate_with_an_empty_environment(tmp_path):
+    """`env -i PATH=$PATH dstack validate -f examples/*.dstack.yml`: a `- HF_TOKEN` entry is
+    resolved at apply, never needed to validate; --json names it for CI."""
     files = sorted((REPO / "examples").glob("*.dstack.yml"))
-    args = [a for f in files for a in ("-f", str(f))]
-    result = validate(*args, "--json")
-    assert result.exit_code == 0, result.output
-    assert len(result.output.splitlines()) == len(files) >= 7
+    args = ["-f", *map(str, files)]  # as the shell expands `-f examples/*.dstack.yml`
+    env = {"PATH": os.environ["PATH"], "DSTACK_HOME": str(tmp_path / ".dstack")}
+    proc = subprocess.run(
+        [str(DSTACK), "validate", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(proc.stdout.splitlines()) == len(files) >= 7
+    axolotl = str(REPO / "examples" / "axolotl.dstack.yml")
+    assert f"{axolotl}: OK (task axolotl-train: " in proc.stdout
+    assert "needs HF_TOKEN at apply" in proc.stdout
+    reports = subprocess.run(
+        [str(DSTACK), "validate", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    ).stdout.splitlines()
+    required = {json.loads(line)["file"]: json.loads(line)["env_required"] for line in reports}
+    assert required[axolotl] == ["HF_TOKEN"]
+    assert required[str(REPO / "examples" / "hello.dstack.yml")] == []
+
+
+def test_validity_never_depends_on_the_callers_environment(tmp_path, monkeypatch):
+    path = write(
+        tmp_path,
+        "e.dstack.yml",
+        "type: task\nenv:\n  WANDB_API_KEY:\n  NGC_API_KEY:\ncommands:\n  - echo ${{ env.X }}\n",
+    )
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    without = validate("-f", str(path), "--json")
+    monkeypatch.setenv("WANDB_API_KEY", "k")
+    monkeypatch.setenv("X", "x")
+    assert validate("-f", str(path), "--json").output == without.output
+    report = json.loads(without.output)
+    assert (without.exit_code, report["ok"]) == (0, True), without.output
+    assert report["env_required"] == ["WANDB_API_KEY", "NGC_API_KEY", "X"]
 
 
 def test_installed_command_in_a_subprocess(tmp_path):

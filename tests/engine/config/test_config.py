@@ -104,6 +104,7 @@ def test_env_list_takes_values_from_the_callers_environment(tmp_path):
     )
     loaded = load_configuration(path, environ={"HF_TOKEN": "hf_123"})
     assert loaded.configuration.env == {"HF_TOKEN": "hf_123", "MODE": "fast", "EMPTY": ""}
+    assert loaded.env_required == []
 
 
 def test_env_mapping_with_empty_value_takes_it_from_the_environment(tmp_path):
@@ -112,13 +113,28 @@ def test_env_mapping_with_empty_value_takes_it_from_the_environment(tmp_path):
     assert loaded.configuration.env == {"HF_TOKEN": "t", "MODE": "2"}
     error = error_of(path, environ={})
     assert (error.path, error.line) == ("env.HF_TOKEN", 4)
-    assert "HF_TOKEN is not set" in str(error)
+    assert "HF_TOKEN is not set" in str(error) and "export HF_TOKEN=" in str(error)
 
 
-def test_env_defaults_to_the_process_environment(tmp_path, monkeypatch):
+def test_without_environ_names_stay_unresolved_whatever_the_process_has(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEETSTACK_TEST_TOKEN", "from-os")
-    path = write(tmp_path, "type: task\ncommands: [x]\nenv: [FLEETSTACK_TEST_TOKEN]\n")
-    assert load_configuration(path).configuration.env == {"FLEETSTACK_TEST_TOKEN": "from-os"}
+    path = write(
+        tmp_path,
+        "type: task\nenv: [FLEETSTACK_TEST_TOKEN, MODE=x]\n"
+        "commands:\n  - echo ${{ env.FLEETSTACK_TEST_TOKEN }} ${{ env.MODE }} ${{ env.OTHER }}\n",
+    )
+    loaded = load_configuration(path)
+    assert loaded.configuration.env == {"FLEETSTACK_TEST_TOKEN": None, "MODE": "x"}
+    assert loaded.configuration.commands == [
+        "echo ${{ env.FLEETSTACK_TEST_TOKEN }} x ${{ env.OTHER }}"
+    ]
+    assert loaded.env_required == ["FLEETSTACK_TEST_TOKEN", "OTHER"]
+    resolved = load_configuration(path, environ={"FLEETSTACK_TEST_TOKEN": "t", "OTHER": "o"})
+    assert resolved.configuration.commands == ["echo t x o"]
+    assert resolved.configuration.env == {"FLEETSTACK_TEST_TOKEN": "t", "MODE": "x"}
+    error = error_of(path, environ={"FLEETSTACK_TEST_TOKEN": "t"})
+    assert (error.path, error.line) == ("commands[0]", 4)
+    assert "OTHER is not set in your environment" in str(error)
 
 
 def test_run_args_env_and_secrets_interpolation(tmp_path):

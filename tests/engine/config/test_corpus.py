@@ -16,10 +16,12 @@ INVALID = yaml.safe_load((CORPUS / "invalid.yml").read_text())
 SECRETS = {"REGISTRY_TOKEN": "token"}
 
 
-def _load(tmp_path: Path, text: str):
+def _load(tmp_path: Path, text: str, environ: dict[str, str] | None = None):
+    """Without `environ` as `dstack validate` loads (validity never depends on the caller's
+    environment); with it as a submit does."""
     path = tmp_path / "case.dstack.yml"
     path.write_text(text)
-    return path, load_configuration(path, environ={}, secrets=SECRETS)
+    return path, load_configuration(path, secrets=SECRETS, environ=environ)
 
 
 def _assert_subset(expected: Any, actual: Any, where: str = "") -> None:
@@ -50,7 +52,7 @@ def test_valid_configuration_normalizes_as_dstack(tmp_path, case):
 @pytest.mark.parametrize("case", INVALID, ids=[c["name"] for c in INVALID])
 def test_invalid_configuration_names_file_path_and_line(tmp_path, case):
     with pytest.raises(ConfigurationError) as info:
-        _load(tmp_path, case["yaml"])
+        _load(tmp_path, case["yaml"], case.get("environ"))
     error = info.value
     message = str(error)
     assert error.file and error.file.endswith("case.dstack.yml")
