@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from pydantic import BaseModel, ValidationError
 
@@ -49,15 +50,19 @@ class LoadedConfiguration:
     env_required: list[str] = field(default_factory=list)
 
 
-def load_configuration(
-    path: str | Path,
-    *,
-    run_args: Sequence[str] = (),
-    environ: Mapping[str, str] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    profile: str | None = None,
-    profiles: bool = True,
-) -> LoadedConfiguration:
+class LoadOptions(TypedDict, total=False):
+    """How a configuration is loaded: `run_args` for ${{ run.args }}; `environ` and `secrets`,
+    given at a submit, resolve the names the file leaves to them; `profile` names the profile
+    to merge, and `profiles=False` merges none."""
+
+    run_args: Sequence[str]
+    environ: Mapping[str, str] | None
+    secrets: Mapping[str, str] | None
+    profile: str | None
+    profiles: bool
+
+
+def load_configuration(path: str | Path, **options: Unpack[LoadOptions]) -> LoadedConfiguration:
     """Read, merge profiles (unless `profiles` is False), interpolate ${{ }} and validate `path`.
 
     Validity never depends on the caller's environment. Without `environ` (validate, the
@@ -68,32 +73,28 @@ def load_configuration(
     """
     file = Path(path)
     doc = read_yaml(file, display=str(path))
-    return load_document(
-        doc,
-        path=file,
-        run_args=run_args,
-        environ=environ,
-        secrets=secrets,
-        profile=profile,
-        profiles=profiles,
-        cwd=file.resolve().parent if file.is_file() else None,
-    )
+    cwd = file.resolve().parent if file.is_file() else None
+    return load_document(doc, path=file, cwd=cwd, **options)
 
 
 def load_document(
-    doc: YamlDocument,
-    *,
-    path: Path,
-    run_args: Sequence[str] = (),
-    environ: Mapping[str, str] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    profile: str | None = None,
-    profiles: bool = True,
-    cwd: Path | None = None,
+    doc: YamlDocument, *, path: Path, cwd: Path | None = None, **options: Unpack[LoadOptions]
 ) -> LoadedConfiguration:
-    """load_configuration() for an already parsed YAML document."""
+    """load_configuration() for an already parsed YAML document (`cwd`: where profiles of the
+    project are looked for)."""
     model, data = _model_for(doc)
-    source = _Source(doc, model, data, path, list(run_args), secrets, profile, profiles, cwd)
+    environ = options.get("environ")
+    source = _Source(
+        doc,
+        model,
+        data,
+        path,
+        list(options.get("run_args", ())),
+        options.get("secrets"),
+        options.get("profile"),
+        options.get("profiles", True),
+        cwd,
+    )
     loaded, required = source.load({})
     if environ is None or not required:
         return loaded
