@@ -15,15 +15,7 @@ from typer.testing import CliRunner
 
 DSTACK = Path(sys.executable).parent / "dstack"
 # prices with more digits than a table shows; aws rows have no fixed disk (an EBS volume)
-CATALOG = {
-    "aws": [
-        "t3.large,us-east-1,0.20166,2,8.0,0,,,False,,,,x86,{}",
-        "g5.xlarge,us-east-1,1.006125,4,16.0,1,A10G,24.0,False,,nvidia,,x86,{}",
-    ],
-    "lambdalabs": [
-        "gpu_8x_h100_sxm5,us-east-1,113.06844,208,1800.0,8,H100,80.0,False,512.0,nvidia,,x86,{}",
-    ],
-}
+CATALOG = "figures"  # tests/cli/catalogs/figures/: gpuhunt CSVs, one per provider
 runner = CliRunner()
 
 
