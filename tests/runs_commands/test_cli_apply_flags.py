@@ -84,10 +84,7 @@ def test_requirement_and_policy_flags_show_in_the_plan(config, project):
         "--idle-duration", "off", cwd=project,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    props = {
-        line.split("  ")[0].strip(): line.strip().split("  ", 1)[-1].strip()
-        for line in proc.stdout.decode().splitlines()[:9]
-    }
+    props = _properties(proc)
     assert props["Resources"] == "1..xCPU, 64GB.., 8xA100, 1GB.. (disk)"
     assert props["Max duration"] == "2h"
     assert props["Retry"] == "no-capacity, interruption, error (30m)"
@@ -95,6 +92,58 @@ def test_requirement_and_policy_flags_show_in_the_plan(config, project):
     assert props["Idle duration"] == "off"
     both = dstack("apply", "-f", str(config), "--spot", "--spot-policy", "auto", cwd=project)
     assert both.returncode == 1 and "give one spot policy at most" in both.stderr
+
+
+def _properties(proc) -> dict[str, str]:
+    """The plan's property table (the first nine lines) as {name: value}."""
+    return {
+        line.split("  ")[0].strip(): line.strip().split("  ", 1)[-1].strip()
+        for line in proc.stdout.decode().splitlines()[:9]
+    }
+
+
+def test_cpu_disk_and_retry_flags_override_the_file(project):
+    path = project / "retrying.dstack.yml"
+    path.write_text(TASK_TEMPLATE.format(name="retrying", commands="  - echo hi") + "retry: true\n")
+    proc = dstack("apply", "-f", str(path), "--dry-run", "--cpu", "4..", "--disk", "100GB..",
+                  cwd=project)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    props = _properties(proc)
+    assert props["Resources"] == "4..xCPU, 1GB.., 100GB.. (disk)"
+    assert props["Retry"] == "no-capacity, interruption, error (1h)"
+    assert "100GB (disk)" in proc.stdout.decode().split("PRICE", 1)[1].splitlines()[1]
+    proc = dstack("apply", "-f", str(path), "--dry-run", "--no-retry", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert _properties(proc)["Retry"] == "no"
+
+
+def test_retry_flag_turns_retry_on(config, project):
+    proc = dstack("apply", "-f", str(config), "--dry-run", "--retry", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert _properties(proc)["Retry"] == "no-capacity, interruption, error (1h)"
+
+
+def test_no_profile_ignores_the_default_profile(config, project):
+    (project / ".dstack").mkdir()
+    (project / ".dstack" / "profiles.yml").write_text(
+        "profiles:\n  - name: long\n    default: true\n    max_duration: 3h\n"
+    )
+    with_profile = dstack("apply", "-f", str(config), "--dry-run", cwd=project)
+    assert with_profile.returncode == 0, with_profile.stderr
+    assert _properties(with_profile)["Max duration"] == "3h"
+    without = dstack("apply", "-f", str(config), "--dry-run", "--no-profile", cwd=project)
+    assert without.returncode == 0, without.stderr
+    assert _properties(without)["Max duration"] == "off"
+    both = dstack("apply", "-f", str(config), "--profile", "long", "--no-profile", cwd=project)
+    assert both.returncode == 1 and "give one of them" in both.stderr
+
+
+def test_verbose_shows_up_to_fifty_offers(config, project):
+    quiet = dstack("apply", "-f", str(config), "--dry-run", cwd=project)
+    verbose = dstack("apply", "-f", str(config), "--dry-run", "-v", cwd=project)
+    assert quiet.returncode == 0 and verbose.returncode == 0, verbose.stderr
+    assert b"Shown 3 of " in quiet.stdout
+    assert b"Shown 50 of " in verbose.stdout
 
 
 def test_version():
