@@ -10,19 +10,10 @@ import typer
 from ..engine.errors import FleetstackError
 from .apply_plan import plan_and_confirm
 from .commands import help_of
-from .options import Backends, InstanceTypes, MaxPrice, Regions, spot_policy
+from .options import Backends, InstanceTypes, MaxPrice, Regions, refuse_not_yet, spot_policy
 from .run_args import RunArgsCommand
 
 app = typer.Typer(add_completion=False)
-# flags parsed now whose behaviour comes later: what to do instead
-_NOT_YET = {
-    "-R/--reuse": "running only on an existing idle instance comes with the reconciler; without "
-    "-R, apply reuses an idle instance or creates what the plan shows",
-    "--fleet": "choosing the fleets a run may use comes with the reconciler; without --fleet, "
-    "apply takes the offer the plan shows",
-    "-p/--port": "forwarding ports from the CLI comes with SSH execution; list them under "
-    "`ports:` in the configuration instead",
-}
 
 
 @app.command(
@@ -77,9 +68,7 @@ def apply_command(
     fleet: list[str] | None = typer.Option(None, "--fleet", help="Fleet the run may use"),
     port: list[str] | None = typer.Option(None, "-p", "--port", help="Forward a port"),
 ) -> None:
-    for flag, given in (("-R/--reuse", reuse), ("--fleet", fleet), ("-p/--port", port)):
-        if given:
-            raise FleetstackError(f"{flag} is not supported yet: {_NOT_YET[flag]}")
+    refuse_not_yet(reuse=reuse, fleet=fleet, port=port)
     policies = [f for f, on in (("--spot", spot), ("--on-demand", on_demand),
                                 ("--spot-auto", spot_auto), ("--spot-policy", spot_policy_flag))
                 if on]  # fmt: skip

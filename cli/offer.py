@@ -6,7 +6,7 @@ import typer
 
 from ..engine.errors import FleetstackError
 from .commands import help_of
-from .options import Backends, InstanceTypes, MaxPrice, Regions, spot_policy
+from .options import Backends, InstanceTypes, MaxPrice, Regions, refuse_not_yet, spot_policy
 from .views.offers import show_offers
 
 app = typer.Typer(add_completion=False)
@@ -26,12 +26,20 @@ def offer_command(
     spot_auto: bool = typer.Option(False, "--spot-auto", help="Spot and on-demand"),
     max_price: MaxPrice = None,
     max_offers: int = typer.Option(50, "--max-offers", help="Rows to show"),
-    group_by: str | None = typer.Option(None, "--group-by", help="gpu[,backend][,region]"),
+    group_by: list[str] | None = typer.Option(
+        None, "--group-by", help="gpu[,backend[,region]][,count] (repeatable or comma-separated)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     file: str | None = typer.Option(
         None, "-f", "--file", help="Take requirements from a configuration"
     ),
+    profile: str | None = typer.Option(None, "--profile", help="Profile from .dstack/profiles.yml"),
+    no_profile: bool = typer.Option(False, "--no-profile", help="Do not apply any profile"),
+    fleet: list[str] | None = typer.Option(None, "--fleet", help="Fleet the run may use"),
 ) -> None:
+    refuse_not_yet(fleet=fleet)
+    if no_profile and profile:
+        raise FleetstackError("--profile and --no-profile: give one of them")
     policies = [
         p
         for p, on in (("--spot", spot), ("--on-demand", on_demand), ("--spot-auto", spot_auto))
@@ -50,7 +58,9 @@ def offer_command(
         spot_policy=spot_policy(spot, on_demand, spot_auto),
         max_price=max_price,
         max_offers=max_offers,
-        group_by=group_by,
+        group_by=",".join(group_by) if group_by else None,
         as_json=as_json,
         file=file,
+        profile=profile,
+        profiles=not no_profile,
     )

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ..engine.errors import FleetstackError
+
 Backends = Annotated[list[str] | None, typer.Option("-b", "--backend", help="Backend (repeatable)")]
 Regions = Annotated[list[str] | None, typer.Option("-r", "--region", help="Region (repeatable)")]
 InstanceTypes = Annotated[list[str] | None, typer.Option("--instance-type", help="Instance type")]
@@ -17,3 +19,23 @@ def spot_policy(spot: bool, on_demand: bool, spot_auto: bool) -> str | None:
     """`spot`, `on-demand` or `auto` for the first of --spot, --on-demand, --spot-auto given;
     None when none is."""
     return "spot" if spot else "on-demand" if on_demand else "auto" if spot_auto else None
+
+
+# flags parsed now whose behaviour comes later: what to do instead
+_NOT_YET = {
+    "-R/--reuse": "running only on an existing idle instance comes with the reconciler; without "
+    "-R, apply reuses an idle instance or creates what the plan shows",
+    "--fleet": "choosing the fleets a run may use comes with the reconciler; leave --fleet "
+    "out: the plan takes the cheapest matching offer or idle instance",
+    "-p/--port": "forwarding ports from the CLI comes with SSH execution; list them under "
+    "`ports:` in the configuration instead",
+}
+
+
+def refuse_not_yet(**given: object) -> None:
+    """FleetstackError for the first flag of a later issue given (keys: reuse, fleet, port)."""
+    flags = {"reuse": "-R/--reuse", "fleet": "--fleet", "port": "-p/--port"}
+    for key, value in given.items():
+        if value:
+            flag = flags[key]
+            raise FleetstackError(f"{flag} is not supported yet: {_NOT_YET[flag]}")

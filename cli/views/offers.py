@@ -10,7 +10,7 @@ from pydantic import JsonValue, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from ...engine.config import load_configuration
+from ...engine.config import find_profile, load_configuration
 from ...engine.errors import FleetstackError
 from ...engine.models.offers import Offer, Requirements, format_price
 from ...engine.models.resources import ResourcesSpec
@@ -34,14 +34,19 @@ def show_offers(
     group_by: str | None,
     as_json: bool,
     file: str | None,
+    profile: str | None = None,
+    profiles: bool = True,
 ) -> None:
-    """`dstack offer`: the matching offers as a table, grouped, or JSON."""
+    """`dstack offer`: the matching offers as a table, grouped, or JSON. Profiles are read
+    as apply reads them: the one named `profile`, else the default one, none if not
+    `profiles`; flags win over the profile, the configuration's own values over both."""
     if max_offers < 0:
         raise FleetstackError(f"--max-offers {max_offers}: give 0 or more rows to show")
     if max_price is not None and max_price <= 0:
         raise FleetstackError(f"--max-price {max_price:g}: give a price above 0 (USD per hour)")
     check_backends(backends, "-b")
-    req = _requirements(file, gpu=gpu, cpu=cpu, memory=memory, disk=disk)
+    keys = _group_keys(group_by) if group_by else []
+    req = _requirements(file, profile, profiles, gpu=gpu, cpu=cpu, memory=memory, disk=disk)
     if backends is not None:
         req.backends = backends
     if regions is not None:
@@ -78,18 +83,20 @@ def show_offers(
     if not result.offers:
         console.print(f"[yellow]{result.empty_reason}[/yellow]")
         return
-    if group_by:
-        _render_groups(console, result.offers, group_by, req.nodes)
+    if keys:
+        _render_groups(console, result.offers, keys, req.nodes)
         return
     render_offers(console, shown, nodes=req.nodes)
     if result.total > len(shown):
         console.print(f"\nShown {len(shown)} of {result.total} offers (--max-offers to see more)")
 
 
-def _requirements(file: str | None, **flags: str | None) -> Requirements:
+def _requirements(
+    file: str | None, profile: str | None, profiles: bool, **flags: str | None
+) -> Requirements:
     raw: dict[str, JsonValue] = {k: v for k, v in flags.items() if v is not None}
     if file:
-        loaded = load_configuration(file)
+        loaded = load_configuration(file, profile=profile, profiles=profiles)
         req = Requirements.from_configuration(loaded.configuration)
         if raw:  # flags replace the file's values for the same resource
             in_file = loaded.raw.get("resources") if isinstance(loaded.raw, dict) else None
@@ -97,7 +104,14 @@ def _requirements(file: str | None, **flags: str | None) -> Requirements:
         return req
     if "cpu" not in raw and "gpu" not in raw and "memory" not in raw:
         raw.setdefault("cpu", "2..")
-    return Requirements(resources=_resources(raw), spot_policy=None)
+    req = Requirements(resources=_resources(raw), spot_policy=None)
+    loaded_profile = find_profile(profile) if profiles else None
+    if loaded_profile is not None:
+        chosen = loaded_profile.profile
+        req.backends, req.regions = chosen.backends, chosen.regions
+        req.instance_types, req.max_price = chosen.instance_types, chosen.max_price
+        req.spot_policy = chosen.spot_policy
+    return req
 
 
 def _resources(raw: dict[str, JsonValue]) -> ResourcesSpec:
@@ -136,27 +150,48 @@ def _requirements_json(req: Requirements) -> dict[str, object]:
     }
 
 
-def _render_groups(console: Console, offers: Sequence[Offer], group_by: str, nodes: int) -> None:
+_GROUP_KEYS = ("gpu", "backend", "region", "count")
+
+
+def _group_keys(group_by: str) -> list[str]:
+    """--group-by's keys in the table's column order; gpu is required, region needs backend."""
     keys = [k.strip() for k in group_by.split(",") if k.strip()]
-    bad = [k for k in keys if k not in ("gpu", "backend", "region")]
-    if bad or "gpu" not in keys:
-        raise FleetstackError(f"--group-by {group_by}: use gpu, optionally with backend and region")
+    bad = [k for k in keys if k not in _GROUP_KEYS]
+    if bad:
+        raise FleetstackError(f"--group-by {bad[0]}: use gpu, backend, region or count")
+    if "gpu" not in keys:
+        raise FleetstackError(f"--group-by {group_by}: include gpu, e.g. --group-by gpu,{group_by}")
+    if "region" in keys and "backend" not in keys:
+        raise FleetstackError(
+            f"--group-by {group_by}: region needs backend too, e.g. --group-by gpu,backend,region"
+        )
+    return [k for k in _GROUP_KEYS if k in keys]
+
+
+def _render_groups(console: Console, offers: Sequence[Offer], keys: list[str], nodes: int) -> None:
+    """One row per GPU (name and memory), split by backend, region and GPU count when asked;
+    COUNT lists the GPU counts a row's offers have."""
     groups: dict[tuple[str, ...], list[Offer]] = {}
     for o in offers:
-        gpu = f"{o.gpu_count}x{o.gpu_name} ({o.gpu_memory_gb:g}GB)" if o.gpu_count else "-"
-        key = tuple({"gpu": gpu, "backend": o.backend, "region": o.region}[k] for k in keys)
+        gpu = f"{o.gpu_name} ({o.gpu_memory_gb:g}GB)" if o.gpu_count else "-"
+        fields = {"gpu": gpu, "backend": o.backend, "region": o.region, "count": o.gpu_count}
+        key = tuple(str(fields[k]) for k in keys)
         groups.setdefault(key, []).append(o)
+    columns = [k for k in keys if k != "count"]
     table = Table(box=None, header_style="bold")
     table.add_column("#")
-    for k in keys:
+    for k in columns:
         table.add_column(k.upper())
-    table.add_column("SPOT")
+    table.add_column("COUNT")
+    table.add_column("SPOT", no_wrap=True)
     table.add_column("OFFERS")
-    table.add_column("PRICE")
+    table.add_column("PRICE", no_wrap=True)
     for i, (key, items) in enumerate(sorted(groups.items(), key=lambda kv: kv[1][0].price), 1):
         lo, hi = min(o.price for o in items) * nodes, max(o.price for o in items) * nodes
         spots = {o.spot for o in items}
         spot = "yes" if spots == {True} else "no" if spots == {False} else "auto"
         price = format_price(lo) if lo == hi else f"{format_price(lo)}..{format_price(hi)}"
-        table.add_row(str(i), *key, spot, str(len(items)), price)
+        counts = ",".join(str(c) for c in sorted({o.gpu_count for o in items}))
+        shown = [v for k, v in zip(keys, key, strict=True) if k != "count"]
+        table.add_row(str(i), *shown, counts, spot, str(len(items)), price)
     print_table(console, table)

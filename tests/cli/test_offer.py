@@ -135,30 +135,74 @@ def test_table_header_prices_and_unconfigured_backends_are_marked():
     )
 
 
-def test_group_by_gpu_backend_region():
-    def table(group_by: str) -> list[list[str]]:
-        lines = offer("--gpu", "1..", "--spot-auto", "--group-by", group_by).splitlines()
-        header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("#"))
-        return [line.split() for line in lines[header:] if line.strip()]
+def group_table(*group_by: str) -> list[list[str]]:
+    args = [a for g in group_by for a in ("--group-by", g)]
+    lines = offer("--gpu", "1..", "--spot-auto", *args).splitlines()
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("#"))
+    return [line.split() for line in lines[header:] if line.strip()]
 
-    by_gpu = table("gpu")
-    assert by_gpu[0] == ["#", "GPU", "SPOT", "OFFERS", "PRICE"]
-    assert by_gpu[1] == ["1", "1xA10G", "(24GB)", "auto", "3", "$0.3018..$1.123"]
-    assert {tuple(r[1:3]) for r in by_gpu[1:]} == {
-        ("1xA10G", "(24GB)"),
-        ("1xL4", "(24GB)"),
-        ("1xA100", "(80GB)"),
-        ("8xA100", "(80GB)"),
-        ("8xH100", "(80GB)"),
+
+def test_group_by_gpu_backend_region():
+    by_gpu = group_table("gpu")
+    assert by_gpu[0] == ["#", "GPU", "COUNT", "SPOT", "OFFERS", "PRICE"]
+    assert by_gpu[1] == ["1", "A10G", "(24GB)", "1", "auto", "3", "$0.3018..$1.123"]
+    assert {tuple(r[1:4]) for r in by_gpu[1:]} == {
+        ("A10G", "(24GB)", "1"),
+        ("L4", "(24GB)", "1"),
+        ("A100", "(80GB)", "1,8"),
+        ("H100", "(80GB)", "8"),
     }
-    by_backend = table("gpu,backend")
-    assert by_backend[0] == ["#", "GPU", "BACKEND", "SPOT", "OFFERS", "PRICE"]
-    assert ["8xA100", "(80GB)", "gcp", "auto", "2", "$12.16..$40.55"] in [r[1:] for r in by_backend]
-    by_region = table("gpu,backend,region")
-    assert by_region[0] == ["#", "GPU", "BACKEND", "REGION", "SPOT", "OFFERS", "PRICE"]
-    assert ["1xL4", "(24GB)", "gcp", "europe-west4", "no", "1", "$0.93"] in [
+    by_backend = group_table("gpu,backend")
+    assert by_backend[0] == ["#", "GPU", "BACKEND", "COUNT", "SPOT", "OFFERS", "PRICE"]
+    assert ["A100", "(80GB)", "gcp", "8", "auto", "2", "$12.16..$40.55"] in [
+        r[1:] for r in by_backend
+    ]
+    by_region = group_table("gpu,backend,region")
+    assert by_region[0] == ["#", "GPU", "BACKEND", "REGION", "COUNT", "SPOT", "OFFERS", "PRICE"]
+    assert ["L4", "(24GB)", "gcp", "europe-west4", "1", "no", "1", "$0.93"] in [
         r[1:] for r in by_region
     ]
+
+
+def test_group_by_count_splits_each_gpu_by_its_count():
+    by_gpu = {tuple(r[1:4]): r[4:] for r in group_table("gpu")[1:]}
+    by_count = {tuple(r[1:4]): r[4:] for r in group_table("gpu,count")[1:]}
+    assert set(by_count) == {
+        ("A10G", "(24GB)", "1"),
+        ("L4", "(24GB)", "1"),
+        ("A100", "(80GB)", "1"),
+        ("A100", "(80GB)", "8"),
+        ("H100", "(80GB)", "8"),
+    }
+    # the two A100 rows share out the offers of the one A100 row of --group-by gpu
+    one, eight = by_count[("A100", "(80GB)", "1")], by_count[("A100", "(80GB)", "8")]
+    assert int(one[1]) + int(eight[1]) == int(by_gpu[("A100", "(80GB)", "1,8")][1])
+    # repeated --group-by is the same as comma-separated
+    assert group_table("gpu", "count") == group_table("gpu,count")
+    assert group_table("count", "gpu")[0] == ["#", "GPU", "COUNT", "SPOT", "OFFERS", "PRICE"]
+
+
+def test_a_profile_fills_in_what_flags_leave_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dstack").mkdir()
+    (tmp_path / ".dstack" / "profiles.yml").write_text(
+        "profiles:\n"
+        "  - name: gcp-spot\n    default: true\n    backends: [gcp]\n    spot_policy: spot\n"
+        "  - name: azure\n    backends: [azure]\n"
+    )
+    assert offers("--gpu", "A100:8") == [("gcp", "us-central1", "a2-ultragpu-8g", True, 12.16)]
+    assert {o[0] for o in offers("--gpu", "A100:8", "--profile", "azure")} == {"azure"}
+    assert {(o[0], o[3]) for o in offers("--gpu", "A100:8", "--no-profile")} == {
+        ("gcp", False),
+        ("azure", False),
+        ("aws", False),
+    }
+    # a flag wins over the profile
+    assert {o[3] for o in offers("--gpu", "A100:8", "--on-demand")} == {False}
+    conf = tmp_path / "train.dstack.yml"
+    conf.write_text("type: task\ncommands: [python train.py]\nresources:\n  gpu: A100:8\n")
+    assert {o[0] for o in offers("-f", str(conf), "--profile", "azure")} == {"azure"}
+    assert {o[0] for o in offers("-f", str(conf), "--no-profile")} == {"gcp", "azure", "aws"}
 
 
 def test_requirements_from_a_configuration_file_and_flags_over_it(tmp_path):
@@ -199,7 +243,12 @@ def dstack(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         (["-b", "nimbus"], "-b nimbus: unknown backend; use one of aws, azure,"),
         (["-f", "missing.dstack.yml"], "missing.dstack.yml: no such file"),
         (["--spot", "--on-demand"], "--spot and --on-demand: give one spot policy flag"),
-        (["--group-by", "region"], "--group-by region: use gpu"),
+        (["--group-by", "region"], "--group-by region: include gpu, e.g. --group-by gpu,region"),
+        (["--group-by", "gpu,zone"], "--group-by zone: use gpu, backend, region or count"),
+        (["--group-by", "gpu,region"], "region needs backend too, e.g. --group-by gpu,backend,"),
+        (["--profile", "nope"], "no profile named 'nope'"),
+        (["--profile", "a", "--no-profile"], "--profile and --no-profile: give one of them"),
+        (["--fleet", "f1"], "--fleet is not supported yet: choosing the fleets a run may use"),
     ],
 )
 def test_bad_input_is_one_red_line_and_exit_1(args, message):
