@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+WATCH_INTERVAL_SECONDS = 2.0
 
 
 def print_error(message: str) -> None:
@@ -32,3 +36,18 @@ def status_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def redraw(render: Callable[[], str]) -> None:
+    """Print `render()` every 2 s (redrawn in place on a terminal) until Ctrl-C, then end
+    cleanly: `dstack ps -w` and `dstack fleet -w`."""
+    try:
+        while True:
+            text = render()
+            if sys.stdout.isatty():
+                text = "\x1b[H\x1b[J" + text  # redraw in place
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            time.sleep(WATCH_INTERVAL_SECONDS)
+    except KeyboardInterrupt:
+        sys.stdout.write("\n")

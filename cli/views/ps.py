@@ -1,4 +1,4 @@
-"""Rendering of `dstack ps`: the runs table, its JSON form, and the watch loop.
+"""Rendering of `dstack ps`: the runs table, its JSON form, its redraw for `-w`.
 
 The table is laid out here rather than with rich: rich's Table takes ~0.5 s for 1,000
 rows on a small machine, and `dstack ps -a` must stay under half a second. It is the one
@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
 from ...engine.errors import FleetstackError
 from ...engine.services.run_list import RunSummary, list_runs
+from .output import redraw
 
 HEADERS = ("NAME", "BACKEND", "GPU", "PRICE", "STATUS", "SUBMITTED")
-WATCH_INTERVAL_SECONDS = 2.0
 _STATUS_COLOURS = {
     "pending": "33",
     "submitted": "33",
@@ -49,17 +48,13 @@ def show_runs(
         out.flush()
         return
     colour = _use_colour(sys.stdout)
-    try:
-        while True:
-            runs = list_runs(all_runs=all_runs, limit=last)
-            text = format_table(runs, verbose=verbose, colour=colour)
-            if sys.stdout.isatty():
-                text = "\x1b[H\x1b[J" + text  # redraw in place
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            time.sleep(WATCH_INTERVAL_SECONDS)
-    except KeyboardInterrupt:
-        sys.stdout.write("\n")
+
+    def render() -> str:
+        return format_table(
+            list_runs(all_runs=all_runs, limit=last), verbose=verbose, colour=colour
+        )
+
+    redraw(render)
 
 
 def format_table(

@@ -1,4 +1,4 @@
-"""The plan, offer and fleet tables, and how any table is printed (`print_table`).
+"""The plan and offer tables, and how any table is printed (`print_table`).
 
 `dstack ps` lays out its own rows for speed (views/ps.py) and prints through `print_rows`.
 """
@@ -13,7 +13,6 @@ from ...engine.backends.registry import names_with
 from ...engine.config import FleetConfiguration
 from ...engine.models.offers import Offer, format_price
 from ...engine.models.plan import Plan, ResourcePlan
-from ...engine.services.fleets import FleetListing
 from ...stacks.diff import diff_rows
 
 if TYPE_CHECKING:
@@ -144,29 +143,3 @@ def render_resource_plan(plan: Plan, rp: ResourcePlan, console: Console) -> None
         if changed:
             console.print(f"            {changed}", markup=False, highlight=False)
     console.print(rp.diff.summary())
-
-
-def fleets_table(listed: Sequence[FleetListing]) -> Table:
-    """`dstack fleet`: one row per fleet, its instances below it."""
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold")
-    for column in ("FLEET", "INSTANCE", "BACKEND", "REGION", "RESOURCES", "SPOT", "PRICE",
-                   "STATUS"):  # fmt: skip
-        table.add_column(column)
-    for item in listed:
-        fleet, spec = item.fleet, item.spec
-        status = fleet.status.value + (f" ({fleet.status_message})" if fleet.status_message else "")
-        table.add_row(fleet.name, "", fleet.backend or "", spec.region or "", "", "", "", status)
-        for instance in item.instances:
-            table.add_row(
-                "",
-                str(instance.instance_num),
-                instance.backend,
-                instance.region or "",
-                f"{instance.instance_type or ''} {spec.resources}".strip(),
-                "yes" if instance.spot else "no",
-                f"${instance.price:g}" if instance.price is not None else "",
-                instance.status.value,
-            )
-    return table

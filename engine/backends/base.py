@@ -37,6 +37,7 @@ class Capability(StrEnum):
     VOLUMES = "volumes"
     STACK = "stack"  # provisioned as a Pulumi stack (a program in stacks/)
     LOCAL_JOBS = "local jobs"  # runs jobs on this machine
+    INSTANCE_DELETE = "deleting one instance"  # `dstack fleet delete NAME -i N`
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class CatalogBackend(Backend):
             "cannot be provisioned yet",
         ),
         Capability.LOCAL_JOBS: "runs no job on this machine",
+        Capability.INSTANCE_DELETE: "cannot be provisioned yet",
     }
 
     def __init_subclass__(cls, **kwargs: object) -> None:

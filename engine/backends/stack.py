@@ -28,6 +28,8 @@ class StackBackend(Backend):
     reasons = {
         Capability.VOLUMES: "volumes come with the volumes feature",
         Capability.LOCAL_JOBS: "runs no job on this machine",
+        Capability.INSTANCE_DELETE: "a fleet's instances are one Pulumi stack of `nodes` "
+        "machines, destroyed together",
     }
 
     def __init_subclass__(cls, **kwargs: object) -> None:

@@ -13,7 +13,7 @@ from typing import Protocol
 from ...stacks.errors import ensure_pulumi_cli
 from ..backends.base import Capability
 from ..backends.config import load_backends_config
-from ..backends.registry import names_with
+from ..backends.registry import get_backend, names_with
 from ..config import FleetConfiguration
 from ..errors import FleetstackError
 from ..fleets.lifecycle import (
@@ -92,6 +92,32 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
 def check_fleet(name: str) -> FleetRecord:
     """The live fleet called `name`; FleetstackError when there is none."""
     return find_fleet(open_state(), name)
+
+
+def get(name: str) -> FleetListing:
+    """The live fleet called `name` with its spec and live instances; FleetstackError if none."""
+    state = open_state()
+    fleet = find_fleet(state, name)
+    return FleetListing(fleet, FleetSpec.of(fleet.spec), instances_of_fleet(state, fleet.id))
+
+
+def delete_instance(name: str, num: int) -> None:
+    """`dstack fleet delete NAME -i N`: refused, saying why for the instance's backend.
+
+    No backend has Capability.INSTANCE_DELETE yet (tests/engine/backends/test_registry.py
+    says so): the backend that gains it brings its verb here."""
+    listing = get(name)
+    instance = next((i for i in listing.instances if i.instance_num == num), None)
+    if instance is None:
+        nums = ", ".join(str(i.instance_num) for i in listing.instances)
+        has = f"its instances are {nums}" if nums else "it has none yet"
+        raise FleetstackError(f"fleet {name} has no instance {num}: {has} (see `dstack fleet`)")
+    backend = get_backend(instance.backend)
+    raise FleetstackError(
+        f"fleet {name}: instance {num} cannot be deleted alone on {backend.name}: "
+        f"{backend.reason(Capability.INSTANCE_DELETE)}; delete the whole fleet with "
+        f"`dstack fleet delete {name}`"
+    )
 
 
 def delete(name: str) -> FleetRecord:

@@ -32,6 +32,7 @@ class LocalBackend(Backend):
         Capability.SPOT: "this machine is never a spot instance",
         Capability.VOLUMES: "volumes come with the volumes feature",
         Capability.STACK: "need no stack: they run on this machine",
+        Capability.INSTANCE_DELETE: "this machine is its fleet's only instance",
     }
 
     def offers_enabled(self, config: BackendsConfig, requested: list[str] | None) -> bool:

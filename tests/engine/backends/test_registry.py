@@ -53,3 +53,13 @@ def test_unknown_names_and_double_registration_are_refused():
         registry.get_backend("nimbus")
     with pytest.raises(FleetstackError, match="already registered"):
         registry.register(registry.get_backend("aws"))
+
+
+def test_no_backend_deletes_one_instance_yet_and_each_says_why():
+    # engine/services/fleets.py's delete_instance only refuses: a backend that gains the
+    # capability must bring the verb there, and this test will tell.
+    assert registry.names_with(Capability.INSTANCE_DELETE) == []
+    for backend in registry.all_backends():
+        assert (
+            backend.reason(Capability.INSTANCE_DELETE) != "does not support deleting one instance"
+        )

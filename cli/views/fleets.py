@@ -1,0 +1,109 @@
+"""Rendering of `dstack fleet`: the fleets table (wider with -v), its JSON form, the watch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import JsonValue
+
+from ...engine.services.fleets import FleetListing
+from .output import console as make_console
+from .output import redraw
+from .tables import print_table
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+def show_fleets(
+    load: Callable[[], Sequence[FleetListing]],
+    *,
+    as_json: bool,
+    verbose: bool,
+    watching: bool,
+    one: bool = False,
+) -> None:
+    """Print the fleets `load` gives as JSON (one object with `one`, else a list) or a table,
+    or redraw the table every 2 s with `watching` until Ctrl-C."""
+    if as_json:
+        items = [fleet_json(item) for item in load()]
+        print(json.dumps(items[0] if one else items, indent=2))
+        return
+    console = make_console()
+    if not watching:
+        console.print(_text(load(), verbose), end="", soft_wrap=True)
+        return
+    redraw(lambda: _text(load(), verbose))
+
+
+def fleet_json(item: FleetListing) -> dict[str, JsonValue]:
+    """One fleet as `dstack fleet --json` and `dstack fleet get NAME --json` print it."""
+    fleet = item.fleet
+    return {
+        "name": fleet.name,
+        "status": fleet.status.value,
+        "message": fleet.status_message,
+        "backend": fleet.backend,
+        "stack_name": fleet.stack_name,
+        "spec": item.spec.model_dump(mode="json"),
+        "created_at": fleet.created_at.isoformat(),
+        "instances": [
+            {
+                "num": i.instance_num,
+                "status": i.status.value,
+                "instance_type": i.instance_type,
+                "region": i.region,
+                "spot": i.spot,
+                "price": i.price,
+                "hostname": i.hostname,
+                "internal_ip": i.internal_ip,
+                "ssh_user": i.ssh_user,
+            }
+            for i in item.instances
+        ],
+    }
+
+
+def _text(listed: Sequence[FleetListing], verbose: bool) -> str:
+    if not listed:
+        return "No fleets. Create one with `dstack apply -f fleet.dstack.yml`.\n"
+    console = make_console()
+    with console.capture() as captured:
+        print_table(console, fleets_table(listed, verbose=verbose))
+    return captured.get()
+
+
+def fleets_table(listed: Sequence[FleetListing], *, verbose: bool = False) -> Table:
+    """One row per fleet, its instances below it; -v adds the stack, the instance's address
+    and when each was created."""
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    columns = ["FLEET", "INSTANCE", "BACKEND", "REGION", "RESOURCES", "SPOT", "PRICE", "STATUS"]
+    if verbose:
+        columns += ["STACK", "ADDRESS", "CREATED"]
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("SPOT", "PRICE"))
+    for item in listed:
+        fleet, spec = item.fleet, item.spec
+        status = fleet.status.value + (f" ({fleet.status_message})" if fleet.status_message else "")
+        row = [fleet.name, "", fleet.backend or "", spec.region or "", "", "", "", status]
+        created = fleet.created_at.strftime("%Y-%m-%d %H:%M")
+        table.add_row(*row, *([fleet.stack_name or "", "", created] if verbose else []))
+        for instance in item.instances:
+            row = [
+                "",
+                str(instance.instance_num),
+                instance.backend,
+                instance.region or "",
+                f"{instance.instance_type or ''} {spec.resources}".strip(),
+                "yes" if instance.spot else "no",
+                f"${instance.price:g}" if instance.price is not None else "",
+                instance.status.value,
+            ]
+            address = instance.hostname or instance.internal_ip or ""
+            created = instance.created_at.strftime("%Y-%m-%d %H:%M")
+            table.add_row(*row, *(["", address, created] if verbose else []))
+    return table
