@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from ..engine.services.apply import ensure_applicable, execute_plan, plan_apply
 from ..engine.services.fleets import FleetApplied
 from ..engine.services.plan import OverrideValue
 from .apply_run import submit_and_attach
+from .views.confirm import confirm
 from .views.output import console as make_console
 from .views.tables import nodes_text, render_plan, render_stack_plan
 
@@ -77,13 +77,7 @@ def _confirm(plan: Plan, console: Console) -> None:
         what = f"Create the fleet {plan.run_name}"
     else:  # a run without a name gets a generated one when it is submitted, as in dstack
         what = f"Submit the run {named}" if named else "Submit a new run"
-    if sys.stdin.isatty():
-        answer = console.input(f"{what}? \\[y/n]: ").strip().lower()
-    else:  # a piped answer (`echo y | dstack apply ...`), as dstack reads one
-        console.print(f"{what}? \\[y/n]: ", end="")
-        answer = sys.stdin.readline().strip().lower()
-        console.print(answer or "no (stdin gave no answer; pass -y)")
-    if answer not in ("y", "yes"):
+    if not confirm(f"{what}?", yes=False):
         console.print("Nothing was created." if plan.is_fleet else "Run not submitted.")
         raise SystemExit(1)
 

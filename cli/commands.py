@@ -16,7 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "logs": ("logs", "Show the output of a run; -f follows it until the run ends."),
     "stop": ("stop", "Stop a run: SIGTERM, then kill after the grace period; -x kills now."),
-    "delete": ("delete", "Delete a finished run with its logs (stop an active one first)."),
+    "delete": (
+        "delete",
+        "Delete a finished run with its logs, or what -f FILE created (a fleet, a run).",
+    ),
     "validate": ("validate", "Validate .dstack.yml files and print what they normalize to."),
     "schema": ("schema", "Print the JSON Schema of .dstack.yml for editors."),
     "catalog": ("catalog", "The offers catalog (embedded snapshot, or downloaded live)."),

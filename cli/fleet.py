@@ -66,9 +66,14 @@ def delete_command(
     ),
 ) -> None:
     """Delete a fleet: destroys its stack (every instance and resource), then forgets it."""
-    console = make_console()
     if instance is not None:
         fleets.delete_instance(name, instance)  # says why the backend cannot, asks nothing
+    delete_fleet(name, yes=yes)
+
+
+def delete_fleet(name: str, *, yes: bool) -> None:
+    """Confirm, destroy the fleet's stack and forget it (`fleet delete`, `delete -f`)."""
+    console = make_console()
     fleets.check_fleet(name)  # an unknown fleet is said before asking anything
     if not confirm(f"Delete the fleet {name} and destroy its stack?", yes=yes):
         console.print("Nothing was deleted.")

@@ -6,16 +6,19 @@ import sys
 
 
 def confirm(question: str, *, yes: bool) -> bool:
-    """True with `yes` (-y) or when the user answers y; a FleetstackError when stdin is not a
-    terminal (nobody can answer: a script must pass -y)."""
+    """True with `yes` (-y) or when the user answers y. A piped answer counts, as dstack reads
+    one (`echo y | dstack delete -f F`); a pipe that gives none is a no, said on the line."""
     if yes:
         return True
-    if not sys.stdin.isatty():
-        from ...engine.errors import FleetstackError
-
-        raise FleetstackError(f"{question} [y/n]: stdin is not a terminal; pass -y to confirm")
-    try:
-        answer = input(f"{question} [y/n]: ")
-    except EOFError:
-        return False
+    prompt = f"{question} [y/n]: "
+    if sys.stdin.isatty():
+        try:
+            answer = input(prompt)
+        except EOFError:
+            return False
+    else:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        answer = sys.stdin.readline().strip()
+        print(answer or "no (stdin gave no answer; pass -y)", flush=True)
     return answer.strip().lower() in ("y", "yes")

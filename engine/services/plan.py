@@ -8,13 +8,18 @@ of cheaper offers are listed in `passed_over` with the reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 from ..backends.config import BackendsConfig
 from ..config import (
     AnyConfiguration,
     BaseRunConfiguration,
+    FleetConfiguration,
     LoadedConfiguration,
     apply_overrides,
+    load_configuration,
 )
 from ..fleets.stacks import choose_offer
 from ..models.durations import format_duration
@@ -25,6 +30,28 @@ from ..offers.match import check_backends, find_offers
 # A CLI flag's value (None = flag not given): backends/regions/instance types, a name, a spot
 # policy, a duration, a max price, retry on/off, env or resources (merged into the file's).
 OverrideValue = list[str] | str | float | bool | dict[str, str] | None
+
+
+def planned_name(configuration: AnyConfiguration, path: Path) -> str:
+    """The name `dstack apply` gives what `path` declares: its `name:`, else the file's stem."""
+    return configuration.name or path.stem.replace(".dstack", "") or "run"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a configuration file creates when applied: a fleet, or a run, and its name."""
+
+    kind: Literal["fleet", "run"]
+    name: str
+
+
+def declared(file: str) -> Declared:
+    """What `dstack apply -f file` would create, by name (`dstack delete -f file`)."""
+    loaded = load_configuration(file, profiles=False)  # a profile never names anything
+    kind: Literal["fleet", "run"] = (
+        "fleet" if isinstance(loaded.configuration, FleetConfiguration) else "run"
+    )
+    return Declared(kind, planned_name(loaded.configuration, loaded.path))
 
 
 def build_plan(
@@ -47,7 +74,7 @@ def build_plan(
         configuration = apply_overrides(configuration, **flags)
     req = Requirements.from_configuration(configuration)
     offers = find_offers(req, config=config)
-    name = configuration.name or loaded.path.stem.replace(".dstack", "") or "run"
+    name = planned_name(configuration, loaded.path)
     choice = choose_offer(offers.offers)
     return Plan(
         configuration_path=str(loaded.path),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+
+import pytest
 
 IGNORES_SIGTERM = ["trap '' TERM", "echo started", "while true; do sleep 0.2; done"]
 
@@ -39,11 +42,11 @@ def test_a_job_that_ignores_sigterm_is_killed_after_the_grace_period(cli, submit
     assert run["job_termination_reason"] == "terminated_by_user"
 
 
-def test_stop_asks_first_and_refuses_without_a_terminal(cli, submit, gate):
+def test_stop_asks_first_and_an_empty_pipe_is_a_no(cli, submit, gate):
     submit("asked", [cli.wait_on(gate)], until="running")
     proc = cli.run("stop", "asked")  # stdin is /dev/null, no -y
     assert proc.returncode == 1
-    assert "Stop the run asked? [y/n]: stdin is not a terminal; pass -y" in proc.stderr
+    assert b"Stop the run asked? [y/n]: no (stdin gave no answer; pass -y)\n" in proc.stdout
     assert "Traceback" not in proc.stderr
     assert cli.run_of("asked")["status"] == "running"
     gate.touch()
@@ -86,6 +89,51 @@ def test_delete_refuses_an_active_run(cli, submit, gate):
     gate.touch()
     cli.wait_for_status("active", "done")
     assert Path(os.environ["DSTACK_HOME"], "runs").is_dir()
+
+
+def test_delete_dash_f_deletes_the_finished_run_the_file_names(cli, submit, project):
+    submit("from-file", ["echo bye"], until="done")
+    config = str(project / "from-file.dstack.yml")
+    kept = cli.run("delete", "-f", config, input="n\n")
+    assert kept.returncode == 1 and b"Run from-file kept." in kept.stdout
+    assert cli.run_of("from-file")["status"] == "done"
+    proc = cli.run("delete", "-f", config, input="y\n")
+    assert proc.returncode == 0, proc.stderr
+    assert b"Delete the run from-file and its logs? [y/n]: y\n" in proc.stdout
+    assert b"Run from-file deleted." in proc.stdout
+    assert cli.run_of("from-file") is None
+
+
+def test_delete_dash_f_refuses_a_run_still_running(cli, submit, project, gate):
+    submit("busy", [cli.wait_on(gate)], until="running")
+    proc = cli.run("delete", "-f", str(project / "busy.dstack.yml"), "-y")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "run busy is still running: stop it first with `dstack stop busy`"
+    gate.touch()
+    cli.wait_for_status("busy", "done")
+
+
+def test_delete_dash_f_of_a_fleet_file_deletes_that_fleet(cli, project):
+    config = project / "fleet.dstack.yml"  # no name: apply names it after the file
+    config.write_text("type: fleet\nnodes: 0..2\nbackends: [aws]\n")
+    assert cli.run("apply", "-f", str(config), "-y", cwd=project).returncode == 0
+    assert [f["name"] for f in json.loads(cli.run("fleet", "--json").stdout)] == ["fleet"]
+    proc = cli.run("delete", "-f", str(config), "-y")
+    assert proc.returncode == 0, proc.stderr
+    assert b"Fleet fleet deleted: it had no stack." in proc.stdout
+    assert json.loads(cli.run("fleet", "--json").stdout) == []
+    again = cli.run("delete", "-f", str(config), "-y")
+    assert again.returncode == 1
+    assert again.stderr.strip() == "fleet fleet not found; `dstack fleet` lists fleets"
+
+
+@pytest.mark.parametrize("args", [[], ["gone", "-f", "x.dstack.yml"]])
+def test_delete_needs_a_run_or_a_file(cli, args):
+    proc = cli.run("delete", *args, "-y")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "give a run's name or -f FILE: dstack delete RUN, dstack delete -f FILE"
+    )
 
 
 def _ask_on_a_terminal(cli, argv: list[str], answer: bytes) -> tuple[int, bytes]:
