@@ -112,3 +112,40 @@ def all_tests_required() -> str | None:
     if os.environ.get("CI", "").strip().lower() == "true":
         return "CI=true"
     return None
+
+
+def run_on_terminal(argv: list[str], *, columns: int, env: dict[str, str] | None = None) -> str:
+    """Run `argv` with stdout and stderr on a pseudo-terminal `columns` wide (COLUMNS too);
+    its output with the ANSI codes taken out. Fails if it does not end within WAIT."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import subprocess
+    import termios
+
+    main, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary,
+        env={**(env or os.environ), "COLUMNS": str(columns)},
+    )  # fmt: skip
+    os.close(secondary)
+    out = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the program ended and closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        proc.wait(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode(errors="replace"))
+    return text.replace("\r\n", "\n")

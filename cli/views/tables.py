@@ -58,18 +58,44 @@ def render_offers(
         price = format_price(offer.price * nodes)
         rows.append((str(i), backend, offer.region, offer.instance_type, offer.resources_text(),
                      spot, price))  # fmt: skip
+    columns = ("#", "BACKEND", "REGION", "INSTANCE", "RESOURCES", "SPOT", "PRICE")
+    natural = [max([len(col), *(_cell_len(r[n]) for r in rows)]) for n, col in enumerate(columns)]
+    # #, SPOT and PRICE stay whole (a cut price or row number would mislead); RESOURCES wraps
+    width = console.width if console.is_terminal else 10_000  # piped: every column whole
+    widths = fit_widths(natural, keep={0, 5, 6}, wraps=4, width=width)
     table = Table(box=None, header_style="bold")
-    for n, col in enumerate(("#", "BACKEND", "REGION", "INSTANCE", "RESOURCES", "SPOT", "PRICE")):
-        # short columns never shrink: a cut price or row number would mislead
-        short = col in ("#", "SPOT", "PRICE")
-        widest = max([len(col), *(len(r[n]) for r in rows)]) if short else None
-        if col == "RESOURCES":  # the one column that wraps; never squeezed out of the table
-            table.add_column(col, min_width=24, ratio=1)
+    for col, width in zip(columns, widths, strict=True):
+        if col == "RESOURCES":
+            table.add_column(col, width=width)
         else:
-            table.add_column(col, no_wrap=True, min_width=widest)
+            table.add_column(col, no_wrap=True, overflow="ellipsis", width=width)
     for row in rows:
         table.add_row(*row)
     print_table(console, table)
+
+
+def fit_widths(natural: list[int], *, keep: set[int], wraps: int, width: int) -> list[int]:
+    """Column widths for a table of `width` cells: the columns in `keep` at their natural
+    width; when that is too wide, the widest of the others is cut first (down to 6), and the
+    column `wraps` (which wraps its text) gets what is left, at least 12."""
+    spare = width - 2 * len(natural)  # rich's table pads each cell by one on each side
+    widths = list(natural)
+    shrinkable = [i for i in range(len(widths)) if i not in keep and i != wraps]
+    floor_wrap = min(natural[wraps], 12)
+    while sum(widths) - widths[wraps] + floor_wrap > spare:
+        widest = max(shrinkable, key=lambda i: widths[i])
+        if widths[widest] <= 6:
+            break
+        widths[widest] -= 1
+    widths[wraps] = max(floor_wrap, min(natural[wraps], spare - (sum(widths) - widths[wraps])))
+    return widths
+
+
+def _cell_len(text: str) -> int:
+    """The printed width of a cell written with rich markup (`[dim]...[/dim]`)."""
+    from rich.text import Text
+
+    return Text.from_markup(text).cell_len
 
 
 def print_table(console: Console, table: Table) -> None:
