@@ -203,6 +203,7 @@ _RELAX_ORDER: list[tuple[str, Callable[[Requirements], bool], Callable[[Requirem
         lambda r: bool(r.instance_types),
         lambda r: f"of instance types {', '.join(r.instance_types or [])}",
     ),
+    ("nodes", lambda r: r.nodes > 1, lambda r: _nodes_text(r)),  # before backends: more exact
     (
         "backends",
         lambda r: bool(r.backends),
@@ -215,8 +216,22 @@ _RELAX_ORDER: list[tuple[str, Callable[[Requirements], bool], Callable[[Requirem
     ),
     ("memory", lambda r: True, lambda r: "with that memory"),
     ("cpu", lambda r: True, lambda r: "with that CPU count/arch"),
-    ("nodes", lambda r: r.nodes > 1, lambda r: f"for {r.nodes} nodes"),
 ]
+
+
+def _nodes_text(req: Requirements) -> str:
+    """`for N nodes`, and why each single-node backend asked for cannot (the fix: nodes: 1)."""
+    single = [
+        b
+        for b in registry.all_backends()
+        if req.backends and b.name in req.backends and not b.supports(Capability.MULTINODE)
+    ]
+    why = "; ".join(f"{b.name}: {b.reason(Capability.MULTINODE)}" for b in single)
+    return (
+        f"for {req.nodes} nodes ({why}: set nodes: 1 to run there)"
+        if why
+        else (f"for {req.nodes} nodes")
+    )
 
 
 def _explain_empty(req: Requirements, config: BackendsConfig, source: CatalogSource) -> str:

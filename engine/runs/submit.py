@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..backends.base import Capability
-from ..backends.registry import get_backend
+from ..backends.local.host import host_python
+from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
 from ..models.offers import Offer
 from ..models.plan import Plan
 from ..models.runs import RetrySpec, RunSpec
+from ..offers.match import find_offers
 from ..paths import dstack_home
 from ..state import RunRecord, State, create_run, get_run, open_state, update_run
 from .code import project_root
@@ -47,6 +50,8 @@ def submit_run(
             f"{plan.configuration_path}: type: {configuration.type} cannot run on the local "
             "backend yet; use type: task (or service)"
         )
+    if configuration.python is not None and configuration.image is None:
+        _check_host_python(plan.configuration_path, configuration.python)
     if not configuration.commands and not configuration.setup:
         raise FleetstackError(
             f"{plan.configuration_path}: commands: a {configuration.type} needs at least one "
@@ -98,11 +103,35 @@ def _local_offer(plan: Plan) -> Offer:
     offer = plan.chosen_offer
     if not plan.offers.offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason or 'no offers'}")
-    if offer is None or not get_backend(offer.backend).supports(Capability.LOCAL_JOBS):
-        raise FleetstackError(
-            f"the cheapest offer is on {plan.offers.offers[0].backend}: running tasks on cloud "
-            "instances is not available yet (`--dry-run` shows the stack it would create, and "
-            "`type: fleet` configurations create cloud fleets); run on this machine with "
-            "`-b local` (or `backends: [local]` in the configuration)"
+    if offer is not None and get_backend(offer.backend).supports(Capability.LOCAL_JOBS):
+        return offer
+    clouds = list(dict.fromkeys(o.backend for o in plan.offers.offers))
+    where = ", ".join(clouds[:4]) + (" and others" if len(clouds) > 4 else "")
+    local = find_offers(replace(plan.requirements, backends=names_with(Capability.LOCAL_JOBS)))
+    if local.offers:
+        instead = (
+            "run on this machine with `-b local` (or `backends: [local]` in the configuration)"
         )
-    return offer
+    else:
+        instead = f"this machine cannot run it either: {local.empty_reason}"
+    raise FleetstackError(
+        f"{plan.requirements.resources.pretty()} is offered on {where}, but running tasks on "
+        "cloud instances is not available yet (`--dry-run` shows the stack it would create, and "
+        f"`type: fleet` configurations create cloud fleets); {instead}"
+    )
+
+
+def _check_host_python(file: str, wanted: str) -> None:
+    """A local job runs this machine's python: refuse a `python:` it does not have."""
+    found = host_python()
+    if found is None:
+        raise FleetstackError(
+            f"{file}: python: {wanted}: the local backend runs commands with this machine's "
+            f"python, and none is on PATH; install Python {wanted} or remove `python:`"
+        )
+    if found.version.split(".")[:2] != wanted.split(".")[:2]:
+        short = ".".join(found.version.split(".")[:2])
+        raise FleetstackError(
+            f'{file}: python: "{wanted}": the local backend runs commands with this machine\'s '
+            f'Python {found.version} ({found.path}); write python: "{short}" or remove `python:`'
+        )

@@ -96,3 +96,26 @@ def _short_gpu_name(name: str) -> str:
         if any(c.isdigit() for c in word):
             return word.split("-")[0]
     return words[0] if words else name
+
+
+@dataclass(frozen=True)
+class HostPython:
+    version: str  # e.g. "3.11.7"
+    path: str
+
+
+def host_python() -> HostPython | None:
+    """The interpreter a local job's `python` (else `python3`) finds on this PATH, if any."""
+    for name in ("python", "python3"):
+        path = shutil.which(name)
+        if path is None:
+            continue
+        try:
+            out = subprocess.run(
+                [path, "-c", "import platform; print(platform.python_version())"],
+                capture_output=True, text=True, timeout=30, check=True,
+            ).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return HostPython(out, path)
+    return None
