@@ -61,6 +61,19 @@ def assert_run_ended(
     assert run.error == error
 
 
+def signal_and_collect(
+    process: subprocess.Popen[bytes], sig: int, timeout: float
+) -> tuple[bytes, bytes]:
+    """Send `sig` to `process` and read the rest of its output; killed if it outlives `timeout`."""
+    try:
+        process.send_signal(sig)
+        return process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def is_running(pid: int) -> bool:
     """True while pid exists and is not a zombie (a reaped-late orphan counts as gone)."""
     try:

@@ -23,7 +23,7 @@ from fleetstack.engine.state import (
     set_instance_status,
 )
 
-from ..helpers import WAIT
+from ..helpers import WAIT, signal_and_collect
 
 DSTACK = str(Path(sys.executable).parent / "dstack")
 THREE_DAYS = 259200
@@ -111,18 +111,14 @@ def test_watch_redraws_until_ctrl_c_and_refuses_json(fleets):
         [DSTACK, "fleet", "-w"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=dict(os.environ),
     )  # fmt: skip
+    seen = b""
     try:
-        seen = b""
         while seen.count(b"FLEET") < 2:  # drawn twice: it redraws
             chunk = proc.stdout.read1(4096)
             assert chunk, "dstack fleet -w ended before drawing twice"
             seen += chunk
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=WAIT)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _, err = signal_and_collect(proc, signal.SIGINT, WAIT)
     assert proc.returncode == 0 and b"Traceback" not in err
     assert b"gpus" in seen and b"elastic" in seen
     both = dstack("fleet", "-w", "--json")

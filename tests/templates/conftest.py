@@ -15,7 +15,7 @@ import pytest
 from fleetstack.engine.models.jobs import JobSpec
 from fleetstack.templates.render import render_job_script
 
-from ..helpers import all_tests_required, wait_for
+from ..helpers import all_tests_required, signal_and_collect, wait_for
 
 
 def find_tool(name: str) -> str | None:
@@ -148,12 +148,8 @@ class JobRunner:
         )
         try:
             wait_for(ready, "the job to be ready for SIGTERM", process=process)
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=timeout)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            _, stderr = signal_and_collect(process, signal.SIGTERM, timeout)
         return process.returncode, stderr.decode("utf-8", "replace")
 
 
