@@ -29,7 +29,7 @@ from fleetstack.stacks.offline import offline_plan, run_mocked
 from fleetstack.stacks.programs import program_for
 from fleetstack.stacks.spec import StackSpec
 
-from .harness import Bench, Instance, missing_pieces
+from .harness import Bench, Instance, machine_running, missing_pieces, stop_machine
 
 INSTANCE_TYPES = {"aws:ec2/instance:Instance"}  # the resources that boot a machine
 
@@ -65,6 +65,16 @@ class VMEngine:
         reason = missing_pieces()
         if reason:
             raise StackError(f"the vm stack engine cannot boot instances here: {reason}")
+
+    def stacks(self) -> list[str]:
+        """The stacks this engine's state directory holds."""
+        return sorted(p.stem for p in self.state_dir.glob("*.json"))
+
+    def halt_all(self) -> None:
+        """Halt every machine the state directory records (a test's cleanup)."""
+        for stack in self.stacks():
+            for record in self._read(stack):
+                self.halt(record, lambda _line: None)
 
     def preview(self, spec: StackSpec) -> StackDiff:
         return offline_plan(spec)
@@ -112,15 +122,17 @@ class VMEngine:
         return record_of(instance)
 
     def is_running(self, record: MachineRecord) -> bool:
-        instance = self.machines.get(record.machine)
-        return instance is not None and instance.process.poll() is None
+        """Whether the record's machine runs (booted by this process or another one)."""
+        return machine_running(record.machine)
 
     def halt(self, record: MachineRecord, say: Callable[[str], None]) -> None:
         """Halt the record's machine (and remove everything of it); gone already is fine."""
+        say(f"halting {record.resource} ({record.machine})")
         instance = self.machines.pop(record.machine, None)
         if instance is not None:
-            say(f"halting {record.resource} ({record.machine})")
             instance.stop()
+        else:  # booted by another process (a `dstack apply` before this `fleet delete`)
+            stop_machine(record.machine)
 
     def _path(self, stack: str) -> Path:
         return self.state_dir / f"{stack}.json"
