@@ -80,6 +80,8 @@ class VMEngine:
         return offline_plan(spec)
 
     def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
+        if spec.cloud != "aws":  # other programs' instances would be answered, never booted
+            raise StackError(f"the vm stack engine boots aws fleets only, not {spec.cloud}")
         say = on_output or (lambda _line: None)
         previous = {r.resource: r for r in self._read(spec.stack_name)}
         mocks = _BootingMocks(self, previous, say)

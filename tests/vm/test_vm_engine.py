@@ -7,9 +7,12 @@ data it was given) and from the engine's state directory; Pulumi's engine is not
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+import pytest
 from fleetstack.engine.runs.jobs import build_job
 from fleetstack.stacks import common
+from fleetstack.stacks.errors import StackError
 from fleetstack.stacks.spec import StackSpec
 from fleetstack.templates.cloud_init import render_user_data
 
@@ -74,3 +77,13 @@ def test_state_lives_in_its_directory_and_destroy_halts_the_instances(vm_engine,
     assert [item for item in leftovers(name) if f"{name}" in item] == []
     assert vm_engine.outputs("main", "vm-fleet", "aws") is None
     vm_engine.destroy("main", "vm-fleet", "aws")  # nothing left to destroy is not an error
+
+
+def test_a_cloud_whose_instances_it_cannot_boot_is_refused_not_answered(vm_engine, ssh_key):
+    _, public_key = ssh_key("project")
+    spec = replace(fleet_spec(public_key, nodes=1), cloud="gcp")
+
+    with pytest.raises(StackError, match="boots aws fleets only"):
+        vm_engine.up(spec)
+
+    assert vm_engine.boots == 0 and vm_engine.stacks() == []
