@@ -42,6 +42,10 @@ class StackDriver:
     work_dir: Path | None = None
     provider_config: dict[str, str] = field(default_factory=dict)
 
+    def ensure_ready(self) -> None:
+        """PulumiCLIMissing (with the install command) when the `pulumi` CLI is not on PATH."""
+        ensure_pulumi_cli()
+
     def preview(self, spec: StackSpec) -> StackDiff:
         """What `up` would change, per resource, compared with the stack's state."""
         stack = self._stack(spec)
@@ -65,6 +69,14 @@ class StackDriver:
         with _translated_errors(fleet):
             stack.destroy(on_output=lambda _line: None)
             stack.workspace.remove_stack(stack.name)
+
+    def outputs(self, project: str, fleet: str, cloud: str) -> StackOutputs | None:
+        """The outputs of the stack's last `up`; None when the fleet has no stack."""
+        stack = self._existing_stack(project, fleet, cloud)
+        if stack is None:
+            return None
+        with _translated_errors(fleet):
+            return outputs_from(stack.outputs())
 
     def cancel(self, project: str, fleet: str, cloud: str) -> None:
         """Cancel a running update of the fleet's stack and release its lock."""

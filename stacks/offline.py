@@ -1,10 +1,15 @@
-"""An offline plan: evaluate a stack program under Pulumi mocks, no CLI, no credentials."""
+"""An offline plan: evaluate a stack program under Pulumi mocks, no CLI, no credentials.
+
+`run_mocked` is the one place a program runs in-process; the offline plan records what it
+declares, and a test engine (tests/vm/engine.py) gives its own mocks to answer with machines.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .diff import ResourceChange, StackDiff
 from .inputs import PLACEHOLDER as PLACEHOLDER_ID
@@ -12,14 +17,17 @@ from .inputs import ReviewPaths, summarize
 from .programs import program_for, program_module
 from .spec import StackSpec
 
+if TYPE_CHECKING:  # the SDK is imported where a program runs: it is heavy
+    import pulumi
+
 _LOCK = threading.Lock()
 
 
 @dataclass
 class _Outcome:
-    """What the program thread leaves for the caller: its changes, or what it raised."""
+    """What the program thread leaves for the caller: the exports, or what it raised."""
 
-    changes: list[ResourceChange] = field(default_factory=list)
+    exports: dict[str, object] = field(default_factory=dict)
     error: BaseException | None = None
 
 
@@ -40,31 +48,7 @@ def evaluate_program(
 
     Each resource's details are its inputs found at `paths` (a program's REVIEW_INPUTS).
     """
-    outcome = _Outcome()
-
-    def target() -> None:
-        try:
-            outcome.changes = _run_mocked(program, project, stack, paths)
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome.error = exc
-
-    with _LOCK:  # the Pulumi runtime settings are process-global
-        thread = threading.Thread(target=target, name="fleetstack-offline-plan")
-        thread.start()
-        thread.join()
-    if outcome.error is not None:
-        raise outcome.error
-    return StackDiff(changes=outcome.changes, state_compared=False)
-
-
-def _run_mocked(
-    program: Callable[[], None], project: str, stack: str, paths: ReviewPaths
-) -> list[ResourceChange]:
-    import asyncio
-
     import pulumi
-    from pulumi.runtime import settings as pulumi_settings
-    from pulumi.runtime.stack import run_pulumi_func
 
     class RecordingMocks(pulumi.runtime.Mocks):
         def __init__(self) -> None:
@@ -82,17 +66,73 @@ def _run_mocked(
             # Lookups (AMIs, images, zones) answer with a placeholder that echoes the query.
             return {**args.args, "id": PLACEHOLDER_ID, "imageId": PLACEHOLDER_ID}, []
 
+    mocks = RecordingMocks()
+    run_mocked(program, project=project, stack=stack, mocks=mocks, preview=True)
+    return StackDiff(changes=mocks.changes, state_compared=False)
+
+
+def run_mocked(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    mocks: pulumi.runtime.Mocks,
+    preview: bool,
+) -> dict[str, object]:
+    """Run `program` with `mocks` answering its registrations; its exports (known values only:
+    with preview=True, values the mocks compute stay unknown and are left out).
+
+    Runs in a fresh thread with its own event loop, so it also works under a running loop.
+    """
+    outcome = _Outcome()
+
+    def target() -> None:
+        try:
+            outcome.exports = _run_in_loop(program, project, stack, mocks, preview)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.error = exc
+
+    with _LOCK:  # the Pulumi runtime settings are process-global
+        thread = threading.Thread(target=target, name="fleetstack-mocked-program")
+        thread.start()
+        thread.join()
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.exports
+
+
+def _run_in_loop(
+    program: Callable[[], None],
+    project: str,
+    stack: str,
+    mocks: pulumi.runtime.Mocks,
+    preview: bool,
+) -> dict[str, object]:
+    import asyncio
+
+    import pulumi
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.settings import get_root_resource
+    from pulumi.runtime.stack import Stack, run_pulumi_func
+
+    exports: dict[str, object] = {}
+
+    def with_exports() -> None:
+        program()
+        root = get_root_resource()  # set_mocks made it: pulumi.export() lands in its outputs
+        if isinstance(root, Stack):
+            pulumi.Output.all(**root.outputs).apply(exports.update)
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = RecordingMocks()
     try:
-        pulumi_settings.reset_options(project=project, stack=stack, preview=True)
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True)
-        loop.run_until_complete(run_pulumi_func(program))
+        pulumi_settings.reset_options(project=project, stack=stack, preview=preview)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
+        loop.run_until_complete(run_pulumi_func(with_exports))
     finally:
         pulumi_settings.reset_options()
         for task in asyncio.all_tasks(loop):  # a failed program leaves registrations pending
             task.cancel()
         loop.close()
         asyncio.set_event_loop(None)
-    return mocks.changes
+    return exports

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...stacks.engine import DEFAULT_ENGINE, ENGINE_NAMES, TEST_ENGINES
 from ..errors import ConfigurationError
 from ..paths import config_path
 from . import registry
-from .base import Capability
+from .base import Backend, Capability
 from .local.backend import NAME as LOCAL
 
 _TOP_LEVEL_KEYS = ("backends",)
@@ -157,8 +158,29 @@ def _backend(item: object, where: str, file: str) -> BackendConfig:
         raise ConfigurationError(
             "needs `filename: PATH` to the key file", file=file, path=f"{where}.creds.filename"
         )
+    _check_stack_engine(item.get("stack_engine"), backend, f"{where}.stack_engine", file)
     extra = {k: v for k, v in item.items() if k not in ("type", "regions", "creds")}
     return BackendConfig(type=backend.name, regions=regions, creds=dict(creds), extra=extra)
+
+
+def _check_stack_engine(value: object, backend: Backend, where: str, file: str) -> None:
+    """`stack_engine:` names a declared engine, on a backend provisioned as a stack."""
+    if value is None:
+        return
+    if not backend.supports(Capability.STACK):
+        raise ConfigurationError(
+            f"backend {backend.name} has no stack ({backend.reason(Capability.STACK)}): "
+            "remove `stack_engine`",
+            file=file,
+            path=where,
+        )
+    if value not in ENGINE_NAMES:
+        raise ConfigurationError(
+            f"unknown stack engine {value!r}: use {DEFAULT_ENGINE} (the default; "
+            f"{', '.join(TEST_ENGINES)} is a test facility of fleetstack's own tests)",
+            file=file,
+            path=where,
+        )
 
 
 def _is_cloud(name: str) -> bool:

@@ -13,10 +13,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from ...stacks.driver import StackDriver, StackOutputs
-from ...stacks.errors import StackError, ensure_pulumi_cli
+from ...stacks.driver import StackOutputs
+from ...stacks.errors import StackError
 from ...stacks.spec import StackSpec
-from ..backends.config import BackendsConfig
 from ..errors import FleetstackError
 from ..models.fleets import FleetSpec
 from ..models.plan import ResourcePlan
@@ -34,22 +33,20 @@ from ..state import (
     set_instance_status,
     update_fleet,
 )
-from .stacks import DEFAULT_PROJECT, provider_config
+from .stacks import DEFAULT_PROJECT
 
 
 class FleetDriver(Protocol):
-    """What the lifecycle asks of a stack driver (stacks.driver.StackDriver; doubles in tests)."""
+    """What the lifecycle asks of a stack engine (stacks.engine.StackEngine; doubles in tests)."""
+
+    def ensure_ready(self) -> None:
+        """StackError with the fix when the engine cannot run here (no `pulumi` CLI)."""
 
     def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
         """Create or update the fleet's stack; its outputs."""
 
     def destroy(self, project: str, fleet: str, cloud: str) -> None:
         """Destroy the fleet's stack (idempotent)."""
-
-
-def make_driver(backend: str, config: BackendsConfig | None) -> StackDriver:
-    """The Automation API driver with the backend's provider settings."""
-    return StackDriver(provider_config=provider_config(backend, config))
 
 
 def apply_fleet(
@@ -62,10 +59,10 @@ def apply_fleet(
 ) -> FleetRecord:
     """Create or update the fleet's stack (`up`), then record its instances; returns the fleet.
 
-    The Pulumi CLI is checked before anything is recorded. A failed up leaves the fleet
+    The engine (the Pulumi CLI) is checked before anything is recorded. A failed up leaves the fleet
     `failed` with the reason; `dstack fleet delete NAME` destroys what was created.
     """
-    ensure_pulumi_cli()
+    driver.ensure_ready()
     spec, offer = rp.spec, rp.offer
     record = FleetSpec(
         cloud=spec.cloud,

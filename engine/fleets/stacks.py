@@ -8,12 +8,12 @@ writes state: a crash leaves nothing behind.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ...stacks.driver import StackDriver
+from ...stacks.engine import DEFAULT_ENGINE, StackEngine, engine_named
+from ...stacks.errors import PulumiCLIMissing
 from ...stacks.offline import offline_plan
 from ...stacks.spec import StackSpec
 from ..backends.base import Capability
@@ -136,24 +136,40 @@ def provider_config(offer_backend: str, config: BackendsConfig | None) -> dict[s
     return get_backend(offer_backend).provider_config(entry)
 
 
+def stack_engine_for(backend: str, config: BackendsConfig | None) -> StackEngine:
+    """The engine config.yml chose for the backend (`stack_engine:`, default `pulumi`), with
+    the backend's provider settings."""
+    entry = config.get(backend) if config is not None else None
+    name = str(entry.extra.get("stack_engine", DEFAULT_ENGINE)) if entry else DEFAULT_ENGINE
+    return engine_named(name, provider_config(backend, config))
+
+
 def resource_plan(
     plan: Plan, *, offline: bool, config: BackendsConfig | None = None
 ) -> ResourcePlan | None:
     """The resource plan of the plan's chosen offer, or None when it has no stack (local).
 
-    Offline (asked for, or without the Pulumi CLI): the program is evaluated in-process against
-    an empty state. Otherwise a real `pulumi preview --diff` of the fleet's stack.
+    Offline (asked for, or with the Pulumi engine and no CLI): the program is evaluated
+    in-process against an empty state. Otherwise the engine's preview (`pulumi preview --diff`).
     """
     offer = plan.chosen_offer
     if offer is None or not get_backend(offer.backend).supports(Capability.STACK):
         return None
     key = _public_key(create=not offline)
     spec = stack_spec_for(plan, offer, ssh_public_key=key, config=config)
-    if not offline and shutil.which("pulumi"):
-        driver = StackDriver(provider_config=provider_config(offer.backend, config))
-        return ResourcePlan(offer, spec, driver.preview(spec), "preview", None)
+    engine = stack_engine_for(offer.backend, config)
+    if not offline and _ready(engine):
+        return ResourcePlan(offer, spec, engine.preview(spec), "preview", None)
     reason = "--dry-run" if offline else "the pulumi CLI is not installed"
     return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason)
+
+
+def _ready(engine: StackEngine) -> bool:
+    try:
+        engine.ensure_ready()
+    except PulumiCLIMissing:
+        return False
+    return True
 
 
 def _disk_gb(offer: Offer, resources: ResourcesSpec) -> int:

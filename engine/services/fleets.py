@@ -10,7 +10,6 @@ import shutil
 from dataclasses import dataclass
 from typing import Protocol
 
-from ...stacks.errors import ensure_pulumi_cli
 from ..backends.base import Capability
 from ..backends.config import load_backends_config
 from ..backends.registry import get_backend, names_with
@@ -22,10 +21,10 @@ from ..fleets.lifecycle import (
     find_fleet,
     fleet_cloud,
     idle_fleets,
-    make_driver,
     reap_idle_fleets,
     record_empty_fleet,
 )
+from ..fleets.stacks import stack_engine_for
 from ..models.fleets import FleetSpec
 from ..models.plan import Plan, ResourcePlan
 from ..state import FleetRecord, InstanceRecord, instances_of_fleet, list_fleets, open_state
@@ -75,9 +74,9 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
             f"{plan.configuration_path}: a fleet needs a cloud offer ({', '.join(clouds)} or "
             f"{last}); the local machine is already a fleet of one. Set `backends:` in the file"
         )
-    ensure_pulumi_cli()
+    driver = stack_engine_for(rp.offer.backend, load_backends_config())
+    driver.ensure_ready()
     state = open_state()
-    driver = make_driver(rp.offer.backend, load_backends_config())
     progress.provisioning(rp)
     fleet = apply_fleet(
         state,
@@ -123,14 +122,16 @@ def delete_instance(name: str, num: int) -> None:
 def delete(name: str) -> FleetRecord:
     """Destroy the fleet's stack and forget the fleet; returns it as terminated."""
     config = load_backends_config()
-    return delete_fleet(open_state(), name, driver_for=lambda cloud: make_driver(cloud, config))
+    return delete_fleet(
+        open_state(), name, driver_for=lambda cloud: stack_engine_for(cloud, config)
+    )
 
 
 def cancel(name: str) -> None:
     """Cancel a stuck update of the fleet's stack and release its lock."""
     fleet = find_fleet(open_state(), name)
     cloud = fleet_cloud(fleet)
-    make_driver(cloud, load_backends_config()).cancel(fleet.project, fleet.name, cloud)
+    stack_engine_for(cloud, load_backends_config()).cancel(fleet.project, fleet.name, cloud)
 
 
 def reap_idle() -> IdleReaping:
@@ -142,7 +143,7 @@ def reap_idle() -> IdleReaping:
     if shutil.which("pulumi") is None:
         return IdleReaping([], blocked=True)
     config = load_backends_config()
-    reaped = reap_idle_fleets(state, driver_for=lambda c: make_driver(c, config), due=due)
+    reaped = reap_idle_fleets(state, driver_for=lambda c: stack_engine_for(c, config), due=due)
     return IdleReaping(reaped, blocked=False)
 
 

@@ -128,3 +128,28 @@ def test_the_plan_takes_the_cheapest_offer_that_has_a_stack_program_and_says_so(
     assert "lambdalabs" in first_offer
     assert "cheaper offers on lambdalabs cannot be provisioned as a stack yet" in result.stdout
     assert "Resource plan of stack fleetstack/main-big (azure " in result.stdout
+
+
+def test_the_vm_stack_engine_outside_the_test_bench_is_one_red_line_and_creates_nothing():
+    result = apply_with_aws_engine("vm")
+
+    assert result.returncode == 1
+    assert "stack_engine 'vm' is a test engine" in result.stderr
+    assert "`stack_engine: pulumi`" in result.stderr and "Traceback" not in result.stderr
+    assert json.loads(dstack("fleet", "--json").stdout) == []
+
+
+def test_an_unknown_stack_engine_names_the_file_the_field_and_the_fix():
+    result = apply_with_aws_engine("terraform")
+
+    assert result.returncode == 1
+    assert "config.yml" in result.stderr and "backends[0].stack_engine" in result.stderr
+    assert "use pulumi" in result.stderr and "Traceback" not in result.stderr
+
+
+def apply_with_aws_engine(engine: str) -> subprocess.CompletedProcess[str]:
+    """`dstack apply -y` of the AWS fleet example with `stack_engine: ENGINE` in config.yml."""
+    home = Path(os.environ["DSTACK_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.yml").write_text(f"backends:\n  - type: aws\n    stack_engine: {engine}\n")
+    return dstack("apply", "-f", "examples/fleet-aws.dstack.yml", "-y")

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.runs.jobs import build_job, instance_placement
+from fleetstack.stacks.engine import register_test_engine, unregister_test_engine
 from fleetstack.templates.cloud_init import render_user_data
 from fleetstack.templates.render import INSTANCE_WORK_DIR
 
 from ..conftest import TEST_VAR
 from ..helpers import all_tests_required
+from .engine import VMEngine
 from .harness import Bench, Instance, leftovers, missing_pieces, open_bench
 
 
@@ -56,6 +58,20 @@ def boot(vm_bench: Bench) -> Iterator[Callable[..., Instance]]:
     yield start
     for instance in booted:
         instance.stop()
+
+
+@pytest.fixture
+def vm_engine(vm_bench: Bench, tmp_path: Path) -> Iterator[VMEngine]:
+    """The VM stack engine on the session's bench, registered as `stack_engine: vm` for the
+    test; its state lives in tmp_path/vm-stacks; what it booted is halted after the test."""
+    engine = VMEngine(vm_bench, tmp_path / "vm-stacks")
+    register_test_engine("vm", lambda _provider_config: engine)
+    try:
+        yield engine
+    finally:
+        unregister_test_engine("vm")
+        for instance in list(engine.machines.values()):
+            instance.stop()
 
 
 @pytest.fixture

@@ -180,7 +180,7 @@ class Bench:
     """A private /24 with its bridge, and the instances booted on it."""
 
     index: int
-    lock_fd: int
+    lock_fd: int  # -1: joined (another process owns the /24, its lock and its cleanup)
     env: Mapping[str, str] | None = None  # the nspawn processes' environment (None: ours)
     instances: list[Instance] = field(default_factory=list)
     _next_host: int = 10
@@ -209,7 +209,10 @@ class Bench:
         if self._next_host > 250:
             raise HarnessError("this bench has no address left in its /24")
         number = self._next_host
-        self._next_host += 1
+        # processes that joined this bench boot on it too: an existing directory is theirs
+        while (instances_dir() / f"{PREFIX}{self.index}-{number}").exists():
+            number += 1
+        self._next_host = number + 1
         name = f"{PREFIX}{self.index}-{number}"
         ip = f"{SUBNET_PREFIX}.{self.index}.{number}"
         directory = instances_dir() / name
@@ -234,6 +237,9 @@ class Bench:
         self._closed = True
         for instance in list(self.instances):
             instance.stop()
+        if self.lock_fd < 0:
+            return  # joined: the owner removes the bridge and what joined processes left
+        _sweep_bench(self.index)  # instances that processes which joined it booted
         host.quiet("ip", "link", "del", self.bridge)
         os.close(self.lock_fd)
 
@@ -261,6 +267,25 @@ def open_bench(env: Mapping[str, str] | None = None) -> Bench:
         atexit.register(bench.close)  # an interrupted session still cleans up
         return bench
     raise HarnessError("every test bench /24 is in use")
+
+
+def join_bench(index: int, env: Mapping[str, str] | None = None) -> Bench:
+    """The bench `index` that another process (a test session) opened and owns: instances
+    booted here outlive this process, and are stopped by `stop_machine` or the owner's close."""
+    if not (base.cache_dir() / "benches" / f"{index}.lock").is_file():
+        raise HarnessError(f"no test bench {index} on this machine (open_bench makes one)")
+    return Bench(index, -1, env)
+
+
+def stop_machine(name: str) -> None:
+    """Halt the instance `name` (SIGTERM to its nspawn: systemd shuts down) and remove it,
+    from any process; already gone is fine."""
+    _remove_instance(name, instances_dir() / name)
+
+
+def machine_running(name: str) -> bool:
+    """Whether the instance `name` has a running nspawn process."""
+    return bool(host.nspawn_pids(name))
 
 
 def sweep_stale() -> list[str]:
@@ -410,8 +435,11 @@ __all__ = [
     "Bench",
     "HarnessError",
     "Instance",
+    "join_bench",
     "leftovers",
+    "machine_running",
     "missing_pieces",
     "open_bench",
+    "stop_machine",
     "sweep_stale",
 ]

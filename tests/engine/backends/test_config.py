@@ -63,3 +63,25 @@ def test_type_accepts_exactly_the_registry_names():
     with pytest.raises(ConfigurationError) as exc:
         load_backends_config()
     assert f"use one of {', '.join(names)}" in str(exc.value)
+
+
+def test_stack_engine_defaults_to_pulumi_and_accepts_the_declared_test_engine():
+    write("backends:\n  - type: aws\n  - type: gcp\n    project_id: p\n    stack_engine: vm\n")
+    config = load_backends_config()
+    assert "stack_engine" not in config.get("aws").extra
+    assert config.get("gcp").extra["stack_engine"] == "vm"
+
+
+@pytest.mark.parametrize(
+    "text, fix",
+    [
+        ("backends:\n  - type: aws\n    stack_engine: terraform\n", "use pulumi"),
+        ("backends:\n  - type: local\n    stack_engine: vm\n", "remove `stack_engine`"),
+    ],
+)
+def test_a_wrong_stack_engine_names_file_field_and_fix(text, fix):
+    path = write(text)
+    with pytest.raises(ConfigurationError) as exc:
+        load_backends_config()
+    message = str(exc.value)
+    assert str(path) in message and "backends[0].stack_engine" in message and fix in message

@@ -30,7 +30,7 @@ from fleetstack.engine.state import (
 )
 from fleetstack.stacks.diff import StackDiff
 from fleetstack.stacks.driver import StackOutputs
-from fleetstack.stacks.errors import PulumiCLIMissing, StackError
+from fleetstack.stacks.errors import PulumiCLIMissing, StackError, ensure_pulumi_cli
 from fleetstack.stacks.spec import StackSpec
 
 
@@ -38,6 +38,9 @@ class RecordingDriver:
     def __init__(self, fail_up: str | None = None) -> None:
         self.calls: list[tuple] = []
         self.fail_up = fail_up
+
+    def ensure_ready(self):
+        ensure_pulumi_cli()
 
     def up(self, spec, on_output=None):
         self.calls.append(("up", spec.stack_name))
