@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from .diff import ResourceChange, StackDiff
 from .inputs import PLACEHOLDER as PLACEHOLDER_ID
@@ -71,13 +71,16 @@ def evaluate_program(
     return StackDiff(changes=mocks.changes, state_compared=False)
 
 
+class MockedTarget(TypedDict):
+    """The project and stack a mocked program runs as, and whether it is a preview."""
+
+    project: str
+    stack: str
+    preview: bool
+
+
 def run_mocked(
-    program: Callable[[], None],
-    *,
-    project: str,
-    stack: str,
-    mocks: pulumi.runtime.Mocks,
-    preview: bool,
+    program: Callable[[], None], *, mocks: pulumi.runtime.Mocks, **target: Unpack[MockedTarget]
 ) -> dict[str, object]:
     """Run `program` with `mocks` answering its registrations; its exports (known values only:
     with preview=True, values the mocks compute stay unknown and are left out).
@@ -86,14 +89,14 @@ def run_mocked(
     """
     outcome = _Outcome()
 
-    def target() -> None:
+    def work() -> None:
         try:
-            outcome.exports = _run_in_loop(program, project, stack, mocks, preview)
+            outcome.exports = _run_in_loop(program, mocks, **target)
         except BaseException as exc:  # re-raised in the caller's thread
             outcome.error = exc
 
     with _LOCK:  # the Pulumi runtime settings are process-global
-        thread = threading.Thread(target=target, name="fleetstack-mocked-program")
+        thread = threading.Thread(target=work, name="fleetstack-mocked-program")
         thread.start()
         thread.join()
     if outcome.error is not None:
@@ -102,12 +105,10 @@ def run_mocked(
 
 
 def _run_in_loop(
-    program: Callable[[], None],
-    project: str,
-    stack: str,
-    mocks: pulumi.runtime.Mocks,
-    preview: bool,
+    program: Callable[[], None], mocks: pulumi.runtime.Mocks, **target: Unpack[MockedTarget]
 ) -> dict[str, object]:
+    """run_mocked's work, in the current thread and a new event loop of its own; `target` is
+    the project, stack and preview flag the Pulumi runtime is set to."""
     import asyncio
 
     import pulumi
@@ -126,8 +127,8 @@ def _run_in_loop(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi_settings.reset_options(project=project, stack=stack, preview=preview)
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
+        pulumi_settings.reset_options(**target)
+        pulumi.runtime.set_mocks(mocks, **target)
         loop.run_until_complete(run_pulumi_func(with_exports))
     finally:
         pulumi_settings.reset_options()
