@@ -1,7 +1,8 @@
 """The stack engine seam: what engine/fleets asks of whatever evaluates a fleet's program.
 
-`pulumi` (stacks/driver.py, the Automation API) is the product's only engine. `vm` is a
-declared test engine: the test bench registers it in its own process (tests/vm/engine.py);
+`pulumi` (stacks/driver.py, the Automation API) is the product's only engine. `vm` and
+`recording` are declared test engines: the test bench registers them in its own process
+(tests/vm/engine.py boots instances; tests/engines/recording.py records calls, boots nothing);
 the product never boots anything itself, so choosing it elsewhere is an error, never a
 silent fallback to a pretended `up`.
 """
@@ -17,7 +18,7 @@ from .errors import StackError
 from .spec import StackSpec
 
 DEFAULT_ENGINE = "pulumi"
-TEST_ENGINES = ("vm",)  # registered only by the test bench
+TEST_ENGINES = ("vm", "recording")  # registered only by the test bench (tests/)
 ENGINE_NAMES = (DEFAULT_ENGINE, *TEST_ENGINES)
 
 

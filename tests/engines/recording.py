@@ -1,0 +1,126 @@
+"""The recording engine: a declared test StackEngine (`stack_engine: recording`) that boots
+nothing and records every call, for tests of what drives stacks (the reconciler, fleet
+updates, failover) rather than of what a stack boots (tests/vm does that).
+
+Each `up` evaluates the fleet's real program offline (stacks/offline.py: the preview the plan
+shows) and keeps one JSON file per stack in `state_dir`, with the spec it was brought up from;
+its outputs name instances that do not exist: ids `i-rec-<stack>-<n>` and addresses from
+TEST-NET-1 (192.0.2.0/24, RFC 5737: never routed), so nothing can mistake them for machines.
+`calls.jsonl` lists every verb in order (a test reads it with `calls()`). An `up` can be told
+to fail, as a cloud out of capacity does: `fail_up(instance_type, message)` writes
+`fail-up.json`, read by every process sharing the state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from fleetstack.stacks.diff import StackDiff
+from fleetstack.stacks.driver import StackOutputs, stack_name_for
+from fleetstack.stacks.errors import StackError
+from fleetstack.stacks.offline import offline_plan
+from fleetstack.stacks.spec import StackSpec
+
+SSH_USER = "ubuntu"
+FAILURES_FILE = "fail-up.json"
+CALLS_FILE = "calls.jsonl"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One verb the engine was asked for."""
+
+    verb: str  # preview | up | destroy | outputs | cancel
+    stack: str
+    at: float  # time.time() of the call
+    detail: str = ""  # for up: the instance type; for a failed up: the error
+
+
+@dataclass
+class RecordingEngine:
+    """preview / up / destroy / outputs / cancel recorded in `state_dir`; nothing is booted."""
+
+    state_dir: Path
+
+    def ensure_ready(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def preview(self, spec: StackSpec) -> StackDiff:
+        self._record("preview", spec.stack_name)
+        return offline_plan(spec)
+
+    def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
+        say = on_output or (lambda _line: None)
+        failure = self.failures().get(spec.instance_type)
+        if failure is not None:
+            self._record("up", spec.stack_name, f"failed: {failure}")
+            raise StackError(failure)
+        diff = offline_plan(spec)  # the program really evaluates: a broken one fails here
+        for change in diff.changes:
+            say(f"+ {change.type} {change.name}")
+        self._record("up", spec.stack_name, spec.instance_type)
+        stack = spec.stack_name
+        outputs = StackOutputs(
+            instance_ids=[f"i-rec-{stack}-{n}" for n in range(spec.nodes)],
+            public_ips=[f"192.0.2.{n + 1}" for n in range(spec.nodes)],
+            private_ips=[f"192.0.2.{n + 1}" for n in range(spec.nodes)],
+            ssh_user=SSH_USER,
+        )
+        document = {"spec": asdict(spec), "outputs": asdict(outputs)}
+        self._path(stack).write_text(json.dumps(document, indent=2, sort_keys=True))
+        return outputs
+
+    def destroy(self, project: str, fleet: str, cloud: str) -> None:
+        stack = stack_name_for(project, fleet, cloud)
+        self._record("destroy", stack)
+        self._path(stack).unlink(missing_ok=True)
+
+    def outputs(self, project: str, fleet: str, cloud: str) -> StackOutputs | None:
+        stack = stack_name_for(project, fleet, cloud)
+        self._record("outputs", stack)
+        document = self.stack(stack)
+        return None if document is None else StackOutputs(**document["outputs"])
+
+    def cancel(self, project: str, fleet: str, cloud: str) -> None:
+        self._record("cancel", stack_name_for(project, fleet, cloud))
+
+    # What a test reads and sets.
+
+    def stacks(self) -> list[str]:
+        """The stacks that exist (brought up and not destroyed)."""
+        return sorted(p.stem for p in self.state_dir.glob("*.json") if p.name != FAILURES_FILE)
+
+    def stack(self, name: str) -> dict | None:
+        """The recorded document of stack `name` (its spec and outputs), None when absent."""
+        path = self._path(name)
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def calls(self, verb: str | None = None) -> list[Call]:
+        """Every recorded call, oldest first (only `verb`'s when given)."""
+        path = self.state_dir / CALLS_FILE
+        lines = path.read_text().splitlines() if path.is_file() else []
+        calls = [Call(**json.loads(line)) for line in lines]
+        return [c for c in calls if verb is None or c.verb == verb]
+
+    def fail_up(self, instance_type: str, message: str) -> None:
+        """Make every later `up` of `instance_type` fail with `message` (in every process)."""
+        failures = {**self.failures(), instance_type: message}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / FAILURES_FILE).write_text(json.dumps(failures))
+
+    def failures(self) -> dict[str, str]:
+        path = self.state_dir / FAILURES_FILE
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def _path(self, stack: str) -> Path:
+        return self.state_dir / f"{stack}.json"
+
+    def _record(self, verb: str, stack: str, detail: str = "") -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(asdict(Call(verb, stack, time.time(), detail)))
+        with (self.state_dir / CALLS_FILE).open("a") as calls:
+            calls.write(line + "\n")
