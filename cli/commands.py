@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fleet",
         "List fleets and their instances; delete a fleet (destroys its Pulumi stack).",
     ),
+    "event": ("event", "List status changes of runs, jobs, fleets, instances; -w follows."),
+    "server": (
+        "server",
+        "Run the reconciler in the foreground (commands start one in the background); --stop.",
+    ),
 }
 
 

@@ -11,6 +11,7 @@ cannot be flagged. A process started with a scrubbed environment is not seen.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -45,6 +46,23 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("GPUHUNT_CATALOG_DIR", raising=False)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def stop_background_servers(isolated_home):
+    """A command run by the test may have started a background server (engine/reconciler/
+    daemon.py) for the test's DSTACK_HOME: stop it with the test, as a user would."""
+    yield
+    folder = isolated_home / ".dstack" / "server"
+    for pid_file in folder.glob("*.pid") if folder.is_dir() else []:
+        try:
+            pid = int(json.loads(pid_file.read_text())["pid"])
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError, KeyError):
+            continue
+        deadline = time.monotonic() + LEAK_GRACE
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 @pytest.fixture

@@ -10,7 +10,10 @@ driven state machine, safe to repeat and to run in several processes at once:
    running -> done | failed | terminated, with a termination reason and an error text;
 3. a job that failed on an event listed in the run's `retry.on_events` moves the run to
    `pending`; once dstack's backoff delay has passed it is resubmitted (a new job row with
-   submission_num + 1), as long as `retry.duration` allows.
+   submission_num + 1, `submitted`: the reconciler starts it), as long as `retry.duration`
+   allows;
+4. a run with no job at all (a submission interrupted before this version made run and
+   jobs one transaction) is finished: failed, or terminated when a stop asked for it.
 
 Retry duration, as dstack counts it: for `no-capacity`, the age of the run; for `error`
 and `interruption`, the time since the latest submission that had started ended. So a job
@@ -21,6 +24,7 @@ apart) until it is stopped, while waiting for capacity ends after `duration`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from ..models.runs import RunSpec
 from ..models.statuses import (
@@ -30,11 +34,13 @@ from ..models.statuses import (
     RunStatus,
     RunTerminationReason,
 )
+from ..runner.jobfiles import LOG_FILE
 from ..runner.supervisor import reconcile_jobs
 from ..state import (
     JobRecord,
     RunRecord,
     State,
+    create_job,
     finish_run,
     get_run,
     jobs_of_run,
@@ -44,7 +50,6 @@ from ..state import (
 from ..state.common import apply_status, fetch_for_update
 from ..state.models import RunRow, utcnow
 from .errors import job_error_text
-from .starter import resubmit_jobs
 
 # dstack's delays between resubmissions of a pending run: the n-th resubmission waits the
 # n-th delay after the previous submission ended, the last one repeats.
@@ -140,7 +145,10 @@ def retry_event(job: JobRecord) -> str | None:
 def _step(state: State, run: RunRecord, now: datetime) -> RunRecord:
     jobs = jobs_of_run(state, run.id, latest_only=True)
     if not jobs:
-        return run  # submit_run is between its two inserts
+        # submit_run creates a run and its jobs in one transaction: a run without a job was
+        # left by an interrupted submission (or an older version). Nothing can run: end it.
+        reason = run.termination_reason or RunTerminationReason.SERVER_ERROR
+        return finish_run(state, run.id, reason, error="its submission was interrupted")
     if run.status is RunStatus.PENDING:
         return _process_pending(state, run, jobs, now)
     active = [j for j in jobs if not j.status.is_finished]
@@ -199,7 +207,20 @@ def _process_pending(
 
 
 def _resubmit(state: State, run: RunRecord, jobs: list[JobRecord]) -> None:
-    resubmit_jobs(state, run, jobs)
+    """A new submission of each job, `submitted`: the reconciler places and starts it."""
+    run_dir = RunSpec.of(run.run_spec).run_dir
+    for job in jobs:
+        job_dir = Path(run_dir) / f"job-{job.job_num}-{job.submission_num + 1}" if run_dir else None
+        create_job(
+            state,
+            run.id,
+            job_num=job.job_num,
+            replica_num=job.replica_num,
+            submission_num=job.submission_num + 1,
+            job_spec=job.job_spec,
+            job_dir=str(job_dir) if job_dir else None,
+            log_path=str(job_dir / LOG_FILE) if job_dir else None,
+        )
 
 
 def _retry_decision(

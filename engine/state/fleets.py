@@ -123,7 +123,7 @@ def set_fleet_status(
 ) -> FleetRecord:
     with state.write() as session:
         row = fetch_for_update(session, FleetRow, fleet_id)
-        if apply_status(row, status) and status.is_finished:
+        if apply_status(row, status, message=message) and status.is_finished:
             row.terminated_at = utcnow()
         if message is not None:
             row.status_message = message
@@ -190,7 +190,7 @@ def set_instance_status(
     busy records `busy_job_id`; terminated sets terminated_at."""
     with state.write() as session:
         row = fetch_for_update(session, InstanceRow, instance_id)
-        changed = apply_status(row, status)
+        changed = apply_status(row, status, message=termination_reason)
         if status is InstanceStatus.BUSY:
             row.busy_job_id = busy_job_id
             row.idle_since = None

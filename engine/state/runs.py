@@ -6,6 +6,8 @@ other columns through update_run / update_job.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypedDict, Unpack
 
@@ -110,6 +112,38 @@ def create_run(
     raise AssertionError("unreachable")
 
 
+def create_run_with_jobs(
+    state: State,
+    *,
+    name: str | None,
+    build: Callable[[str, str], tuple[JSONObject, list[NewJob]]],
+    project: str = DEFAULT_PROJECT,
+    **columns: Unpack[RunUpdate],
+) -> tuple[RunRecord, list[JobRecord]]:
+    """A new run and its first jobs in ONE transaction (a crash leaves both or neither).
+
+    `build(name, run_id)` returns the run's run_spec and its jobs' columns; it runs inside
+    the transaction, so it must be quick and do no I/O. Name rules as in create_run.
+    """
+    run_id = str(uuid.uuid4())
+    try:
+        with state.write() as session:
+            claimed = claim_name(session, RunRow, project, name, _run_name_in_use)
+            run_spec, jobs = build(claimed, run_id)
+            row = new_row(
+                RunRow, run_id, RunStatus.SUBMITTED,
+                project=project, name=claimed, run_spec=run_spec, **columns,
+            )  # fmt: skip
+            run = run_record(insert(session, row))
+            job_rows = [
+                insert(session, new_row(JobRow, None, JobStatus.SUBMITTED, run_id=run_id, **job))
+                for job in jobs
+            ]
+            return run, [job_record(j) for j in job_rows]
+    except IntegrityError as e:
+        raise RunNameInUseError(f"run {name} was just created by another command") from e
+
+
 def get_run(state: State, run_id: str) -> RunRecord | None:
     return get_record(state, RunRow, run_id, run_record)
 
@@ -152,7 +186,7 @@ def set_run_status(
     """Move a run to `status` (checked); sets finished_at on a final status."""
     with state.write() as session:
         row = fetch_for_update(session, RunRow, run_id)
-        if apply_status(row, status, termination_reason) and status.is_finished:
+        if apply_status(row, status, termination_reason, message=error) and status.is_finished:
             row.finished_at = utcnow()
         if termination_reason is not None:
             row.termination_reason = termination_reason.value
@@ -291,7 +325,7 @@ def _set_job_status(
     exit_status: int | None,
     error: str | None,
 ) -> JobRow:
-    changed = apply_status(row, status, reason)
+    changed = apply_status(row, status, reason, message=error)
     if changed and status is JobStatus.RUNNING and row.started_at is None:
         row.started_at = utcnow()
     if changed and status.is_finished:
