@@ -65,6 +65,35 @@ def stop_background_servers(isolated_home):
             time.sleep(0.02)
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the session (tests/pgserver.py), or a skip."""
+    from .helpers import all_tests_required
+    from .pgserver import start_cluster
+
+    cluster = start_cluster()
+    if cluster is None:
+        reason = all_tests_required()
+        message = "postgresql is not installed (apt-get install -y postgresql)"
+        if reason:
+            pytest.fail(f"{message}; {reason} requires every test to run")
+        pytest.skip(message)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, isolated_home, monkeypatch):
+    """The state database of the test, on SQLite and on PostgreSQL (a fresh database), also
+    given to every process the test starts through DSTACK_DATABASE_URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{isolated_home / '.dstack' / 'state.db'}"
+    else:
+        url = request.getfixturevalue("postgres_cluster").new_database()
+    monkeypatch.setenv("DSTACK_DATABASE_URL", url)
+    return url
+
+
 @pytest.fixture
 def log_payload() -> bytes:
     """Output a job log must keep byte for byte: no final newline, a 1 MB line, every byte."""

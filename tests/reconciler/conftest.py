@@ -23,8 +23,9 @@ SMALL_HOST = HostResources(cpus=2, cpu_arch="x86", memory_gb=8.0, disk_gb=100.0)
 
 
 @pytest.fixture
-def state(isolated_home) -> Iterator[State]:
-    db = open_state()
+def state(database_url) -> Iterator[State]:
+    """The state DB on SQLite and on PostgreSQL; the CLI and the supervisors use it too."""
+    db = open_state(database_url)
     yield db
     close_all()
 
@@ -98,7 +99,7 @@ def task(name: str, command: str, *, cpu: int = 1, extra: str = "") -> str:
     """A task configuration asking for `cpu` CPUs and 1 GB."""
     return (
         f"type: task\nname: {name}\ncommands: [{command!r}]\n"
-        f"resources: {{cpu: {cpu}.., memory: 1GB..}}\n{extra}"
+        f"resources: {{cpu: {cpu}.., memory: {1 if cpu else 0}GB..}}\n{extra}"
     )
 
 
