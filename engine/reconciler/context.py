@@ -44,3 +44,4 @@ class PassContext:
     driver_for: Callable[[str], FleetDriver] | None
     report: PassReport
     host: HostResources | None = None  # this machine's resources; None: detected
+    touched_runs: set[str] = field(default_factory=set)  # runs whose jobs this pass moved

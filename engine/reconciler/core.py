@@ -42,6 +42,8 @@ class Reconciler:
         jobs.settle_ended(ctx)
         runs.follow_jobs(ctx)  # ended jobs end their runs; due retries are resubmitted
         jobs.start_submitted(ctx)
-        runs.follow_jobs(ctx)  # a job that could not start moves its run now, not next pass
+        # a job that could not start moves its run now, not next pass
+        if ctx.touched_runs:
+            runs.follow_jobs(ctx, only=sorted(ctx.touched_runs))
         fleets.release_idle(ctx)
         return ctx.report

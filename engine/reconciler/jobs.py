@@ -43,6 +43,7 @@ def _start_one(ctx: PassContext, job_id: str) -> None:
     if run is None or run.status.is_finished or run.status is RunStatus.TERMINATING:
         finish_job(ctx.state, job.id, JobTerminationReason.TERMINATED_BY_SERVER)
         return
+    ctx.touched_runs.add(run.id)
     placed = place_job(ctx.state, run, host=ctx.host)
     if isinstance(placed, NoCapacity):
         finish_job(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..models.statuses import RunStatus
 from ..runs.lifecycle import refresh_run
-from ..state import get_run
+from ..state import latest_jobs_of_runs, list_runs
 from ..state.claims import claim, release
 from ..state.models import RunRow
 from .context import PassContext
@@ -14,16 +14,18 @@ from .context import PassContext
 _UNFINISHED = [s.value for s in RunStatus if not s.is_finished]
 
 
-def follow_jobs(ctx: PassContext) -> None:
-    """One lifecycle step for each unfinished run this pass can claim."""
-    ids = claim(ctx.state, RunRow, ctx.owner, now=ctx.now, statuses=_UNFINISHED)
+def follow_jobs(ctx: PassContext, *, only: list[str] | None = None) -> None:
+    """One lifecycle step for each unfinished run this pass can claim (among `only`)."""
+    ids = claim(ctx.state, RunRow, ctx.owner, now=ctx.now, statuses=_UNFINISHED, ids=only)
+    if not ids:
+        return
     try:
-        for run_id in ids:
-            run = get_run(ctx.state, run_id)
-            if run is None or run.status.is_finished:
-                continue
-            updated = refresh_run(ctx.state, run, now=ctx.now)
+        claimed = set(ids)
+        runs = [r for r in list_runs(ctx.state, include_finished=False) if r.id in claimed]
+        latest = latest_jobs_of_runs(ctx.state, [r.id for r in runs])  # one query for all
+        for run in runs:
+            updated = refresh_run(ctx.state, run, now=ctx.now, latest_jobs=latest.get(run.id, []))
             if updated.status is not run.status:
-                ctx.report.runs_changed.append(run_id)
+                ctx.report.runs_changed.append(run.id)
     finally:
         release(ctx.state, RunRow, ids, ctx.owner)

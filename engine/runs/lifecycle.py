@@ -99,11 +99,18 @@ def refresh_runs(state: State, *, now: datetime | None = None) -> list[RunRecord
     return changed
 
 
-def refresh_run(state: State, run: RunRecord, *, now: datetime | None = None) -> RunRecord:
-    """One step for one run; a concurrent process having moved it first is not an error."""
-    for _ in range(3):
+def refresh_run(
+    state: State,
+    run: RunRecord,
+    *,
+    now: datetime | None = None,
+    latest_jobs: list[JobRecord] | None = None,
+) -> RunRecord:
+    """One step for one run; a concurrent process having moved it first is not an error.
+    `latest_jobs`: its jobs' latest submissions when the caller has read them already."""
+    for attempt in range(3):
         try:
-            return _step(state, run, now or utcnow())
+            return _step(state, run, now or utcnow(), latest_jobs if attempt == 0 else None)
         except IllegalTransitionError:
             fresh = get_run(state, run.id)  # another process moved it meanwhile: look again
             if fresh is None or fresh.status.is_finished:
@@ -142,8 +149,10 @@ def retry_event(job: JobRecord) -> str | None:
 # ---------------------------------------------------------------- one step of one run
 
 
-def _step(state: State, run: RunRecord, now: datetime) -> RunRecord:
-    jobs = jobs_of_run(state, run.id, latest_only=True)
+def _step(
+    state: State, run: RunRecord, now: datetime, latest_jobs: list[JobRecord] | None
+) -> RunRecord:
+    jobs = latest_jobs if latest_jobs is not None else jobs_of_run(state, run.id, latest_only=True)
     if not jobs:
         # submit_run creates a run and its jobs in one transaction: a run without a job was
         # left by an interrupted submission (or an older version). Nothing can run: end it.

@@ -243,29 +243,45 @@ def get_job(state: State, job_id: str) -> JobRecord | None:
 def jobs_of_run(state: State, run_id: str, *, latest_only: bool = False) -> list[JobRecord]:
     """The run's jobs by job_num, replica, submission; `latest_only` keeps the last submission
     of each (job_num, replica)."""
-    query = select(JobRow).where(JobRow.run_id == run_id)
     if latest_only:
-        latest = (
-            select(
-                JobRow.job_num,
-                JobRow.replica_num,
-                func.max(JobRow.submission_num).label("submission_num"),
-            )
-            .where(JobRow.run_id == run_id)
-            .group_by(JobRow.job_num, JobRow.replica_num)
-            .subquery()
-        )
-        query = query.join(
-            latest,
-            and_(
-                JobRow.job_num == latest.c.job_num,
-                JobRow.replica_num == latest.c.replica_num,
-                JobRow.submission_num == latest.c.submission_num,
-            ),
-        )
+        return latest_jobs_of_runs(state, [run_id]).get(run_id, [])
+    query = select(JobRow).where(JobRow.run_id == run_id)
     query = query.order_by(JobRow.job_num, JobRow.replica_num, JobRow.submission_num)
     with state.read() as session:
         return [job_record(row) for row in session.scalars(query)]
+
+
+def latest_jobs_of_runs(state: State, run_ids: list[str]) -> dict[str, list[JobRecord]]:
+    """The last submission of each (job_num, replica) of each run, in one query; a run
+    without jobs is absent."""
+    if not run_ids:
+        return {}
+    latest = (
+        select(
+            JobRow.run_id,
+            JobRow.job_num,
+            JobRow.replica_num,
+            func.max(JobRow.submission_num).label("submission_num"),
+        )
+        .where(JobRow.run_id.in_(run_ids))
+        .group_by(JobRow.run_id, JobRow.job_num, JobRow.replica_num)
+        .subquery()
+    )
+    query = select(JobRow).join(
+        latest,
+        and_(
+            JobRow.run_id == latest.c.run_id,
+            JobRow.job_num == latest.c.job_num,
+            JobRow.replica_num == latest.c.replica_num,
+            JobRow.submission_num == latest.c.submission_num,
+        ),
+    )
+    query = query.order_by(JobRow.job_num, JobRow.replica_num, JobRow.submission_num)
+    found: dict[str, list[JobRecord]] = {}
+    with state.read() as session:
+        for row in session.scalars(query):
+            found.setdefault(row.run_id, []).append(job_record(row))
+    return found
 
 
 def list_jobs(state: State, *, statuses: list[JobStatus] | None = None) -> list[JobRecord]:
