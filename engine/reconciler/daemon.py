@@ -118,8 +118,8 @@ def ensure_server(url: str | None = None, *, say: Callable[[str], None] | None =
 
 
 def may_have_work(url: str | None = None) -> bool:
-    """False only when the database is a SQLite file with no unfinished run (or no file):
-    then a read-only command has no reason to start a server."""
+    """False only when the database is a SQLite file with no unfinished run and no live
+    fleet (or no file): then a read-only command has no reason to start a server."""
     url = url or default_url()
     path = fastread.sqlite_file(url)
     if path is None:
@@ -132,7 +132,8 @@ def may_have_work(url: str | None = None) -> bool:
     try:
         row = conn.execute(
             "SELECT 1 FROM runs WHERE deleted = 0 AND status NOT IN "
-            "('done', 'failed', 'terminated') LIMIT 1"
+            "('done', 'failed', 'terminated') UNION ALL SELECT 1 FROM fleets WHERE deleted = 0 "
+            "AND status IN ('active', 'terminating') LIMIT 1"
         ).fetchone()
     except sqlite3.Error:
         return True
