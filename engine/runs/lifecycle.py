@@ -49,11 +49,9 @@ from ..state import (
 )
 from ..state.common import apply_status, fetch_for_update
 from ..state.models import RunRow, utcnow
+from .backoff import next_attempt
+from .backoff import retry_delay as retry_delay  # for its importers
 from .errors import job_error_text
-
-# dstack's delays between resubmissions of a pending run: the n-th resubmission waits the
-# n-th delay after the previous submission ended, the last one repeats.
-RETRY_DELAYS_SECONDS: tuple[int, ...] = (15, 30, 60, 120, 300, 600)
 
 # Which retry event a job termination reason is.
 _RETRY_EVENTS: dict[JobTerminationReason, str] = {
@@ -133,12 +131,6 @@ def run_error_text(run: RunRecord | None, job: JobRecord | None) -> str:
     )
 
 
-def retry_delay(attempt: int) -> timedelta:
-    """dstack's wait before the `attempt`-th resubmission (1-based): 15s, 30s, 1m, 2m, 5m, 10m..."""
-    index = min(max(attempt, 1), len(RETRY_DELAYS_SECONDS)) - 1
-    return timedelta(seconds=RETRY_DELAYS_SECONDS[index])
-
-
 def retry_event(job: JobRecord) -> str | None:
     """The retry event ("no-capacity", "interruption", "error") a finished job's end is."""
     if job.termination_reason is None:
@@ -207,7 +199,7 @@ def _process_pending(
 ) -> RunRecord:
     latest = max(jobs, key=lambda j: j.submission_num)
     ended = latest.finished_at or latest.last_processed_at
-    if now - ended < retry_delay(latest.submission_num + 1):
+    if now < next_attempt(ended, latest.submission_num):
         return run
     if not _claim_pending(state, run.id):
         return get_run(state, run.id) or run  # another process resubmits it

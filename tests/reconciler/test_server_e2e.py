@@ -4,6 +4,7 @@ finish with no command typed in between; the server is found, woken and stopped.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def test_b_waits_for_capacity_and_starts_when_a_ends_c_fails_naming_a(state, tmp
     assert b"held by run-a" in attached_c.stderr
     ps = dstack("ps", "-v", cwd=tmp_path)
     assert b"held by run-a" in ps.stdout  # b's reason, while it waits
+    assert re.search(rb"run-b .*pending \(retry (in \d+s|now)\)", ps.stdout), ps.stdout
     gate.touch()  # a ends; nobody types anything
     wait_for(lambda: _status(state, "run-b") is RunStatus.DONE, "b done by itself", timeout=90)
 
