@@ -22,6 +22,7 @@ from ..models.plan import ResourcePlan
 from ..state import (
     FleetRecord,
     FleetStatus,
+    InstanceRecord,
     InstanceStatus,
     State,
     create_fleet,
@@ -182,6 +183,22 @@ def idle_fleets(state: State, *, now: datetime | None = None) -> list[FleetRecor
             if record is not None:
                 due.append(record)
     return due
+
+
+def release_at(
+    fleet: FleetRecord, instances: list[InstanceRecord]
+) -> tuple[datetime | None, datetime | None]:
+    """(idle since, released at) of an active fleet whose instances are all idle, as
+    idle_fleets decides; (None, None) for a busy or inactive one, released at None when
+    its idle_duration is off."""
+    if fleet.status is not FleetStatus.ACTIVE or any(i.busy_job_id for i in instances):
+        return None, None
+    times = [i.idle_since for i in instances if i.idle_since] + [fleet.idle_since]
+    since = max((t for t in times if t), default=None)
+    idle_duration = FleetSpec.of(fleet.spec).idle_duration
+    if since is None or idle_duration is None:
+        return since, None
+    return since, since + timedelta(seconds=idle_duration)
 
 
 def reap_idle_fleets(

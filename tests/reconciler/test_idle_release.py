@@ -3,6 +3,10 @@ idle past its idle_duration has its stack destroyed exactly then; `off` keeps it
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import datetime, timedelta
+
 from fleetstack.engine.reconciler.core import Reconciler
 from fleetstack.engine.state import FleetStatus, close_all, get_fleet_by_name, open_state
 from fleetstack.engine.state.events import list_events
@@ -23,6 +27,11 @@ def _fleet(recording_cli, tmp_path, name: str, idle: str):  # noqa: F811
 
 def test_a_fleet_is_released_exactly_after_its_idle_duration(recording_cli, tmp_path):  # noqa: F811
     state, clock, reconciler = _fleet(recording_cli, tmp_path, "idle-five", "5m")
+    listed = recording_cli("fleet")
+    assert re.search(r"idle \d+s \(released in [45]m\)", listed.stdout), listed.stdout
+    shown = json.loads(recording_cli("fleet", "get", "idle-five", "--json").stdout)
+    since = datetime.fromisoformat(shown["idle_since"])
+    assert datetime.fromisoformat(shown["released_at"]) - since == timedelta(minutes=5)
     try:
         clock.advance(minutes=4, seconds=50)
         assert reconciler.run_pass().fleets_released == []
@@ -46,6 +55,7 @@ def test_a_fleet_is_released_exactly_after_its_idle_duration(recording_cli, tmp_
 
 def test_idle_duration_off_keeps_the_fleet(recording_cli, tmp_path):  # noqa: F811
     state, clock, reconciler = _fleet(recording_cli, tmp_path, "kept", "off")
+    assert "(kept: idle_duration off)" in recording_cli("fleet").stdout
     try:
         clock.advance(days=30)
         assert reconciler.run_pass().fleets_released == []
