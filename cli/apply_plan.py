@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from ..engine.services.apply import ensure_applicable, execute_plan, plan_apply
 from ..engine.services.fleets import FleetApplied
 from ..engine.services.plan import OverrideValue
 from .apply_run import submit_and_attach
+from .server import need_server
 from .views.confirm import confirm
 from .views.output import console as make_console
 from .views.tables import nodes_text, render_plan, render_stack_plan
@@ -33,6 +35,8 @@ def plan_and_confirm(
     env: Mapping[str, str] | None = None,
     text: str | None = None,
 ) -> None:
+    # The server starts while we plan (its job starts sooner); it is named once applied.
+    started = None if dry_run else need_server(quiet=True)
     plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
                       dry_run=dry_run, profiles=profiles, env=env, text=text)  # fmt: skip
     console = make_console()
@@ -45,6 +49,8 @@ def plan_and_confirm(
         _confirm(plan, console)
     progress = _Progress(console)
     result = execute_plan(plan, run_args=run_args, progress=progress)
+    if started:
+        print(started, file=sys.stderr, flush=True)
     if isinstance(result, FleetApplied):
         _show_fleet(plan, result, console)
         return

@@ -42,6 +42,12 @@ def server_command(
     raise typer.Exit(serve(background=background))
 
 
-def need_server() -> None:
-    """Wake the server of this state database, or start one (saying so, with its log)."""
-    daemon.ensure_server(say=lambda line: print(line, file=sys.stderr, flush=True))
+def need_server(*, quiet: bool = False) -> str | None:
+    """Wake the server of this state database, or start one in the background and say so
+    (with its log) on stderr; with `quiet` the line is returned for the caller to print
+    once it has something to say (None when no server was started)."""
+    lines: list[str] = []
+    daemon.ensure_server(say=lines.append)
+    for line in lines if not quiet else []:
+        print(line, file=sys.stderr, flush=True)
+    return lines[0] if quiet and lines else None

@@ -77,10 +77,7 @@ def acquire(url: str) -> int | None:
     except BlockingIOError:
         os.close(fd)
         return None
-    pid = os.getpid()
-    tmp = files.pid.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": pid, "token": process_token(pid), "url": url}))
-    tmp.replace(files.pid)
+    _write_pid(files, os.getpid())
     return fd
 
 
@@ -100,6 +97,9 @@ def ensure_server(url: str | None = None, *, say: Callable[[str], None] | None =
         wake(url)
         return pid
     files = server_files(url)
+    starting = _recorded_pid(files)
+    if starting is not None:
+        return starting  # started a moment ago, not serving yet: it runs a pass first thing
     files.log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(files.log, "ab") as log:
         proc = subprocess.Popen(
@@ -111,6 +111,7 @@ def ensure_server(url: str | None = None, *, say: Callable[[str], None] | None =
             start_new_session=True,
             close_fds=True,
         )
+    _write_pid(files, proc.pid)  # until it holds the lock, this names it as starting
     if say is not None:
         say(f"Started the fleetstack server in the background (log: {files.log}); "
             "`dstack server --stop` stops it.")  # fmt: skip
@@ -143,9 +144,10 @@ def may_have_work(url: str | None = None) -> bool:
 
 
 def wake(url: str) -> bool:
-    """Ask the server to run a pass now (SIGUSR1); False when none runs."""
-    pid = _recorded_pid(server_files(url))
-    if pid is None:
+    """Ask the server to run a pass now (SIGUSR1); False when none serves yet (a server
+    takes the lock only once its handlers are installed: SIGUSR1 never kills it)."""
+    pid = running_server(url)
+    if pid is None or pid < 0:
         return False
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGUSR1)
@@ -179,6 +181,12 @@ def entry_command() -> list[str]:
     if not script or script in ("-c", "-m") or script.endswith(os.path.join("cli", "main.py")):
         return ["-m", "fleetstack.cli.main"]
     return [str(Path(script).resolve())]
+
+
+def _write_pid(files: ServerFiles, pid: int) -> None:
+    tmp = files.pid.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"pid": pid, "token": process_token(pid)}))
+    tmp.replace(files.pid)
 
 
 def _recorded_pid(files: ServerFiles) -> int | None:

@@ -33,12 +33,7 @@ class _Flags:
 def serve(url: str | None = None, *, background: bool = False) -> int:
     """Run passes until stopped; returns the process exit code."""
     url = url or daemon.default_url()
-    fd = daemon.acquire(url)
-    if fd is None:
-        if background:
-            return 0  # another command started one at the same moment: it does the work
-        pid = daemon.running_server(url)
-        raise FleetstackError(f"a fleetstack server already runs for {url} (pid {pid})")
+    # Handlers before the lock: a command wakes (SIGUSR1) only a server holding the lock.
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
@@ -47,10 +42,17 @@ def serve(url: str | None = None, *, background: bool = False) -> int:
     signal.signal(signal.SIGINT, _on_stop)
     signal.signal(signal.SIGUSR1, lambda _s, _f: None)  # wakes the select below
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    fd = daemon.acquire(url)
+    if fd is None:
+        if background:
+            return 0  # another command started one at the same moment: it does the work
+        pid = daemon.running_server(url)
+        raise FleetstackError(f"a fleetstack server already runs for {url} (pid {pid})")
     try:
         _log(f"reconciling {url} (pid {os.getpid()})")
         state = open_state(url)
         reconciler = Reconciler(state)
+        warm_up()
         quiet_since = time.monotonic()
         while not _Flags.stop:
             try:
@@ -75,6 +77,11 @@ def serve(url: str | None = None, *, background: bool = False) -> int:
         daemon.release(url, fd)
     _log("stopped")
     return 0
+
+
+def warm_up() -> None:
+    """Load what starting a job needs (jinja2 and the job template) before the first pass."""
+    from ...templates import render  # noqa: F401 - imported for its side effect: loaded
 
 
 def _has_work(state: State) -> bool:
