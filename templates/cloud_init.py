@@ -31,6 +31,9 @@ def render_user_data(
     /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
     exit status in /var/lib/fleetstack/exit-status.
 
+    The user-data holds no secret env value: the job script reads those from job.env beside
+    it (INSTANCE_JOB_ENV_PATH), uploaded over SSH as a 0600 file.
+
     Raises ValueError when ssh_public_keys is empty or holds an empty or multi-line key, and
     for any job value render_job_script refuses.
     """
@@ -84,14 +87,14 @@ def build_user_data(
                 "encoding": "gz+b64",
                 "content": render.gzip_b64(job_script),
                 "owner": "root:root",
-                "permissions": "0755",
+                "permissions": "0700",  # owner-only, as is the job.env uploaded beside it
             },
             {
                 "path": render.INSTANCE_SETUP_SCRIPT_PATH,
                 "encoding": "b64",
                 "content": render.b64encode_text(setup),
                 "owner": "root:root",
-                "permissions": "0755",
+                "permissions": "0700",
             },
             {
                 "path": f"/etc/systemd/system/{render.INSTANCE_JOB_UNIT}",

@@ -49,6 +49,9 @@ class JobSpec:
     container_runtime: str = "auto"
     gpu_vendor: str | None = None
     stop_grace_seconds: int = 10
+    # env names whose values are secret: env holds their digest, the job reads the values
+    # from job.env beside its script (engine/secrets)
+    secret_env: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value cannot be carried into the script."""
@@ -64,6 +67,8 @@ def validate_job(job: JobSpec) -> None:
     for name, value in job.env.items():
         validate_env_name(name)
         _check_text(f"env.{name}", value)
+    for name in job.secret_env:
+        validate_env_name(name)
     if job.working_dir is not None:
         _check_text("working_dir", job.working_dir, allow_empty=False)
     if job.image is not None:

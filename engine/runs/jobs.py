@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -68,10 +69,12 @@ def build_job(
     run_id: str,
     gpus: int,
     placement: JobPlacement = LOCAL,
+    secret_env: Iterable[str] = (),
 ) -> JobSpec:
     """The job that runs the configuration's commands at `placement` (None: no commands, an
     instance that only gets ready). Without a code_dir, DSTACK_WORKING_DIR is added per
-    submission by `job_for_submission`."""
+    submission by `job_for_submission`. `secret_env` names the env entries whose values
+    are secret (the configuration holds their digest; the job reads them from job.env)."""
     if configuration is None:
         return JobSpec(run_name=run_name, run_id=run_id, commands=[])
     commands = list(configuration.setup or []) + list(configuration.commands)
@@ -102,6 +105,7 @@ def build_job(
         gpus=gpus,
         gpu_vendor=placement.gpu_vendor,
         stop_grace_seconds=int(stop_duration) if stop_duration else DEFAULT_STOP_GRACE_SECONDS,
+        secret_env=[name for name in dict.fromkeys(secret_env) if name in env],
     )
     if placement.code_dir is None:
         return job
@@ -123,9 +127,12 @@ def working_dir_seen_by_job(job: JobSpec, code_dir: Path) -> str:
     return posixpath.normpath(posixpath.join(base, job.working_dir))
 
 
-def supervisor_environment() -> dict[str, str]:
-    """The environment the job script starts with: the CLI's, less fleetstack's own knobs."""
-    return {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+def supervisor_environment(job: JobSpec | None = None) -> dict[str, str]:
+    """The environment the job script starts with: the CLI's, less fleetstack's own knobs and
+    the job's secret names (their values reach the job through job.env only, never the
+    supervisor's spec file)."""
+    secret = set(job.secret_env) if job is not None else set()
+    return {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED and k not in secret}
 
 
 def stop_grace_for_supervisor(job: JobSpec) -> float:
