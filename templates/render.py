@@ -80,12 +80,19 @@ def render_job_script(job: JobInput, *, gpu_vendor: str | None = None) -> str:
         ],
         # names whose values the script reads from job.env beside it (never written here)
         "env_file_names": " ".join(name for name in job.secret_env if name in job.env),
-        "publish_args": [f"{host}:{container}" for host, container in job.ports],
+        "publish_args": [
+            f"{_bracketed(job.publish_address(i))}:{host}:{container}"
+            for i, (host, container) in enumerate(job.ports)
+        ],
         "shm_size": f"{max(1, round(job.shm_size_gb * 1024))}m" if job.shm_size_gb else "",
         "exit_no_runtime": EXIT_NO_CONTAINER_RUNTIME,
         "exit_setup": EXIT_SETUP_FAILED,
     }
     return _environment().get_template("job.sh.j2").render(context)
+
+
+def _bracketed(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def render_static(name: str, **context: object) -> str:

@@ -22,9 +22,12 @@ from ..config import (
     ServiceConfiguration,
     TaskConfiguration,
 )
-from ..models.jobs import JobSpec, default_image
+from ..models.jobs import PUBLISH_ADDRESS, JobSpec, default_image
 
 LOCAL_IP = "127.0.0.1"
+# On an instance a port is published on every interface: the stack's firewall decides who
+# reaches it (StackSpec.ports, allowed_cidr).
+INSTANCE_PUBLISH_ADDRESS = "0.0.0.0"
 CONTAINER_WORKDIR = "/workflow"  # where the job script mounts the project in a container
 DEFAULT_STOP_GRACE_SECONDS = 300  # dstack's stop_duration default (5m)
 # Known only once a multi-node run's instances exist: withheld where they are not known yet.
@@ -78,9 +81,13 @@ def build_job(
     if configuration is None:
         return JobSpec(run_name=run_name, run_id=run_id, commands=[])
     commands = list(configuration.setup or []) + list(configuration.commands)
-    ports = [(p.local_port or p.container_port, p.container_port) for p in _ports(configuration)]
+    mappings = _ports(configuration)
+    ports = [(p.local_port or p.container_port, p.container_port) for p in mappings]
+    # this machine: 127.0.0.1 unless the port says otherwise; an instance: its firewall
+    addresses = [p.local_address or PUBLISH_ADDRESS for p in mappings]
     if placement.ports_as_container:
         ports = [(container, container) for _, container in ports]
+        addresses = [INSTANCE_PUBLISH_ADDRESS for _ in ports]
     # a name without a value is left to the caller's environment: only in a plan that is not
     # submitted (validate, --dry-run); execute_plan refuses a plan that still has one
     env = {k: v for k, v in (configuration.env or {}).items() if v is not None}
@@ -106,6 +113,7 @@ def build_job(
         gpu_vendor=placement.gpu_vendor,
         stop_grace_seconds=int(stop_duration) if stop_duration else DEFAULT_STOP_GRACE_SECONDS,
         secret_env=[name for name in dict.fromkeys(secret_env) if name in env],
+        publish_addresses=addresses,
     )
     if placement.code_dir is None:
         return job

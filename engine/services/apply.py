@@ -19,6 +19,7 @@ from ..config.yamlfile import parse_yaml, read_yaml
 from ..errors import FleetstackError
 from ..fleets.stacks import resource_plan
 from ..models.plan import Plan
+from ..runner.exposure import port_exposure
 from ..state import RunRecord
 from .fleets import ApplyProgress, FleetApplied, apply_fleet_plan
 from .plan import OverrideValue, build_plan
@@ -63,6 +64,9 @@ def plan_apply(
     protect_plan(plan, found, resolved=not dry_run)
     if plan.offers.offers and not plan.is_empty_fleet:
         plan.resource_plan = resource_plan(plan, offline=dry_run, config=load_backends_config())
+    exposure = port_exposure(plan)
+    if exposure is not None:
+        plan.properties.append(("Ports", exposure))
     return plan
 
 

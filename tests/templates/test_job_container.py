@@ -124,6 +124,7 @@ def test_docker_run_gets_the_image_ports_gpus_shm_and_mounts(
     job = make_job(
         image=IMAGE,
         ports=[(8000, 80), (9000, 9000)],
+        publish_addresses=["127.0.0.1", "0.0.0.0"],
         gpus=2,
         shm_size_gb=1.5,
         working_dir="src",
@@ -138,7 +139,7 @@ def test_docker_run_gets_the_image_ports_gpus_shm_and_mounts(
     project = container_job.runner.project
     assert argv[:3] == ["run", "--rm", "--init"]
     assert option_values(argv, "--name") == [container_name(job)]
-    assert option_values(argv, "-p") == ["8000:80", "9000:9000"]
+    assert option_values(argv, "-p") == ["127.0.0.1:8000:80", "0.0.0.0:9000:9000"]
     assert option_values(argv, "--gpus") == ["all"]
     assert option_values(argv, "--shm-size") == ["1536m"]
     assert option_values(argv, "-v") == [f"{project}:/workflow", f"{script}:/fleetstack/job.sh:ro"]
@@ -260,7 +261,7 @@ def test_podman_runs_the_job_when_docker_is_absent(container_job, fake_runtime_b
     assert container_job.log() == ["podman info", "podman rm", "podman run"]
     argv = container_job.argv()
     assert argv[0] == "run"
-    assert option_values(argv, "-p") == ["8080:80"]
+    assert option_values(argv, "-p") == ["127.0.0.1:8080:80"]  # this machine only, by default
     # podman reaches NVIDIA GPUs through CDI, not --gpus.
     assert option_values(argv, "--device") == ["nvidia.com/gpu=all"]
     assert "--gpus" not in argv
