@@ -11,8 +11,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -73,6 +75,14 @@ class PortMapping(ShortForms, Strict):
     @classmethod
     def _parse(cls, value: object) -> object:
         return parse_port(value)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # local_address is fleetstack's own: a port that does not set it dumps as dstack's
+        data: dict[str, object] = handler(self)
+        if data.get("local_address") is None:
+            data.pop("local_address", None)
+        return data
 
 
 def parse_port(value: object) -> object:

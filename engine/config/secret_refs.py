@@ -3,9 +3,10 @@
 An env entry is secret when its value comes from outside the file: `- NAME` (or `NAME:`
 with no value) takes the caller's environment at submit, a value that uses
 `${{ secrets.NAME }}` takes the secret store, and one that uses `${{ env.NAME }}` of such
-a name (or of a name the file does not give) takes either. Those expressions anywhere but
-`env` are refused: the rest of a configuration (commands...) is stored and shown as
-written. engine/secrets keeps the values out of the plan and the state.
+a name (or of a name the file does not give) takes either. `${{ secrets.NAME }}`, and
+`${{ env.NAME }}` of a name whose value uses a stored secret, are refused anywhere but
+`env` (the rest of a configuration is stored and shown as written); engine/secrets keeps
+the values of secret env entries out of the plan and the state.
 """
 
 from __future__ import annotations
@@ -30,15 +31,17 @@ class SecretEnv:
     from_store: list[str] = field(default_factory=list)
     secrets_used: dict[str, YamlPath] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)  # every secret env name, file order
+    registry_password: bool = False  # registry_auth.password uses a stored secret
 
 
 def secret_env(doc: YamlDocument) -> SecretEnv:
     """The secret env entries of `doc`.
 
     ConfigurationError for ${{ secrets.NAME }} outside `env`, and for ${{ env.NAME }}
-    outside `env` when NAME's value is secret (or comes from the caller's environment): the
-    rest of a configuration (commands...) is stored and shown as written, so `$NAME` in the
-    commands is the way to use it."""
+    outside `env` when NAME's value uses a stored secret: the rest of a configuration
+    (commands...) is stored and shown as written, so `$NAME` in the commands is the way to
+    use it. `${{ env.NAME }}` of a name from the caller's environment stays allowed there, as
+    dstack allows it: that copy of the value is part of the configuration as written."""
     found = SecretEnv()
     data = doc.data
     if not isinstance(data, dict):
@@ -46,6 +49,7 @@ def secret_env(doc: YamlDocument) -> SecretEnv:
     entries = list(_env_entries(data.get("env")))
     given = {name for name, _, _ in entries}
     sensitive: set[str] = set()
+    stored: set[str] = set()  # values that hold a stored secret's
     for name, value, _path in entries:
         if value is None:
             found.from_caller.append(name)
@@ -55,15 +59,22 @@ def secret_env(doc: YamlDocument) -> SecretEnv:
             if value is None or name in found.from_store:
                 continue
             used = _SECRET_EXPRESSION.findall(value)
-            caller = [n for n in _ENV_EXPRESSION.findall(value) if n in sensitive or n not in given]
-            if used or caller:
+            refs = _ENV_EXPRESSION.findall(value)
+            if used or any(n in sensitive or n not in given for n in refs):
                 found.from_store.append(name)
                 sensitive.add(name)
                 for secret in used:
                     found.secrets_used.setdefault(secret, path)
+            if used or any(n in stored for n in refs):
+                stored.add(name)
     found.names = [name for name, _, _ in entries if name in sensitive]
     for path, text in _strings(data, ()):
         if path[:1] == ("env",):
+            continue
+        if path == ("registry_auth", "password"):  # dstack's other place for a secret
+            for secret in _SECRET_EXPRESSION.findall(text):
+                found.secrets_used.setdefault(secret, path)
+                found.registry_password = True
             continue
         for name in _SECRET_EXPRESSION.findall(text):
             raise _outside_env(
@@ -74,17 +85,12 @@ def secret_env(doc: YamlDocument) -> SecretEnv:
                 f"and write ${name} here",
             )
         for name in _ENV_EXPRESSION.findall(text):
-            if name in sensitive or name not in given:
-                fix = (
-                    f"write ${name} here"
-                    if name in given
-                    else f"add `- {name}` to env and write ${name} here"
-                )
+            if name in stored:
                 raise _outside_env(
                     doc,
                     path,
-                    f"${{{{ env.{name} }}}} takes a secret or your environment's value, which "
-                    f"only env may use (here it would be stored with the configuration): {fix}",
+                    f"${{{{ env.{name} }}}} is a stored secret's value, which only env may use "
+                    f"(here it would be stored with the configuration): write ${name} here",
                 )
     return found
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..models.plan import Plan
-from ..secrets import DEFAULT_PROJECT, PlaceholderSecrets, SecretEnv, SecretStore, protect
+from ..secrets import (
+    DEFAULT_PROJECT,
+    PlaceholderSecrets,
+    SecretEnv,
+    SecretStore,
+    digest,
+    protect,
+)
 
 
 def set_secret(name: str, value: str, *, project: str = DEFAULT_PROJECT) -> bool:
@@ -37,9 +44,12 @@ def plan_secrets(found: SecretEnv, *, dry_run: bool) -> Mapping[str, str]:
 def protect_plan(plan: Plan, found: SecretEnv, *, resolved: bool) -> None:
     """Take the secret env values out of the plan's configuration (digests stay in their
     place) into plan.secret_values, and say in the plan's properties which secrets it needs."""
+    auth = getattr(plan.configuration, "registry_auth", None)
+    if found.registry_password and auth is not None and resolved:
+        auth.password = digest(auth.password)  # registries are not logged in to (yet)
     env = getattr(plan.configuration, "env", None) or {}
     names = [name for name in found.names if name in env]
-    if not names:
+    if not names and not found.secrets_used:
         return
     plan.secret_env = names
     if resolved:

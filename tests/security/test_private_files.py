@@ -25,7 +25,7 @@ resources:
 
 
 def test_every_file_and_folder_fleetstack_creates_is_private(project, home, tmp_path):
-    os.umask(old := os.umask(0o022))
+    old = os.umask(0o022)  # a database made before, by another umask
     try:
         home.mkdir(mode=0o755)
         os.chmod(home, 0o755)
