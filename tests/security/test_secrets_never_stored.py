@@ -14,7 +14,7 @@ import yaml
 from fleetstack.engine.secrets import ENV_FILE, SecretStore
 from fleetstack.engine.services.apply import plan_apply
 from fleetstack.stacks.driver import stack_config
-from fleetstack.templates.render import INSTANCE_JOB_SCRIPT_PATH
+from fleetstack.templates.render import INSTANCE_JOB_ENV_PATH, INSTANCE_JOB_SCRIPT_PATH
 
 from .conftest import dstack, tree
 
@@ -113,6 +113,10 @@ def test_a_cloud_plan_has_no_value_in_its_user_data_and_marks_it_secret(project,
         assert value not in user_data and value not in script
         assert value not in json.dumps(plan.to_json())
     assert "_fs_env_file_names='HF_TOKEN WANDB_API_KEY'" in script
+    # the job starts once job.env is uploaded over SSH beside the script, not at boot
+    assert document["runcmd"][-1] == ["systemctl", "start", "--no-block", "fleetstack-job.path"]
+    (trigger,) = [f for f in document["write_files"] if f["path"].endswith("fleetstack-job.path")]
+    assert f"PathExists={INSTANCE_JOB_ENV_PATH}\n" in trigger["content"]
     assert plan.secret_values == {"HF_TOKEN": STORED, "WANDB_API_KEY": FROM_SHELL}
     config_values = stack_config(spec)
     assert config_values["fleetstack:userData"].secret
