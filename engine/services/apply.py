@@ -55,6 +55,10 @@ def plan_apply(
         doc = parse_yaml(text, "<stdin>")
         path, cwd = Path("stdin"), Path.cwd()  # a run without a name is called `stdin`
     found = secret_env(doc)
+    # `-e NAME` took NAME's value from this shell (cli/apply.py): a secret like `- NAME`
+    from_shell = [k for k, v in (env or {}).items() if os.environ.get(k) == v]
+    found.from_caller += [k for k in from_shell if k not in found.names]
+    found.names += [k for k in from_shell if k not in found.names]
     secrets = plan_secrets(found, dry_run=dry_run)
     loaded = load_document(doc, path=path, cwd=cwd, run_args=run_args, profile=profile,
                            profiles=profiles, environ=environ, secrets=secrets)  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import sqlite3
 import uuid
 
@@ -123,3 +124,17 @@ def test_a_cloud_plan_has_no_value_in_its_user_data_and_marks_it_secret(project,
     assert config_values["fleetstack:userData"].value == user_data
     plain = [v.value for v in config_values.values() if not v.secret]
     assert all("#cloud-config" not in value for value in plain)
+
+
+def test_a_value_taken_from_the_shell_with_dash_e_is_kept_out_too(project, home, tmp_path):
+    seen = tmp_path / "seen"
+    config = project / ".dstack.yml"
+    config.write_text(f"type: task\nname: dash-e\ncommands:\n  - printf '%s' \"$EXTRA\" > {seen}\n")
+    value = f"extra_{uuid.uuid4().hex}"
+    env = {**os.environ, "EXTRA": value}
+    applied = dstack("apply", "-f", str(config), "-y", "-b", "local", "-e", "EXTRA", env=env)
+    assert applied.returncode == 0, applied.stderr
+    assert seen.read_text() == value
+    for path in tree(home):
+        if path.is_file() and not path.is_symlink():
+            assert value.encode() not in path.read_bytes(), path
