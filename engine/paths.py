@@ -51,6 +51,7 @@ def ensure_private_home(home: Path | None = None, *, create: bool = True) -> Pat
         return home
     if stat.S_ISDIR(mode) and mode & 0o077:
         os.chmod(home, 0o700)
+        _tighten_tree(home)  # what an older fleetstack or another umask left open
         print(
             f"fleetstack: {home} was open to other users (mode {stat.S_IMODE(mode):o}); "
             "made it private (700)",
@@ -81,3 +82,14 @@ def write_private(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     os.replace(tmp, path)
+
+
+def _tighten_tree(root: Path) -> None:
+    """Take group and other bits off everything under root (links are not followed)."""
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                mode = os.lstat(path).st_mode
+                if not stat.S_ISLNK(mode) and mode & 0o077:
+                    os.chmod(path, stat.S_IMODE(mode) & 0o700)

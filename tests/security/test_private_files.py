@@ -31,6 +31,8 @@ def test_every_file_and_folder_fleetstack_creates_is_private(project, home, tmp_
         os.chmod(home, 0o755)
         open_state()  # a database made before: 0644 under this umask
         close_all()
+        (home / "old-runs").mkdir()
+        (home / "old-runs" / "output.log").write_text("an older fleetstack's log\n")
     finally:
         os.umask(old)
     assert stat.S_IMODE((home / "state.db").stat().st_mode) == 0o644
@@ -52,7 +54,7 @@ def test_every_file_and_folder_fleetstack_creates_is_private(project, home, tmp_
 
     paths = list(tree(home))
     names = {p.name for p in paths}
-    for expected in ("state.db", "job.sh", "output.log", "supervisor.json", "out.txt",
+    for expected in ("state.db", "old-runs", "job.sh", "output.log", "supervisor.json", "out.txt",
                      "tool.sh", "secrets.key", "main.enc"):  # fmt: skip
         assert expected in names
     loose = []
