@@ -7,6 +7,7 @@ import re
 import yaml
 
 from . import render
+from .backstop import Backstop, locked_command
 from .jobspec import JobInput
 from .render import INSTANCE_JOB_SCRIPT_PATH, render_job_script
 
@@ -21,6 +22,7 @@ def render_user_data(
     ssh_public_keys: list[str],
     gpu_vendor: str | None,
     job_script_path: str = INSTANCE_JOB_SCRIPT_PATH,
+    backstop: Backstop | None = None,
 ) -> str:
     """cloud-init user-data ("#cloud-config" YAML) that prepares an instance and starts the job.
 
@@ -29,7 +31,8 @@ def render_user_data(
     (plus the NVIDIA container toolkit when gpu_vendor is "nvidia"), writes the job script to
     job_script_path and starts it as the systemd unit fleetstack-job.service, which runs in
     /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
-    exit status in /var/lib/fleetstack/exit-status.
+    exit status in /var/lib/fleetstack/exit-status. With a `backstop`, it also installs the
+    timer that powers an unattended idle instance off (templates/backstop.py).
 
     Raises ValueError when ssh_public_keys is empty or holds an empty or multi-line key, and
     for any job value render_job_script refuses.
@@ -45,6 +48,7 @@ def render_user_data(
         gpu_vendor=gpu_vendor,
         job_script_path=job_script_path,
         stop_grace_seconds=job.stop_grace_seconds,
+        backstop=backstop,
     )
 
 
@@ -55,6 +59,7 @@ def build_user_data(
     gpu_vendor: str | None,
     job_script_path: str,
     stop_grace_seconds: int,
+    backstop: Backstop | None = None,
 ) -> str:
     """The "#cloud-config" document for one instance (see render_user_data)."""
     if isinstance(ssh_public_keys, str):
@@ -66,7 +71,7 @@ def build_user_data(
     nvidia = gpu_vendor == "nvidia"
     unit = render.render_static(
         "fleetstack-job.service.j2",
-        job_script_path=render.shell_quote(job_script_path),
+        locked_job=locked_command(job_script_path),
         work_dir=render.shell_quote(render.INSTANCE_WORK_DIR),
         log_file=render.shell_quote(render.INSTANCE_JOB_LOG_PATH),
         exit_status_file=render.shell_quote(render.INSTANCE_EXIT_STATUS_PATH),
@@ -99,11 +104,14 @@ def build_user_data(
                 "owner": "root:root",
                 "permissions": "0644",
             },
+            *(backstop.write_files() if backstop else []),
         ],
         "runcmd": [
             ["mkdir", "-p", render.INSTANCE_WORK_DIR],
-            ["bash", render.INSTANCE_SETUP_SCRIPT_PATH],
             ["systemctl", "daemon-reload"],
+            # the backstop first: a setup that fails or hangs is covered too
+            *(backstop.runcmd() if backstop else []),
+            ["bash", render.INSTANCE_SETUP_SCRIPT_PATH],
             ["systemctl", "start", "--no-block", render.INSTANCE_JOB_UNIT],
         ],
     }
