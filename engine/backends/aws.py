@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 class AWSBackend(StackBackend):
     name = "aws"
     lists_tagged_instances = True
+    capacity_errors = (  # EC2's error codes (RunInstances, spot requests, service quotas)
+        "InsufficientInstanceCapacity",
+        "InsufficientCapacity",
+        "InstanceLimitExceeded",
+        "VcpuLimitExceeded",
+        "MaxSpotInstanceCountExceeded",
+        "SpotMaxPriceTooLow",
+        "InsufficientHostCapacity",
+        "Unsupported: Your requested instance type",
+    )
 
     def provider_config(self, entry: BackendConfig | None) -> dict[str, str]:
         """`aws:profile` for `creds: {type: profile, profile: NAME}`."""

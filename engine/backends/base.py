@@ -84,6 +84,9 @@ class Backend:
     creds_types: ClassVar[frozenset[str]] = CREDS_TYPES
     has_instance_types: ClassVar[bool] = True  # False: one fixed machine, `instance_types` ignored
     lists_tagged_instances: ClassVar[bool] = False  # True: tagged_instances works (orphans)
+    # Parts of the cloud's error texts that mean "no capacity or quota for this offer now":
+    # another offer may work (failover), and a run with retry on no-capacity may wait.
+    capacity_errors: ClassVar[tuple[str, ...]] = ()
 
     def supports(self, capability: Capability) -> bool:
         """Whether this backend has `capability`."""
@@ -94,6 +97,11 @@ class Backend:
         if self.supports(capability):
             return ""
         return self.reasons.get(capability, f"does not support {capability.value}")
+
+    def is_capacity_error(self, message: str) -> bool:
+        """Whether the cloud's error `message` means no capacity or quota for the offer."""
+        lowered = message.lower()
+        return any(marker.lower() in lowered for marker in self.capacity_errors)
 
     def catalog_file(self, catalog_dir: Path) -> Path | None:
         """This backend's `<provider>.csv` in `catalog_dir`, if it has one there."""

@@ -15,8 +15,8 @@ from ..backends.config import load_backends_config
 from ..backends.registry import get_backend, names_with
 from ..config import FleetConfiguration
 from ..errors import FleetstackError
+from ..fleets.failover import Attempt, apply_with_failover, failover_offers
 from ..fleets.lifecycle import (
-    apply_fleet,
     delete_fleet,
     find_fleet,
     fleet_cloud,
@@ -38,6 +38,9 @@ class ApplyProgress(Protocol):
 
     def stack_output(self, line: str) -> None:
         """One line of Pulumi's output."""
+
+    def attempt(self, attempt: Attempt, of: int) -> None:
+        """Attempt `attempt.number` of `of` ended (failed over when it has an error)."""
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,18 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
             f"{plan.configuration_path}: a fleet needs a cloud offer ({', '.join(clouds)} or "
             f"{last}); the local machine is already a fleet of one. Set `backends:` in the file"
         )
-    driver = stack_engine_for(rp.offer.backend, load_backends_config())
-    driver.ensure_ready()
+    config = load_backends_config()
+    stack_engine_for(rp.offer.backend, config).ensure_ready()
     state = open_state()
     progress.provisioning(rp)
-    fleet = apply_fleet(
+    tried = len(failover_offers(plan, rp.offer))
+    fleet = apply_with_failover(
         state,
+        plan,
         rp,
-        driver=driver,
+        driver_for=lambda cloud: stack_engine_for(cloud, config),
+        config=config,
+        on_attempt=lambda attempt: progress.attempt(attempt, tried),
         on_output=progress.stack_output,
         idle_duration=configuration.idle_duration,
     )

@@ -7,7 +7,7 @@ shows) and keeps one JSON file per stack in `state_dir`, with the spec it was br
 its outputs name instances that do not exist: ids `i-rec-<stack>-<n>` and addresses from
 TEST-NET-1 (192.0.2.0/24, RFC 5737: never routed), so nothing can mistake them for machines.
 `calls.jsonl` lists every verb in order (a test reads it with `calls()`). An `up` can be told
-to fail, as a cloud out of capacity does: `fail_up(instance_type, message)` writes
+to fail, as a cloud out of capacity does: `fail_up(instance_type, message, region)` writes
 `fail-up.json`, read by every process sharing the state directory.
 """
 
@@ -55,7 +55,10 @@ class RecordingEngine:
 
     def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
         say = on_output or (lambda _line: None)
-        failure = self.failures().get(spec.instance_type)
+        failures = self.failures()
+        failure = failures.get(
+            f"{spec.instance_type}@{spec.region}", failures.get(spec.instance_type)
+        )
         if failure is not None:
             self._record("up", spec.stack_name, f"failed: {failure}")
             raise StackError(failure)
@@ -120,9 +123,11 @@ class RecordingEngine:
         document = {"spec": asdict(spec), "outputs": asdict(outputs)}
         self._path(spec.stack_name).write_text(json.dumps(document, indent=2, sort_keys=True))
 
-    def fail_up(self, instance_type: str, message: str) -> None:
-        """Make every later `up` of `instance_type` fail with `message` (in every process)."""
-        failures = {**self.failures(), instance_type: message}
+    def fail_up(self, instance_type: str, message: str, region: str | None = None) -> None:
+        """Make every later `up` of `instance_type` (in `region` only, when given) fail with
+        `message`, in every process sharing the state directory."""
+        key = f"{instance_type}@{region}" if region else instance_type
+        failures = {**self.failures(), key: message}
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / FAILURES_FILE).write_text(json.dumps(failures))
 
