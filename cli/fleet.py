@@ -76,21 +76,26 @@ def delete_command(
     instance: int | None = typer.Option(
         None, "-i", "--instance", help="Delete only the instance with this number"
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Stop the runs that use the fleet first, then delete it"
+    ),
 ) -> None:
     """Delete a fleet: destroys its stack (every instance and resource), then forgets it."""
     if instance is not None:
         fleets.delete_instance(name, instance)  # says why the backend cannot, asks nothing
-    delete_fleet(name, yes=yes)
+    delete_fleet(name, yes=yes, force=force)
 
 
-def delete_fleet(name: str, *, yes: bool) -> None:
+def delete_fleet(name: str, *, yes: bool, force: bool = False) -> None:
     """Confirm, destroy the fleet's stack and forget it (`fleet delete`, `delete -f`)."""
     console = make_console()
     fleets.check_fleet(name)  # an unknown fleet is said before asking anything
-    if not confirm(f"Delete the fleet {name} and destroy its stack?", yes=yes):
+    users = fleets.check_deletable(name, force=force)  # and a fleet in use, unless forced
+    stopping = f" (stopping {', '.join(r.name for r in users)} first)" if users else ""
+    if not confirm(f"Delete the fleet {name} and destroy its stack{stopping}?", yes=yes):
         console.print("Nothing was deleted.")
         raise typer.Exit(1)
-    fleet = fleets.delete(name)
+    fleet = fleets.delete(name, force=force)
     done = "its stack was destroyed" if fleet.stack_name else "it had no stack"
     console.print(f"Fleet {name} deleted: {done}.")
 
