@@ -13,7 +13,7 @@ from . import settings
 from .diff import StackDiff, diff_from_events
 from .errors import StackError, ensure_pulumi_cli
 from .programs import program_for, program_module
-from .spec import StackSpec
+from .spec import StackRef, StackSpec
 
 if TYPE_CHECKING:  # the Automation API is imported where it is used: it is heavy
     from pulumi import automation as auto
@@ -85,6 +85,32 @@ class StackDriver:
             return
         with _translated_errors(fleet):
             stack.cancel()
+
+    def list_stacks(self) -> list[StackRef]:
+        """Every stack of the fleetstack project in the state backend, with the fleet each was
+        brought up for (read from its `fleetstack:spec` config value)."""
+        ensure_pulumi_cli()
+        from pulumi import automation as auto
+
+        opts = self._opts()
+        workspace = auto.LocalWorkspace(
+            work_dir=opts.work_dir,
+            project_settings=opts.project_settings,
+            secrets_provider=opts.secrets_provider,
+            env_vars=opts.env_vars,
+        )
+        refs = []
+        with _translated_errors("(listing stacks)"):
+            for summary in workspace.list_stacks():
+                config = workspace.get_all_config(summary.name)
+                spec = config.get(f"{PROJECT_NAME}:spec")
+                if spec is None:
+                    continue  # not a fleet stack of ours
+                fields = json.loads(spec.value)
+                refs.append(
+                    StackRef(summary.name, fields["project"], fields["fleet"], fields["cloud"])
+                )
+        return refs
 
     def _existing_stack(self, project: str, fleet: str, cloud: str) -> auto.Stack | None:
         # destroy and cancel act on the stack as it is: no program, and no stack is no work

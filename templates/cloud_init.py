@@ -8,6 +8,7 @@ import re
 import yaml
 
 from . import render
+from .backstop import Backstop, locked_command
 from .jobspec import JobInput
 from .render import INSTANCE_JOB_SCRIPT_PATH, render_job_script
 
@@ -22,6 +23,7 @@ def render_user_data(
     ssh_public_keys: list[str],
     gpu_vendor: str | None,
     job_script_path: str = INSTANCE_JOB_SCRIPT_PATH,
+    backstop: Backstop | None = None,
 ) -> str:
     """cloud-init user-data ("#cloud-config" YAML) that prepares an instance and starts the job.
 
@@ -30,7 +32,8 @@ def render_user_data(
     (plus the NVIDIA container toolkit when gpu_vendor is "nvidia"), writes the job script to
     job_script_path and starts it as the systemd unit fleetstack-job.service, which runs in
     /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
-    exit status in /var/lib/fleetstack/exit-status.
+    exit status in /var/lib/fleetstack/exit-status. With a `backstop`, it also installs the
+    timer that powers an unattended idle instance off (templates/backstop.py).
 
     The user-data holds no secret env value: the job script reads those from job.env beside
     it (INSTANCE_JOB_ENV_PATH), uploaded over SSH as a 0600 file.
@@ -50,6 +53,7 @@ def render_user_data(
         job_script_path=job_script_path,
         stop_grace_seconds=job.stop_grace_seconds,
         wait_for_env_file=bool(job.secret_env),
+        backstop=backstop,
     )
 
 
@@ -61,6 +65,7 @@ def build_user_data(
     job_script_path: str,
     stop_grace_seconds: int,
     wait_for_env_file: bool = False,
+    backstop: Backstop | None = None,
 ) -> str:
     """The "#cloud-config" document for one instance (see render_user_data).
 
@@ -76,7 +81,7 @@ def build_user_data(
     nvidia = gpu_vendor == "nvidia"
     unit = render.render_static(
         "fleetstack-job.service.j2",
-        job_script_path=render.shell_quote(job_script_path),
+        locked_job=locked_command(job_script_path),
         work_dir=render.shell_quote(render.INSTANCE_WORK_DIR),
         log_file=render.shell_quote(render.INSTANCE_JOB_LOG_PATH),
         exit_status_file=render.shell_quote(render.INSTANCE_EXIT_STATUS_PATH),
@@ -128,11 +133,14 @@ def build_user_data(
                 "permissions": "0644",
             },
             *extra_files,
+            *(backstop.write_files() if backstop else []),
         ],
         "runcmd": [
             ["mkdir", "-p", render.INSTANCE_WORK_DIR],
-            ["bash", render.INSTANCE_SETUP_SCRIPT_PATH],
             ["systemctl", "daemon-reload"],
+            # the backstop first: a setup that fails or hangs is covered too
+            *(backstop.runcmd() if backstop else []),
+            ["bash", render.INSTANCE_SETUP_SCRIPT_PATH],
             ["systemctl", "start", "--no-block", start_unit],
         ],
     }
