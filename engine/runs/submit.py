@@ -8,13 +8,18 @@ process leaves the run with its job, or nothing at all.
 
 Files of a job go to $DSTACK_HOME/runs/NAME-RUNID8/job-N-S/ (the run id keeps a new run
 that reuses a finished run's name apart): `code/` (the project copy the commands run in),
-`job.sh` (the rendered job script), and what the supervisor writes (output.log...).
+`job.sh` (the rendered job script), `job.env` (its secret env values, 0600), and what the
+supervisor writes (output.log...). Secret env values (stored secrets, `- NAME` entries
+from the caller's environment) are digests in every row; their values are kept encrypted
+in the project's secret store under the run's id (engine/secrets) from before the run_spec
+is written until the run is deleted.
 Only the local backend runs jobs for now: a cloud offer needs a fleet. The run's RunSpec
 (engine/models/runs.py) is written with the run row.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -31,6 +36,7 @@ from ..models.runs import RetrySpec, RunSpec
 from ..offers.match import find_offers
 from ..paths import dstack_home
 from ..runner.jobfiles import LOG_FILE
+from ..secrets.store import SecretStore
 from ..state import (
     RunRecord,
     State,
@@ -39,7 +45,7 @@ from ..state import (
     jobs_of_run,
     open_state,
 )
-from ..state.runs import NewJob
+from ..state.runs import DEFAULT_PROJECT, NewJob
 from .code import project_root
 from .control import remove_run_files
 from .jobs import build_job
@@ -75,7 +81,13 @@ def submit_run(
 
     def build(name: str, run_id: str) -> tuple[JSONObject, list[NewJob]]:
         run_dir = dstack_home() / "runs" / f"{name}-{run_id[:8]}"
-        job = build_job(configuration, run_name=name, run_id=run_id, gpus=offer.gpu_count)
+        job = build_job(
+            configuration,
+            run_name=name,
+            run_id=run_id,
+            gpus=offer.gpu_count,
+            secret_env=plan.secret_env,
+        )
         run_spec = RunSpec(
             project_root=str(root),
             run_args=list(run_args),
@@ -98,17 +110,29 @@ def submit_run(
         return run_spec.model_dump(mode="json"), [first]
 
     replaced = get_run_by_name(state, configuration.name) if configuration.name else None
-    run, _jobs = create_run_with_jobs(
-        state,
-        name=configuration.name,
-        build=build,
-        configuration_path=str(config_path.resolve()),
-        configuration=configuration.model_dump(mode="json"),
-        backend=offer.backend,
-        region=offer.region,
-        price=offer.price * plan.requirements.nodes,
-        resources=offer.resources_text(),
-    )
+    # The rows hold digests; the values go to the store before the rows exist, so the
+    # reconciler never finds a run whose job.env values are not kept yet.
+    run_id = str(uuid.uuid4())
+    store = SecretStore(DEFAULT_PROJECT)
+    if plan.secret_values:
+        store.set_run(run_id, dict(plan.secret_values))
+    try:
+        run, _jobs = create_run_with_jobs(
+            state,
+            name=configuration.name,
+            run_id=run_id,
+            build=build,
+            configuration_path=str(config_path.resolve()),
+            configuration=configuration.model_dump(mode="json"),
+            backend=offer.backend,
+            region=offer.region,
+            price=offer.price * plan.requirements.nodes,
+            resources=offer.resources_text(),
+        )
+    except Exception:
+        if plan.secret_values:
+            store.delete_run(run_id)  # no run took them
+        raise
     if replaced is not None and replaced.status.is_finished:
         # the retention rule (engine/runs/control.remove_run_files): a reused name's files go
         remove_run_files(replaced, jobs_of_run(state, replaced.id))

@@ -118,6 +118,7 @@ def create_run_with_jobs(
     name: str | None,
     build: Callable[[str, str], tuple[JSONObject, list[NewJob]]],
     project: str = DEFAULT_PROJECT,
+    run_id: str | None = None,
     **columns: Unpack[RunUpdate],
 ) -> tuple[RunRecord, list[JobRecord]]:
     """A new run and its first jobs in ONE transaction (a crash leaves both or neither).
@@ -125,7 +126,7 @@ def create_run_with_jobs(
     `build(name, run_id)` returns the run's run_spec and its jobs' columns; it runs inside
     the transaction, so it must be quick and do no I/O. Name rules as in create_run.
     """
-    run_id = str(uuid.uuid4())
+    run_id = run_id or str(uuid.uuid4())
     try:
         with state.write() as session:
             claimed = claim_name(session, RunRow, project, name, _run_name_in_use)
