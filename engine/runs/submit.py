@@ -81,12 +81,9 @@ def submit_run(
 
     def build(name: str, run_id: str) -> tuple[JSONObject, list[NewJob]]:
         run_dir = dstack_home() / "runs" / f"{name}-{run_id[:8]}"
+        gpus, secret_env = offer.gpu_count, plan.secret_env
         job = build_job(
-            configuration,
-            run_name=name,
-            run_id=run_id,
-            gpus=offer.gpu_count,
-            secret_env=plan.secret_env,
+            configuration, run_name=name, run_id=run_id, gpus=gpus, secret_env=secret_env
         )
         run_spec = RunSpec(
             project_root=str(root),
