@@ -19,14 +19,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from ..backends.base import Capability
 from ..backends.local.host import HostResources, detect_host
+from ..backends.registry import get_backend, names_with
 from ..models.json import JSONObject, JSONValue
 from ..models.statuses import JobStatus
 from ..state import RunRecord, State, get_run, list_jobs
 
 # A job in these statuses holds its share of the machine.
 _HOLDING = [JobStatus.PROVISIONING, JobStatus.PULLING, JobStatus.RUNNING, JobStatus.TERMINATING]
-LOCAL_BACKEND = "local"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def place_job(
     state: State, run: RunRecord, *, host: HostResources | None = None
 ) -> Placement | NoCapacity:
     """The instance `run`'s next job goes to, or why none can take it now."""
-    if run.backend not in (None, LOCAL_BACKEND):
+    if not _on_this_machine(run):
         return NoCapacity(f"backend {run.backend} cannot run jobs yet: use `-b local`")
     host = host or this_machine()
     wanted = requested(run.configuration)
@@ -69,7 +70,8 @@ def place_job(
     )
     short = _shortfall(wanted, taken, host)
     if short is None:
-        return Placement(backend=LOCAL_BACKEND, instance_name="local")
+        backend = run.backend or names_with(Capability.LOCAL_JOBS)[0]
+        return Placement(backend=backend, instance_name=backend)
     names = ", ".join(dict.fromkeys(name for name, _ in holders))
     held = f"; held by {names}" if names else ""
     return NoCapacity(f"no capacity on this machine: {run.name} needs {short}{held}")
@@ -108,10 +110,15 @@ def _local_holders(state: State, *, exclude_run: str) -> list[tuple[str, Request
         if job.run_id not in runs:
             runs[job.run_id] = get_run(state, job.run_id)
         run = runs[job.run_id]
-        if run is None or run.backend not in (None, LOCAL_BACKEND):
+        if run is None or not _on_this_machine(run):
             continue
         holders.append((run.name, requested(run.configuration)))
     return holders
+
+
+def _on_this_machine(run: RunRecord) -> bool:
+    """The run's jobs run here (its backend runs local jobs)."""
+    return run.backend is None or get_backend(run.backend).supports(Capability.LOCAL_JOBS)
 
 
 def _shortfall(wanted: Request, taken: Request, host: HostResources) -> str | None:
