@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -17,6 +20,7 @@ from pydantic import (
 
 from ..models.durations import parse_duration
 from ..models.short_forms import ShortForms
+from .cron import check_cron
 
 _DURATION_SCHEMA = {
     "anyOf": [
@@ -34,6 +38,14 @@ Duration = Annotated[
     int | None, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA, mode="validation")
 ]
 
+# a list of strings, which YAML may also write as one string
+OneOrMany = Annotated[
+    list[str],
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        mode="validation",
+    ),
+]
 SpotPolicy = Literal["spot", "on-demand", "auto"]
 CreationPolicy = Literal["reuse", "reuse-or-create"]
 TerminationPolicy = Literal["dont-destroy", "destroy-after-idle"]
@@ -41,6 +53,35 @@ RetryEvent = Literal["no-capacity", "interruption", "error"]
 RETRY_EVENTS: list[RetryEvent] = ["no-capacity", "interruption", "error"]
 DEFAULT_RETRY_DURATION = 3600
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+MIN_UTILIZATION_WINDOW = 300  # dstack: a shorter window reads noise as idleness
+
+
+def listed(names: object, key: str) -> list[object]:
+    """The list under `key` of a mapping read from YAML (empty when missing)."""
+    value = names.get(key) if isinstance(names, dict) else None
+    return value if isinstance(value, list) else []
+
+
+NAMES: dict[str, object] = yaml.safe_load((Path(__file__).parent / "names.yml").read_text())
+_KNOWN_BACKENDS = {str(n) for key in ("dstack", "fleetstack") for n in listed(NAMES, key)}
+
+
+def known_backends() -> list[str]:
+    """Every backend name a configuration may write: dstack's and fleetstack's (names.yml),
+    and those registered since."""
+    return sorted(_KNOWN_BACKENDS)
+
+
+def allow_backend_name(name: str, allowed: bool = True) -> None:
+    """Let configurations name the backend `name` (or no longer, with allowed=False)."""
+    (_KNOWN_BACKENDS.add if allowed else _KNOWN_BACKENDS.discard)(name)
+
+
+def check_backend(name: object) -> object:
+    """`name` unchanged when it is a known backend; else a ValueError listing them."""
+    if isinstance(name, str) and name not in known_backends():
+        raise ValueError(f"unknown backend {name!r}: use one of {', '.join(known_backends())}")
+    return name
 
 
 class Strict(BaseModel):
@@ -111,7 +152,9 @@ class RetryPolicy(ShortForms, Strict):
 
     on_events: list[RetryEvent] = Field(
         default_factory=lambda: list(RETRY_EVENTS),
-        description="Events that trigger a retry: no-capacity, interruption, error (default all)",
+        min_length=1,
+        description="Events that trigger a retry: no-capacity, interruption, error (default all; "
+        "an empty list is refused)",
     )
     duration: Duration = Field(
         default=DEFAULT_RETRY_DURATION,
@@ -132,16 +175,75 @@ class UtilizationPolicy(Strict):
     min_gpu_utilization: int = Field(
         ge=0, le=100, description="Minimum GPU utilization, percent, over time_window"
     )
-    time_window: Duration = Field(description="Window over which utilization is averaged, e.g. 30m")
+    time_window: Duration = Field(
+        description="Window over which utilization is averaged, e.g. 30m (at least 5m)"
+    )
+
+    @field_validator("time_window")
+    @classmethod
+    def _long_enough(cls, value: int | None) -> int | None:
+        if value is not None and value < MIN_UTILIZATION_WINDOW:
+            raise ValueError(f"time_window {value}s is too short: write 5m or more")
+        return value
 
 
 class Schedule(Strict):
-    cron: list[str] = Field(description="Cron expression(s) (UTC) when the run starts")
+    cron: OneOrMany = Field(
+        min_length=1,
+        description="When the run starts: a cron expression (UTC, 5 fields) or a list of them",
+    )
 
     @field_validator("cron", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("cron")
+    @classmethod
+    def _valid(cls, value: list[str]) -> list[str]:
+        for expression in value:
+            check_cron(expression)
+        return value
+
+
+class EntityReference(ShortForms, Strict):
+    """A fleet (or gateway) of this project by name, or of another as `project/name`."""
+
+    project: str | None = Field(default=None, description="Project owning it (default: this)")
+    name: str = Field(min_length=1, description="Its name")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, str):
+            project, sep, name = value.rpartition("/")
+            return {"project": project or None, "name": name} if sep else {"name": value}
+        return value
+
+
+class InstanceSelector(ShortForms, Strict):
+    """An instance a run may use: its name, {hostname: ...} or {fleet: NAME, instance: N}."""
+
+    name: str | None = Field(default=None, min_length=1, description="Instance name")
+    hostname: str | None = Field(
+        default=None, min_length=1, description="Instance hostname or IP address"
+    )
+    fleet: EntityReference | None = Field(default=None, description="Fleet of the instance")
+    instance: int | None = Field(default=None, ge=0, description="Instance number in the fleet")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> InstanceSelector:
+        forms = [self.name is not None, self.hostname is not None, self.fleet is not None]
+        if sum(forms) != 1 or (self.fleet is None) != (self.instance is None):
+            raise ValueError(
+                "an instance is a name, {hostname: HOST} or {fleet: NAME, instance: N}"
+            )
+        return self
 
 
 class ProfileParams(BaseModel):
@@ -196,8 +298,13 @@ class ProfileParams(BaseModel):
 
     @field_validator("backends", "regions", "availability_zones", "instance_types", mode="before")
     @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
+    def _a_list(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            raise ValueError(f"expected a list: write [{value}]")
+        if info.field_name == "backends" and isinstance(value, list):
+            for name in value:
+                check_backend(name)
+        return value
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -251,8 +358,14 @@ class RunProfileParams(ProfileParams):
     schedule: Schedule | None = Field(
         default=None, description="Start the run on a cron schedule: {cron: '0 * * * *'}"
     )
-    fleets: list[str] | None = Field(
-        default=None, description="Fleets the run may use (default: any fleet of the project)"
+    fleets: list[EntityReference] | None = Field(
+        default=None,
+        description="Fleets the run may use: names, or project/name (default: any fleet)",
+    )
+    instances: list[InstanceSelector] | None = Field(
+        default=None,
+        min_length=1,
+        description="Instances the run may use: names, {hostname: ...} or {fleet, instance}",
     )
     priority: int | None = Field(
         default=None, ge=0, le=100, description="Run priority 0..100 in the queue (default 0)"

@@ -88,7 +88,9 @@ class FleetConfiguration(ProfileParams):
         default=None, description="Existing hosts reached over SSH (on-prem fleet)"
     )
     nodes: int | FleetNodes | None = Field(
-        default=None, description="Number of instances: 2, a range 0..2, or {min, target, max}"
+        default=None,
+        description="Number of instances: 2, a range 0..2, or {min, target, max} (omitted: "
+        "none provisioned ahead)",
     )
     placement: Literal["any", "cluster"] | None = Field(
         default=None, description="cluster: instances on one fast network (multi-node)"
@@ -129,15 +131,6 @@ class FleetConfiguration(ProfileParams):
     @classmethod
     def _env(cls, value: object) -> object:
         return validate_env(value)
-
-    @model_validator(mode="after")
-    def _cloud_or_ssh(self) -> FleetConfiguration:
-        if self.ssh_config is None and self.nodes is None:
-            raise ValueError(
-                "a fleet needs nodes (e.g. nodes: 2 or nodes: 0..2) for a cloud fleet, "
-                "or ssh_config.hosts for existing machines"
-            )
-        return self
 
     @property
     def node_count(self) -> int:

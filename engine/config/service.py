@@ -1,0 +1,257 @@
+"""`type: service`: a web app or model endpoint behind a port, one or more replica groups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
+
+from ..models.resources import IntRange, ResourcesSpec
+from .common import Duration, EntityReference, PortMapping, SpotPolicy, Strict
+from .run import (
+    BaseRunConfiguration,
+    Commands,
+    PythonVersion,
+    check_groups,
+    check_image_sources,
+)
+
+SCALING_WINDOWS = (30, 60, 300)  # seconds dstack's gateway averages rps over
+_GROUP_LEVEL = ("image", "docker", "privileged", "python", "nvcc", "spot_policy", "reservation")
+
+
+class ModelSpec(Strict):
+    """The model a service serves, published on the OpenAI-compatible endpoint."""
+
+    type: Literal["chat"] = Field(default="chat", description="Model type: chat")
+    name: str = Field(description="Model name, e.g. meta-llama/Meta-Llama-3.1-8B-Instruct")
+    format: Literal["openai", "tgi"] = Field(
+        description="API the app speaks: openai, or tgi (translated to OpenAI's)"
+    )
+    prefix: str | None = Field(
+        default=None, description="openai format: path of the API base URL (default /v1)"
+    )
+    chat_template: str | None = Field(
+        default=None, description="tgi format: Jinja chat template (default: the model's)"
+    )
+    eos_token: str | None = Field(
+        default=None, description="tgi format: end-of-sequence token (default: the model's)"
+    )
+
+    @model_validator(mode="after")
+    def _format_fields(self) -> ModelSpec:
+        if self.format == "openai" and (self.chat_template or self.eos_token):
+            raise ValueError("chat_template and eos_token go with format: tgi")
+        if self.format == "tgi" and self.prefix is not None:
+            raise ValueError("prefix goes with format: openai")
+        return self
+
+
+class ScalingSpec(Strict):
+    metric: Literal["rps"] = Field(description="Metric to scale on: rps (requests per second)")
+    target: float = Field(gt=0, description="Target value of the metric per replica")
+    window: Duration = Field(
+        default=None, description="Window rps is averaged over: 30s, 1m or 5m (default 1m)"
+    )
+    scale_up_delay: Duration = Field(default=300, description="Least time between scale-ups")
+    scale_down_delay: Duration = Field(default=600, description="Least time between scale-downs")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: int | None) -> int | None:
+        if value is not None and value not in SCALING_WINDOWS:
+            raise ValueError(f"window {value}s is not offered: use 30s, 1m or 5m")
+        return value
+
+
+class RateLimitKey(Strict):
+    type: Literal["ip_address", "header"] = Field(description="ip_address or header")
+    header: str | None = Field(
+        default=None, pattern=r"^[a-zA-Z0-9-_]+$", description="Header name when type is header"
+    )
+
+    @model_validator(mode="after")
+    def _header(self) -> RateLimitKey:
+        if (self.type == "header") != (self.header is not None):
+            raise ValueError("a header key needs header: NAME (and an ip_address key none)")
+        return self
+
+
+class RateLimit(Strict):
+    prefix: str = Field(
+        default="/", pattern=r"^/[^\s\\{}]*$", description="URL prefix the limit applies to"
+    )
+    key: RateLimitKey | None = Field(default=None, description="What a limit is counted per")
+    rps: float = Field(ge=1 / 60, description="Requests per second allowed")
+    burst: int = Field(default=0, ge=0, description="Requests allowed above rps in a burst")
+
+
+class HTTPHeader(Strict):
+    name: str = Field(min_length=1, max_length=256, description="Header name")
+    value: str = Field(min_length=1, max_length=2048, description="Header value")
+
+
+class ProbeSpec(Strict):
+    type: Literal["http"] = Field(description="Probe type: http")
+    url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^/", description="Path to request (default /)"
+    )
+    method: Literal["get", "post", "put", "delete", "patch", "head"] | None = Field(
+        default=None, description="HTTP method (default get)"
+    )
+    headers: list[HTTPHeader] = Field(default_factory=list, max_length=16, description="Headers")
+    body: str | None = Field(default=None, min_length=1, max_length=2048, description="Body")
+    timeout: Duration = Field(default=None, ge=1, description="Request timeout (default 10s)")
+    interval: Duration = Field(default=None, ge=1, description="Time between probes (15s)")
+    ready_after: int | None = Field(default=None, ge=1, description="Successes before ready (1)")
+    until_ready: bool | None = Field(default=None, description="Stop probing once ready")
+
+    @model_validator(mode="after")
+    def _body(self) -> ProbeSpec:
+        if self.body is not None and self.method in ("get", "head"):
+            raise ValueError(f"a {self.method} probe has no body: set method: post")
+        return self
+
+
+class RouterSpec(Strict):
+    type: Literal["smg", "sglang", "dynamo"] = Field(
+        default="smg", description="Router in front of the group: smg (sglang) or dynamo"
+    )
+
+
+class ReplicaGroup(Strict):
+    """One group of a service's replicas: how many, on what, running what."""
+
+    name: str | None = Field(default=None, description="Group name (default: its index)")
+    replicas: IntRange = Field(description="Replicas: a count, or a range with scaling (count:)")
+    scaling: ScalingSpec | None = Field(default=None, description="Autoscaling of this group")
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Resources")
+    spot_policy: SpotPolicy | None = Field(default=None, description="spot, on-demand or auto")
+    reservation: str | None = Field(default=None, description="Cloud reservation to use")
+    commands: Commands = Field(default_factory=list, description="Commands this group runs")
+    image: str | None = Field(default=None, description="Docker image of this group")
+    python: PythonVersion = Field(default=None, description="Python of the default image")
+    nvcc: bool | None = Field(default=None, description="Default image with nvcc")
+    docker: bool | None = Field(default=None, description="Docker inside the container")
+    privileged: bool | None = Field(default=None, description="Privileged container")
+    router: RouterSpec | None = Field(default=None, description="Router of this group")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count(cls, value: object) -> object:
+        if isinstance(value, dict) and "count" in value:
+            value = dict(value)
+            count = value.pop("count")
+            value.setdefault("replicas", count)
+        return value
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, value: IntRange) -> IntRange:
+        return check_replicas(value)
+
+    @model_validator(mode="after")
+    def _rules(self) -> ReplicaGroup:
+        check_image_sources(self)
+        if self.docker and self.privileged is False:
+            raise ValueError("docker: true needs a privileged container: remove privileged")
+        check_scaling(self.replicas, self.scaling)
+        return self
+
+
+def check_replicas(value: IntRange) -> IntRange:
+    if value.max is None:
+        raise ValueError("replicas needs a maximum: write e.g. 1..4")
+    return value if value.min is not None else IntRange(min=0, max=value.max)
+
+
+def check_scaling(replicas: IntRange | None, scaling: ScalingSpec | None) -> None:
+    if replicas is None:
+        return
+    if replicas.min != replicas.max and scaling is None:
+        raise ValueError("replicas as a range needs scaling: {metric: rps, target: 10}")
+    if replicas.min == replicas.max and scaling is not None:
+        raise ValueError(f"scaling needs replicas as a range: write e.g. 1..{replicas.max or 4}")
+
+
+_MODEL_SCHEMA = {"anyOf": [{"type": "string"}, ModelSpec.model_json_schema(), {"type": "null"}]}
+
+
+class ServiceConfiguration(BaseRunConfiguration):
+    """`type: service`: a web app or model endpoint behind a port."""
+
+    type: Literal["service"] = Field(description="service")
+    port: PortMapping = Field(description="The port the app listens on, e.g. 8000 or 80:8000")
+    gateway: bool | EntityReference | None = Field(
+        default=None,
+        description="Gateway name (or project/name), false for none (default: the default one)",
+    )
+    strip_prefix: bool = Field(default=True, description="Strip /proxy/services/... prefix")
+    model: Annotated[ModelSpec | None, WithJsonSchema(_MODEL_SCHEMA, mode="validation")] = Field(
+        default=None,
+        description="Model served on the OpenAI-compatible endpoint: its name, or a mapping",
+    )
+    https: bool | Literal["auto"] | None = Field(
+        default=None, description="Serve over HTTPS (default auto)"
+    )
+    auth: bool = Field(default=True, description="Require the dstack token to call the service")
+    replicas: IntRange = Field(
+        default_factory=lambda: IntRange(min=1, max=1),
+        description="Replicas: 1, a range 1..4 with scaling, or a list of replica groups",
+    )
+    groups: list[ReplicaGroup] | None = Field(
+        default=None,
+        min_length=1,
+        description="Replica groups, each with its replicas, resources and commands",
+    )
+    scaling: ScalingSpec | None = Field(default=None, description="Autoscaling on rps")
+    rate_limits: list[RateLimit] = Field(default_factory=list, description="Rate limits")
+    probes: list[ProbeSpec] = Field(default_factory=list, description="Readiness probes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replica_list(cls, value: object) -> object:
+        if isinstance(value, dict) and isinstance(value.get("replicas"), list):
+            if value.get("groups") is not None:
+                raise ValueError("replicas as a list and groups cannot be set together: keep one")
+            groups = value["replicas"]
+            value = {k: v for k, v in value.items() if k not in ("replicas", "groups")}
+            value["groups"] = groups
+        return value
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model(cls, value: object) -> object:
+        return {"name": value, "format": "openai"} if isinstance(value, str) else value
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, value: IntRange) -> IntRange:
+        return check_replicas(value)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _unique_prefixes(cls, value: list[RateLimit]) -> list[RateLimit]:
+        prefixes = [limit.prefix for limit in value]
+        repeated = sorted({p for p in prefixes if prefixes.count(p) > 1})
+        if repeated:
+            raise ValueError(f"rate_limits has prefix {repeated[0]} twice: merge them")
+        return value
+
+    @model_validator(mode="after")
+    def _rules(self) -> ServiceConfiguration:
+        if self.groups is None:
+            check_scaling(self.replicas, self.scaling)
+            if not self.commands and not self.image:
+                raise ValueError("a service needs commands (or an image that starts the app)")
+            return self
+        check_groups(self.groups, "replica group")
+        if "replicas" in self.model_fields_set:
+            raise ValueError("replicas and groups cannot be set together: keep groups")
+        if self.scaling is not None or self.commands:
+            raise ValueError("with replica groups, scaling and commands belong in each group")
+        for name in _GROUP_LEVEL:
+            mine = getattr(self, name)
+            if mine and any(getattr(g, name) is not None for g in self.groups):
+                raise ValueError(f"{name} is set on the service and in a group: keep one")
+        return self

@@ -1,0 +1,63 @@
+"""Fields fleetstack reads (dstack's format) but does not run yet.
+
+They validate and show in the plan; `dstack apply` refuses them in one line naming the field
+before anything is created, instead of running without them.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigurationError
+from .fleet import FleetConfiguration
+from .loader import AnyConfiguration
+from .run import PYTHON_VERSIONS, BaseRunConfiguration, TaskConfiguration
+from .service import ServiceConfiguration
+
+# run fields: YAML name -> what it would do
+_RUN_FIELDS = {
+    "fleets": "runs limited to named fleets",
+    "instances": "runs limited to named instances",
+    "schedule": "cron-scheduled runs",
+    "utilization_policy": "stopping runs on low GPU utilization",
+    "volumes": "volume mounts",
+    "docker": "Docker inside the container",
+}
+
+
+def not_run_yet(configuration: AnyConfiguration) -> list[str]:
+    """The fields `configuration` sets that fleetstack does not run yet, in YAML terms."""
+    found: list[str] = []
+    if isinstance(configuration, BaseRunConfiguration):
+        found += [name for name in _RUN_FIELDS if getattr(configuration, name)]
+        if configuration.python is not None and configuration.python not in PYTHON_VERSIONS:
+            found.append(f"python {configuration.python}")
+        if any(r.url or r.local_path not in (".", "./") for r in configuration.repos):
+            found.append("repos")  # the project around the file is what a job gets today
+    if isinstance(configuration, TaskConfiguration | ServiceConfiguration):
+        found += _groups(configuration)
+    if isinstance(configuration, FleetConfiguration):
+        found += _nodes(configuration)
+    return found
+
+
+def _groups(configuration: TaskConfiguration | ServiceConfiguration) -> list[str]:
+    if configuration.groups is None:
+        return []
+    return ["groups" if "groups" in configuration.model_fields_set else "replicas"]
+
+
+def _nodes(configuration: FleetConfiguration) -> list[str]:
+    return (
+        ["nodes (omitted)"] if configuration.nodes is None and not configuration.ssh_config else []
+    )
+
+
+def refuse_not_run_yet(configuration: AnyConfiguration, file: str) -> None:
+    """A ConfigurationError naming the first field fleetstack does not run yet, if any."""
+    fields = not_run_yet(configuration)
+    if fields:
+        raise ConfigurationError(
+            f"{fields[0]} is valid but not supported by fleetstack yet: remove it to apply "
+            "(validate and --dry-run show it)",
+            file=file,
+            path=fields[0].split(" ")[0],
+        )
