@@ -20,7 +20,9 @@ from pydantic import (
 
 from ..models.durations import parse_duration
 from ..models.short_forms import ShortForms
+from .base import Strict
 from .cron import check_cron
+from .selectors import BackendOptions, EntityReference, InstanceSelector
 
 _DURATION_SCHEMA = {
     "anyOf": [
@@ -82,12 +84,6 @@ def check_backend(name: object) -> object:
     if isinstance(name, str) and name not in known_backends():
         raise ValueError(f"unknown backend {name!r}: use one of {', '.join(known_backends())}")
     return name
-
-
-class Strict(BaseModel):
-    """Unknown fields are errors (the loader says which fields exist)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class PortMapping(ShortForms, Strict):
@@ -206,46 +202,6 @@ class Schedule(Strict):
         return value
 
 
-class EntityReference(ShortForms, Strict):
-    """A fleet (or gateway) of this project by name, or of another as `project/name`."""
-
-    project: str | None = Field(default=None, description="Project owning it (default: this)")
-    name: str = Field(min_length=1, description="Its name")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        if isinstance(value, str):
-            project, sep, name = value.rpartition("/")
-            return {"project": project or None, "name": name} if sep else {"name": value}
-        return value
-
-
-class InstanceSelector(ShortForms, Strict):
-    """An instance a run may use: its name, {hostname: ...} or {fleet: NAME, instance: N}."""
-
-    name: str | None = Field(default=None, min_length=1, description="Instance name")
-    hostname: str | None = Field(
-        default=None, min_length=1, description="Instance hostname or IP address"
-    )
-    fleet: EntityReference | None = Field(default=None, description="Fleet of the instance")
-    instance: int | None = Field(default=None, ge=0, description="Instance number in the fleet")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        return {"name": value} if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _one_form(self) -> InstanceSelector:
-        forms = [self.name is not None, self.hostname is not None, self.fleet is not None]
-        if sum(forms) != 1 or (self.fleet is None) != (self.instance is None):
-            raise ValueError(
-                "an instance is a name, {hostname: HOST} or {fleet: NAME, instance: N}"
-            )
-        return self
-
-
 class ProfileParams(BaseModel):
     """Policies a run configuration, a fleet and a profile share (dstack's profile fields)."""
 
@@ -282,6 +238,9 @@ class ProfileParams(BaseModel):
     tags: dict[str, str] | None = Field(
         default=None, description="Tags (labels) put on cloud resources"
     )
+    backend_options: list[BackendOptions] | None = Field(
+        default=None, description="Options of one backend's offers, e.g. [{type: vastai, ...}]"
+    )
     # older documents (dstack < 0.18.30) — mapped onto idle_duration
     termination_policy: TerminationPolicy | None = Field(
         default=None,
@@ -304,6 +263,16 @@ class ProfileParams(BaseModel):
         if info.field_name == "backends" and isinstance(value, list):
             for name in value:
                 check_backend(name)
+        return value
+
+    @field_validator("backend_options")
+    @classmethod
+    def _one_entry_per_backend(
+        cls, value: list[BackendOptions] | None
+    ) -> list[BackendOptions] | None:
+        kinds = [o.type for o in value or []]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("backend_options has a backend twice: merge its entries")
         return value
 
     @field_validator("tags", mode="before")

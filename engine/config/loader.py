@@ -47,7 +47,7 @@ class NotCreatedYet(ConfigurationError):
 
     def __init__(self, configuration: OtherConfiguration, file: str, line: int | None) -> None:
         super().__init__(
-            f"type: {configuration.type} is valid, but fleetstack does not create "
+            f"a valid {configuration.type}, but fleetstack does not create "
             f"{configuration.type}s yet: nothing was done",
             file=file,
             path="type",

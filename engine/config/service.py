@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from ..models.resources import IntRange, ResourcesSpec
 from .common import Duration, EntityReference, PortMapping, SpotPolicy, Strict
@@ -207,17 +214,30 @@ class ServiceConfiguration(BaseRunConfiguration):
     scaling: ScalingSpec | None = Field(default=None, description="Autoscaling on rps")
     rate_limits: list[RateLimit] = Field(default_factory=list, description="Rate limits")
     probes: list[ProbeSpec] = Field(default_factory=list, description="Readiness probes")
+    _groups_field: str = PrivateAttr(default="groups")  # how the file spells its groups
 
-    @model_validator(mode="before")
+    @property
+    def groups_field(self) -> str:
+        """`groups`, or `replicas` where the file lists its replica groups under replicas."""
+        return self._groups_field
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _replica_list(cls, value: object) -> object:
-        if isinstance(value, dict) and isinstance(value.get("replicas"), list):
+    def _replica_list(
+        cls, value: object, handler: ModelWrapValidatorHandler[ServiceConfiguration]
+    ) -> ServiceConfiguration:
+        """`replicas` as a list is dstack's older spelling of `groups`: read as groups, and
+        remembered so messages name the field as written."""
+        listed = isinstance(value, dict) and isinstance(value.get("replicas"), list)
+        if isinstance(value, dict) and listed:
             if value.get("groups") is not None:
                 raise ValueError("replicas as a list and groups cannot be set together: keep one")
             groups = value["replicas"]
             value = {k: v for k, v in value.items() if k not in ("replicas", "groups")}
             value["groups"] = groups
-        return value
+        configuration = handler(value)
+        configuration._groups_field = "replicas" if listed else "groups"
+        return configuration
 
     @field_validator("model", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ _RUN_FIELDS = {
     "utilization_policy": "stopping runs on low GPU utilization",
     "volumes": "volume mounts",
     "docker": "Docker inside the container",
+    "backend_options": "backend-specific offer options",
 }
 
 
@@ -42,7 +43,9 @@ def not_run_yet(configuration: AnyConfiguration) -> list[str]:
 def _groups(configuration: TaskConfiguration | ServiceConfiguration) -> list[str]:
     if configuration.groups is None:
         return []
-    return ["groups" if "groups" in configuration.model_fields_set else "replicas"]
+    if isinstance(configuration, ServiceConfiguration):
+        return [configuration.groups_field]
+    return ["groups"]
 
 
 def _nodes(configuration: FleetConfiguration) -> list[str]:
@@ -56,7 +59,7 @@ def refuse_not_run_yet(configuration: AnyConfiguration, file: str) -> None:
     fields = not_run_yet(configuration)
     if fields:
         raise ConfigurationError(
-            f"{fields[0]} is valid but not supported by fleetstack yet: remove it to apply "
+            "valid, but fleetstack does not support it yet: remove it to apply "
             "(validate and --dry-run show it)",
             file=file,
             path=fields[0].split(" ")[0],

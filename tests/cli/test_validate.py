@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -230,9 +231,32 @@ def test_fields_not_run_yet_validate_and_apply_refuses_them_in_one_line(tmp_path
     )  # fmt: skip
     output = applied.stdout + applied.stderr
     assert applied.returncode != 0, output
-    assert f"{field} is valid but not supported by fleetstack yet" in output
+    assert f"{path}: {field}: valid, but fleetstack does not support it yet" in output
     assert "Traceback" not in output
+    planned = subprocess.run(
+        [str(DSTACK), "apply", "-f", str(path), "--dry-run", "-b", "local"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert re.search(rf"Not supported yet +{field}\b", planned.stdout), planned.stdout
     listed = subprocess.run(
         [str(DSTACK), "ps", "-a"], capture_output=True, text=True, env=env, timeout=60
     )
     assert "later" not in listed.stdout  # nothing was created
+
+
+def test_a_gateway_validates_and_apply_says_it_is_not_created_yet(tmp_path):
+    path = write(tmp_path, "gw.dstack.yml", "type: gateway\nbackend: aws\nregion: eu-west-1\n")
+    env = {**os.environ, "HOME": str(tmp_path), "DSTACK_HOME": str(tmp_path / ".dstack")}
+    checked = subprocess.run(
+        [str(DSTACK), "validate", "-f", str(path)], capture_output=True, text=True, env=env
+    )
+    assert checked.returncode == 0 and "OK (gateway" in checked.stdout, checked.stdout
+    applied = subprocess.run(
+        [str(DSTACK), "apply", "-f", str(path), "-y"], capture_output=True, text=True, env=env
+    )
+    output = (applied.stdout + applied.stderr).strip()
+    assert applied.returncode != 0
+    assert output == (
+        f"{path}:1: type: a valid gateway, but fleetstack does not create gateways yet: "
+        "nothing was done"
+    )
