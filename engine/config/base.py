@@ -8,4 +8,5 @@ from pydantic import BaseModel, ConfigDict
 class Strict(BaseModel):
     """Unknown fields are errors (the loader says which fields exist)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # numbers where text is expected are read as text (`name: 5`, `regions: [1]`), as dstack does
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, coerce_numbers_to_str=True)

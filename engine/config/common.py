@@ -48,6 +48,16 @@ OneOrMany = Annotated[
         mode="validation",
     ),
 ]
+
+
+def _not_negative(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ValueError(f"a duration cannot be negative ({value}): write e.g. 2h, or off")
+    return value
+
+
+# seconds; None = off, as Duration, but -1 is refused (dstack's max_duration, inactivity)
+PositiveDuration = Annotated[Duration, BeforeValidator(_not_negative)]
 SpotPolicy = Literal["spot", "on-demand", "auto"]
 CreationPolicy = Literal["reuse", "reuse-or-create"]
 TerminationPolicy = Literal["dont-destroy", "destroy-after-idle"]
@@ -55,6 +65,8 @@ RetryEvent = Literal["no-capacity", "interruption", "error"]
 RETRY_EVENTS: list[RetryEvent] = ["no-capacity", "interruption", "error"]
 DEFAULT_RETRY_DURATION = 3600
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+_TRUE = {"true", "yes", "on", "y", "t", "1"}
+_FALSE = {"false", "no", "off", "n", "f", "0"}
 MIN_UTILIZATION_WINDOW = 300  # dstack: a shorter window reads noise as idleness
 
 
@@ -160,6 +172,8 @@ class RetryPolicy(ShortForms, Strict):
 
 def parse_retry(value: object) -> object:
     """None/false -> no retry; true -> every event for 1h; a mapping -> as written."""
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        value = value.strip().lower() in _TRUE  # YAML 1.2 spellings pydantic reads as booleans
     if value is None or value is False:
         return None
     if value is True:
@@ -205,7 +219,7 @@ class Schedule(Strict):
 class ProfileParams(BaseModel):
     """Policies a run configuration, a fleet and a profile share (dstack's profile fields)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     backends: list[str] | None = Field(
         default=None, description="Backends to consider, e.g. [aws, gcp] (default: all configured)"
@@ -278,9 +292,7 @@ class ProfileParams(BaseModel):
     @field_validator("tags", mode="before")
     @classmethod
     def _tags(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
-        return value
+        return check_tags(value)
 
     @model_validator(mode="after")
     def _legacy_idle(self) -> ProfileParams:
@@ -305,7 +317,7 @@ class LegacyRetryPolicy(Strict):
 class RunProfileParams(ProfileParams):
     """Policies of runs (tasks, services, dev environments) and of profiles."""
 
-    max_duration: Duration = Field(
+    max_duration: PositiveDuration = Field(
         default=None, description="Stop the run after this long, e.g. 2h or 1d (default off)"
     )
     stop_duration: Duration = Field(
@@ -353,6 +365,15 @@ class RunProfileParams(ProfileParams):
         self.retry = RetryPolicy(duration=legacy.duration or DEFAULT_RETRY_DURATION)
         self.model_fields_set.add("retry")
         return self
+
+
+def check_tags(value: object) -> object:
+    """`tags` unchanged when every value is text; else a ValueError naming the tag."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(item, str):
+                raise ValueError(f"tag {key!r} has {item!r}: tag values are text, quote it")
+    return value
 
 
 def check_name(value: str | None) -> str | None:

@@ -16,7 +16,7 @@ _FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
         12,
         tuple(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]),
     ),
-    ("day of week", 0, 7, _DAYS),
+    ("day of week", 0, 6, _DAYS),
 )
 _ITEM = re.compile(r"^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?$")
 EXAMPLE = "'0 6 * * mon-fri' (minute hour day month weekday)"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import ipaddress
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -18,6 +19,7 @@ from .common import (
 from .run import Env
 
 DEFAULT_FLEET_IDLE_DURATION = 3 * 86400  # dstack: 3d
+Blocks = Annotated[int, Field(ge=1)] | Literal["auto"] | None
 
 
 class FleetNodes(ShortForms, Strict):
@@ -60,9 +62,7 @@ class SSHHost(Strict):
     identity_file: str | None = Field(default=None, description="Private key file")
     proxy_jump: ProxyJump | None = Field(default=None, description="Reach the host through this")
     internal_ip: str | None = Field(default=None, description="IP inside the cluster network")
-    blocks: int | Literal["auto"] | None = Field(
-        default=None, description="Split the host into blocks (GPU shares)"
-    )
+    blocks: Blocks = Field(default=None, description="Split the host into blocks (GPU shares)")
 
 
 class SSHConfig(Strict):
@@ -73,7 +73,22 @@ class SSHConfig(Strict):
     hosts: list[str | SSHHost] = Field(
         min_length=1, description="Hosts: hostnames/IPs, or mappings with hostname, user, ..."
     )
-    network: str | None = Field(default=None, description="Cluster network CIDR, e.g. 10.0.0.0/24")
+    network: str | None = Field(
+        default=None, description="Private cluster network of the hosts, e.g. 10.0.0.0/24"
+    )
+
+    @field_validator("network")
+    @classmethod
+    def _private(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"network {value!r} is not a CIDR such as 10.0.0.0/24") from None
+        if not network.is_private:
+            raise ValueError(f"network {value} is public: give the hosts' private network")
+        return value
 
 
 class FleetConfiguration(ProfileParams):
@@ -99,8 +114,8 @@ class FleetConfiguration(ProfileParams):
         default_factory=ResourcesSpec.unconstrained,
         description="Resources of each instance (default: any instance)",
     )
-    blocks: int | Literal["auto"] | None = Field(
-        default=None, description="Split each instance into blocks (GPU shares)"
+    blocks: Blocks = Field(
+        default=None, description="Split each instance into blocks (GPU shares), or auto"
     )
     idle_duration: Duration = Field(
         default=DEFAULT_FLEET_IDLE_DURATION,
@@ -118,8 +133,8 @@ class FleetConfiguration(ProfileParams):
         if isinstance(value, bool):
             raise ValueError("nodes: expected a count such as 2, 0..2 or {min: 0, max: 2}")
         if isinstance(value, int):
-            if value < 1:
-                raise ValueError(f"nodes {value}: a fleet needs at least 1 node, or a range 0..2")
+            if value < 0:
+                raise ValueError(f"nodes {value} cannot be negative: write e.g. 2 or 0..2")
             return value
         if isinstance(value, str) and value.strip().isdigit():
             return cls._nodes(int(value.strip()))

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from ..models.resources import parse_size
-from .common import NAMES, Duration, Strict, check_backend, listed
+from .common import NAMES, Duration, Strict, check_backend, check_tags, listed
 
 _VOLUMES = NAMES.get("volumes")
 # fields a volume of each backend may have, beyond type, name, backend, tags, auto_cleanup
@@ -77,6 +77,11 @@ class GatewayConfiguration(Strict):
     public_ip: bool = Field(default=True, description="Give the gateway a public IP")
     tags: dict[str, str] | None = Field(default=None, description="Tags of cloud resources")
 
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: object) -> object:
+        return check_tags(value)
+
     @field_validator("backend")
     @classmethod
     def _backend(cls, value: str) -> str:
@@ -107,6 +112,11 @@ class VolumeConfiguration(Strict):
     access_modes: list[str] | None = Field(default=None, description="kubernetes: access modes")
     read_only: bool | None = Field(default=None, description="kubernetes: mount read-only")
     tags: dict[str, str] | None = Field(default=None, description="Tags of cloud resources")
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: object) -> object:
+        return check_tags(value)
 
     @field_validator("size", mode="before")
     @classmethod

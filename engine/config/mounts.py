@@ -109,8 +109,7 @@ def parse_repo(value: str) -> dict[str, str]:
     """{local_path or url, path?} from `PATH`, `PATH:/dest`, `URL` or `URL:/dest`."""
     parts = value.split(":")
     url = len(parts) > 1 and ("@" in parts[0] or parts[1].startswith("//"))
-    drive = len(parts) > 1 and len(parts[0]) == 1 and parts[0] in string.ascii_letters
-    if url or (drive and parts[1][:1] in ("\\", "/")):
+    if url or _drive(parts):
         parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]
     if len(parts) > 2:
         raise ValueError(f"{value!r} is not a repo: write PATH, URL, PATH:/dest or URL:/dest")
@@ -129,5 +128,26 @@ class FileMount(ShortForms, Strict):
     def _parse(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        local, sep, path = value.rpartition(":")
-        return {"local_path": local, "path": path} if sep else {"local_path": value, "path": value}
+        parts = value.split(":")
+        if len(parts) > 1 and _drive(parts):
+            parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]
+        if len(parts) > 2:
+            raise ValueError(f"{value!r} is not a file mapping: write LOCAL or LOCAL:PATH")
+        return {"local_path": parts[0], "path": parts[-1]}
+
+    @field_validator("path")
+    @classmethod
+    def _unix(cls, value: str) -> str:
+        if _drive(value.split(":")):
+            raise ValueError(f"{value!r} is a Windows path: the container path is a Unix one")
+        return value
+
+
+def _drive(parts: list[str]) -> bool:
+    """True when `parts` (a text split at ':') starts with a Windows drive: C:/ or C:\\."""
+    return (
+        len(parts) > 1
+        and len(parts[0]) == 1
+        and parts[0] in string.ascii_letters
+        and parts[1][:1] in ("\\", "/")
+    )

@@ -13,6 +13,7 @@ from ..models.resources import ResourcesSpec
 from .common import (
     Duration,
     PortMapping,
+    PositiveDuration,
     RunProfileParams,
     Strict,
     check_name,
@@ -261,7 +262,7 @@ class DevEnvironmentConfiguration(BaseRunConfiguration):
         default=None, description="IDE server version (needs ide; windsurf: VERSION@COMMIT)"
     )
     init: Commands = Field(default_factory=list, description="Commands run before the IDE")
-    inactivity_duration: Duration = Field(
+    inactivity_duration: PositiveDuration = Field(
         default=None, description="Stop after this long without an SSH connection, e.g. 2h"
     )
     ports: list[PortMapping] = Field(

@@ -261,7 +261,8 @@ class ServiceConfiguration(BaseRunConfiguration):
     @model_validator(mode="after")
     def _rules(self) -> ServiceConfiguration:
         if self.groups is None:
-            check_scaling(self.replicas, self.scaling)
+            written = "replicas" in self.model_fields_set
+            check_scaling(self.replicas if written else None, self.scaling)
             if not self.commands and not self.image:
                 raise ValueError("a service needs commands (or an image that starts the app)")
             return self
