@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from ..models.resources import parse_size
+from .base import FieldError
 from .common import NAMES, Duration, Strict, check_backend, check_tags, listed
 
 _VOLUMES = NAMES.get("volumes")
@@ -41,13 +42,14 @@ class Certificate(Strict):
     def _fields(self) -> Certificate:
         needed = _CERTIFICATE_FIELDS.get(self.type)
         if needed is None:
-            raise ValueError(
-                f"certificate type {self.type!r}: use one of {', '.join(_CERTIFICATE_FIELDS)}"
+            raise FieldError(
+                "type",
+                f"certificate type {self.type!r}: use one of {', '.join(_CERTIFICATE_FIELDS)}",
             )
         given = {f for f in ("arn", "name") if getattr(self, f) is not None}
         for field in sorted(needed ^ given):
             verb = "needs" if field in needed else "takes no"
-            raise ValueError(f"a certificate of type {self.type} {verb} {field}")
+            raise FieldError(field, f"a certificate of type {self.type} {verb} {field}")
         return self
 
 
@@ -135,9 +137,9 @@ class VolumeConfiguration(Strict):
         allowed = _VOLUME_FIELDS[self.backend]
         extra = sorted(f for f in self.model_fields_set if f in _ALL_SPECIFIC and f not in allowed)
         if extra:
-            raise ValueError(f"a {self.backend} volume has no {extra[0]}: remove it")
+            raise FieldError(extra[0], f"a volume on {self.backend} has no {extra[0]}: remove it")
         if self.backend in _NEEDS_REGION and self.region is None:
-            raise ValueError(f"a {self.backend} volume needs region")
+            raise FieldError("region", f"a volume on {self.backend} needs region")
         return self
 
 

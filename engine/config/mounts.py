@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..models.short_forms import ShortForms
+from .base import FieldError
 from .common import OneOrMany, Strict
 
 
@@ -65,7 +66,7 @@ class VolumeMount(ShortForms, Strict):
         if (self.name is None) == (self.instance_path is None):
             raise ValueError("a volume mount has either name (network) or instance_path")
         if self.name is not None and self.optional is not None:
-            raise ValueError("optional applies to instance volumes only: remove it")
+            raise FieldError("optional", "optional applies to instance volumes only: remove it")
         return self
 
 

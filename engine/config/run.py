@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from ..models.resources import ResourcesSpec
+from .base import FieldError
 from .common import (
     Duration,
     PortMapping,
@@ -178,10 +179,10 @@ class ImageSources(Protocol):
 def check_image_sources(holder: ImageSources) -> None:
     """Where the container comes from is said once: image, python (+nvcc) or docker: true."""
     if holder.image and holder.python:
-        raise ValueError("image and python cannot be set together: keep one")
+        raise FieldError("python", "image and python cannot be set together: keep one")
     for other, value in (("image", holder.image), ("python", holder.python), ("nvcc", holder.nvcc)):
         if holder.docker and value:
-            raise ValueError(f"docker: true and {other} cannot be set together: keep one")
+            raise FieldError("docker", f"docker: true and {other} cannot be set together: keep one")
 
 
 def check_user(value: str) -> str:
@@ -211,14 +212,20 @@ class TaskConfiguration(BaseRunConfiguration):
         if self.groups is not None:
             check_groups(self.groups, "node group")
             if "nodes" in self.model_fields_set:
-                raise ValueError("nodes and groups cannot be set together: give each group nodes")
+                raise FieldError(
+                    "nodes", "nodes and groups cannot be set together: give each group nodes"
+                )
             for what in ("commands", "ports", "entrypoint"):
                 if getattr(self, what):
-                    raise ValueError(f"with groups, {what} belong in each group: move them there")
+                    raise FieldError(
+                        what, f"with groups, {what} belong in each group: move them there"
+                    )
             if not self.image and not all(g.commands for g in self.groups):
-                raise ValueError("each node group needs commands (or the task an image)")
+                raise FieldError("groups", "each node group needs commands (or the task an image)")
         elif not self.commands and not self.image:
-            raise ValueError("a task needs commands (or an image whose entrypoint does the work)")
+            raise FieldError(
+                "commands", "a task needs commands (or an image whose entrypoint does the work)"
+            )
         return self
 
 
@@ -240,15 +247,18 @@ class NamedGroup(Protocol):
     name: str | None
 
 
-def check_groups(groups: Sequence[NamedGroup], what: str) -> None:
+def check_groups(groups: Sequence[NamedGroup], what: str, field: str = "groups") -> None:
     """Group names valid and unique (a group without one is named by its index)."""
     names = [g.name if g.name is not None else str(i) for i, g in enumerate(groups)]
-    for name in names:
+    for i, name in enumerate(names):
         if not GROUP_NAME.match(name):
-            raise ValueError(f"{what} name {name!r}: lowercase letters, digits and -, up to 40")
+            raise FieldError(
+                (field, i, "name"),
+                f"{what} name {name!r}: lowercase letters, digits and -, up to 40",
+            )
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ValueError(f"{what} names must be unique: {', '.join(repeated)} repeats")
+        raise FieldError(field, f"{what} names must be unique: {', '.join(repeated)} repeats")
 
 
 class DevEnvironmentConfiguration(BaseRunConfiguration):
@@ -272,19 +282,25 @@ class DevEnvironmentConfiguration(BaseRunConfiguration):
     @model_validator(mode="after")
     def _dev_rules(self) -> DevEnvironmentConfiguration:
         if self.commands:
-            raise ValueError("a dev-environment has no commands: put them in init")
+            raise FieldError("commands", "a dev-environment has no commands: put them in init")
         if self.entrypoint is not None:
-            raise ValueError("a dev-environment has no entrypoint: remove it (init runs first)")
+            raise FieldError(
+                "entrypoint", "a dev-environment has no entrypoint: remove it (init runs first)"
+            )
         if self.version and self.ide is None:
-            raise ValueError("version needs ide: add ide: vscode (or cursor, windsurf, zed)")
+            raise FieldError(
+                "version", "version needs ide: add ide: vscode (or cursor, windsurf, zed)"
+            )
         if (
             self.ide == "windsurf"
             and self.version
             and not re.match(r"^.+@[a-f0-9]+$", self.version)
         ):
-            raise ValueError(f"windsurf version {self.version!r}: write VERSION@COMMIT")
+            raise FieldError("version", f"windsurf version {self.version!r}: write VERSION@COMMIT")
         if self.dstack and self.inactivity_duration is not None:
-            raise ValueError("dstack: true and inactivity_duration cannot be set together")
+            raise FieldError(
+                "inactivity_duration", "dstack: true and inactivity_duration cannot be set together"
+            )
         return self
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
+    Discriminator,
     Field,
-    ModelWrapValidatorHandler,
-    PrivateAttr,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from ..models.resources import IntRange, ResourcesSpec
+from .base import FieldError
 from .common import Duration, EntityReference, PortMapping, SpotPolicy, Strict
 from .run import (
     BaseRunConfiguration,
@@ -48,9 +49,12 @@ class ModelSpec(Strict):
     @model_validator(mode="after")
     def _format_fields(self) -> ModelSpec:
         if self.format == "openai" and (self.chat_template or self.eos_token):
-            raise ValueError("chat_template and eos_token go with format: tgi")
+            raise FieldError(
+                "chat_template" if self.chat_template else "eos_token",
+                "chat_template and eos_token go with format: tgi",
+            )
         if self.format == "tgi" and self.prefix is not None:
-            raise ValueError("prefix goes with format: openai")
+            raise FieldError("prefix", "prefix goes with format: openai")
         return self
 
 
@@ -80,7 +84,9 @@ class RateLimitKey(Strict):
     @model_validator(mode="after")
     def _header(self) -> RateLimitKey:
         if (self.type == "header") != (self.header is not None):
-            raise ValueError("a header key needs header: NAME (and an ip_address key none)")
+            raise FieldError(
+                "header", "a header key needs header: NAME (and an ip_address key none)"
+            )
         return self
 
 
@@ -116,7 +122,7 @@ class ProbeSpec(Strict):
     @model_validator(mode="after")
     def _body(self) -> ProbeSpec:
         if self.body is not None and self.method in ("get", "head"):
-            raise ValueError(f"a {self.method} probe has no body: set method: post")
+            raise FieldError("body", f"a {self.method} probe has no body: set method: post")
         return self
 
 
@@ -146,6 +152,8 @@ class ReplicaGroup(Strict):
     @model_validator(mode="before")
     @classmethod
     def _count(cls, value: object) -> object:
+        if isinstance(value, dict) and "count" not in value and "replicas" not in value:
+            raise FieldError("count", "a replica group needs count: e.g. 1, or 1..4 with scaling")
         if isinstance(value, dict) and "count" in value:
             value = dict(value)
             count = value.pop("count")
@@ -161,7 +169,9 @@ class ReplicaGroup(Strict):
     def _rules(self) -> ReplicaGroup:
         check_image_sources(self)
         if self.docker and self.privileged is False:
-            raise ValueError("docker: true needs a privileged container: remove privileged")
+            raise FieldError(
+                "privileged", "docker: true needs a privileged container: remove privileged"
+            )
         check_scaling(self.replicas, self.scaling)
         return self
 
@@ -176,12 +186,26 @@ def check_scaling(replicas: IntRange | None, scaling: ScalingSpec | None) -> Non
     if replicas is None:
         return
     if replicas.min != replicas.max and scaling is None:
-        raise ValueError("replicas as a range needs scaling: {metric: rps, target: 10}")
+        raise FieldError("replicas", "replicas as a range needs scaling: {metric: rps, target: 10}")
     if replicas.min == replicas.max and scaling is not None:
-        raise ValueError(f"scaling needs replicas as a range: write e.g. 1..{replicas.max or 4}")
+        raise FieldError(
+            "scaling", f"scaling needs replicas as a range: write e.g. 1..{replicas.max or 4}"
+        )
 
 
 _MODEL_SCHEMA = {"anyOf": [{"type": "string"}, ModelSpec.model_json_schema(), {"type": "null"}]}
+
+
+def _replicas_form(value: object) -> str:
+    return "list[ReplicaGroup]" if isinstance(value, list) else "IntRange"
+
+
+# a count or range, or (dstack's older spelling of groups) a list of replica groups; the
+# discriminator keeps the errors of the form written only
+Replicas = Annotated[
+    Annotated[IntRange, Tag("IntRange")] | Annotated[list[ReplicaGroup], Tag("list[ReplicaGroup]")],
+    Discriminator(_replicas_form),
+]
 
 
 class ServiceConfiguration(BaseRunConfiguration):
@@ -202,7 +226,7 @@ class ServiceConfiguration(BaseRunConfiguration):
         default=None, description="Serve over HTTPS (default auto)"
     )
     auth: bool = Field(default=True, description="Require the dstack token to call the service")
-    replicas: IntRange = Field(
+    replicas: Replicas = Field(
         default_factory=lambda: IntRange(min=1, max=1),
         description="Replicas: 1, a range 1..4 with scaling, or a list of replica groups",
     )
@@ -214,30 +238,16 @@ class ServiceConfiguration(BaseRunConfiguration):
     scaling: ScalingSpec | None = Field(default=None, description="Autoscaling on rps")
     rate_limits: list[RateLimit] = Field(default_factory=list, description="Rate limits")
     probes: list[ProbeSpec] = Field(default_factory=list, description="Readiness probes")
-    _groups_field: str = PrivateAttr(default="groups")  # how the file spells its groups
+
+    @property
+    def replica_groups(self) -> list[ReplicaGroup] | None:
+        """The replica groups, whether the file says `groups:` or lists them under replicas."""
+        return self.replicas if isinstance(self.replicas, list) else self.groups
 
     @property
     def groups_field(self) -> str:
-        """`groups`, or `replicas` where the file lists its replica groups under replicas."""
-        return self._groups_field
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _replica_list(
-        cls, value: object, handler: ModelWrapValidatorHandler[ServiceConfiguration]
-    ) -> ServiceConfiguration:
-        """`replicas` as a list is dstack's older spelling of `groups`: read as groups, and
-        remembered so messages name the field as written."""
-        listed = isinstance(value, dict) and isinstance(value.get("replicas"), list)
-        if isinstance(value, dict) and listed:
-            if value.get("groups") is not None:
-                raise ValueError("replicas as a list and groups cannot be set together: keep one")
-            groups = value["replicas"]
-            value = {k: v for k, v in value.items() if k not in ("replicas", "groups")}
-            value["groups"] = groups
-        configuration = handler(value)
-        configuration._groups_field = "replicas" if listed else "groups"
-        return configuration
+        """The field that holds the replica groups as the file writes it."""
+        return "replicas" if isinstance(self.replicas, list) else "groups"
 
     @field_validator("model", mode="before")
     @classmethod
@@ -246,7 +256,11 @@ class ServiceConfiguration(BaseRunConfiguration):
 
     @field_validator("replicas")
     @classmethod
-    def _replicas(cls, value: IntRange) -> IntRange:
+    def _replicas(cls, value: IntRange | list[ReplicaGroup]) -> IntRange | list[ReplicaGroup]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("replicas as a list needs at least one replica group")
+            return value
         return check_replicas(value)
 
     @field_validator("rate_limits")
@@ -260,19 +274,23 @@ class ServiceConfiguration(BaseRunConfiguration):
 
     @model_validator(mode="after")
     def _rules(self) -> ServiceConfiguration:
-        if self.groups is None:
-            written = "replicas" in self.model_fields_set
-            check_scaling(self.replicas if written else None, self.scaling)
+        groups, field = self.replica_groups, self.groups_field
+        if groups is None:
+            written = self.replicas if "replicas" in self.model_fields_set else None
+            check_scaling(written if isinstance(written, IntRange) else None, self.scaling)
             if not self.commands and not self.image:
-                raise ValueError("a service needs commands (or an image that starts the app)")
+                raise FieldError(
+                    "commands", "a service needs commands (or an image that starts the app)"
+                )
             return self
-        check_groups(self.groups, "replica group")
-        if "replicas" in self.model_fields_set:
-            raise ValueError("replicas and groups cannot be set together: keep groups")
-        if self.scaling is not None or self.commands:
-            raise ValueError("with replica groups, scaling and commands belong in each group")
+        check_groups(groups, "replica group", field)
+        if self.groups is not None and "replicas" in self.model_fields_set:
+            raise FieldError("replicas", "replicas and groups cannot be set together: keep groups")
+        for name in ("scaling", "commands"):
+            if getattr(self, name):
+                raise FieldError(name, f"with replica groups, {name} belongs in each group")
         for name in _GROUP_LEVEL:
             mine = getattr(self, name)
-            if mine and any(getattr(g, name) is not None for g in self.groups):
-                raise ValueError(f"{name} is set on the service and in a group: keep one")
+            if mine and any(getattr(g, name) is not None for g in groups):
+                raise FieldError(name, f"{name} is set on the service and in a group: keep one")
         return self

@@ -41,11 +41,9 @@ def not_run_yet(configuration: AnyConfiguration) -> list[str]:
 
 
 def _groups(configuration: TaskConfiguration | ServiceConfiguration) -> list[str]:
-    if configuration.groups is None:
-        return []
     if isinstance(configuration, ServiceConfiguration):
-        return [configuration.groups_field]
-    return ["groups"]
+        return [configuration.groups_field] if configuration.replica_groups else []
+    return [] if configuration.groups is None else ["groups"]
 
 
 def _nodes(configuration: FleetConfiguration) -> list[str]:

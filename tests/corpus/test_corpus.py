@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from agreement import cases, measure, resource_diffs, verdicts  # noqa: E402
+from agreement import cases, divergences, measure, resource_diffs, verdicts  # noqa: E402
 
 DSTACK = str(Path(sys.executable).parent / "dstack")
 
@@ -37,6 +37,19 @@ def test_corpus_has_dozens_of_each_type():
         kinds[kind] = kinds.get(kind, 0) + 1
     assert all(kinds.get(k, 0) >= 12 for k in ("gateway", "volume")), kinds
     assert all(kinds[k] >= 40 for k in ("task", "service", "dev-environment", "fleet")), kinds
+
+
+def test_every_invalid_variant_says_where_and_what_fix():
+    judged, apart = verdicts(), divergences()
+    vague = [
+        c.name
+        for c in cases()
+        if c.folder == "variants"
+        and c.name not in apart
+        and not judged[c.name]["valid"]
+        and not (c.path and c.contains)
+    ]
+    assert vague == []
 
 
 def test_every_case_has_a_verdict():

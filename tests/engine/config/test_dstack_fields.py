@@ -41,7 +41,7 @@ def test_service_replicas_as_a_list_become_replica_groups(tmp_path):
         "  - name: workers\n    count: 1..4\n    scaling: {metric: rps, target: 10}\n"
         "    commands: [worker]\n",
     )
-    assert [(g.name, g.replicas.min, g.replicas.max) for g in conf.groups] == [
+    assert [(g.name, g.replicas.min, g.replicas.max) for g in conf.replica_groups] == [
         (None, 1, 1),
         ("workers", 1, 4),
     ]
