@@ -51,8 +51,8 @@ class FleetNodes(ShortForms, Strict):
 class ProxyJump(Strict):
     hostname: str = Field(description="Jump host")
     port: int | None = Field(default=None, ge=1, le=65535, description="SSH port")
-    user: str | None = Field(default=None, description="SSH user")
-    identity_file: str | None = Field(default=None, description="Private key file")
+    user: str = Field(description="SSH user on the jump host")
+    identity_file: str = Field(description="Private key file for the jump host")
 
 
 class SSHHost(Strict):

@@ -207,6 +207,11 @@ class TaskConfiguration(BaseRunConfiguration):
         description="Node groups with their own nodes, resources, commands (not with nodes)",
     )
 
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _one_node(cls, value: object) -> object:
+        return 1 if value is None else value  # dstack: null nodes is one node
+
     @model_validator(mode="after")
     def _needs_commands(self) -> TaskConfiguration:
         if self.groups is not None:

@@ -15,7 +15,7 @@ from pydantic import (
 
 from ..models.resources import IntRange, ResourcesSpec
 from .base import FieldError
-from .common import Duration, EntityReference, PortMapping, SpotPolicy, Strict
+from .common import Duration, EntityReference, PortMapping, PositiveDuration, SpotPolicy, Strict
 from .run import (
     BaseRunConfiguration,
     Commands,
@@ -26,6 +26,13 @@ from .run import (
 
 SCALING_WINDOWS = (30, 60, 300)  # seconds dstack's gateway averages rps over
 _GROUP_LEVEL = ("image", "docker", "privileged", "python", "nvcc", "spot_policy", "reservation")
+# a container source set on the service rules these out in its groups (dstack's rule)
+_ACROSS = {
+    "image": ("docker", "python", "nvcc"),
+    "docker": ("image", "python", "nvcc"),
+    "python": ("image", "docker"),
+    "nvcc": ("image", "docker"),
+}
 
 
 class ModelSpec(Strict):
@@ -114,8 +121,12 @@ class ProbeSpec(Strict):
     )
     headers: list[HTTPHeader] = Field(default_factory=list, max_length=16, description="Headers")
     body: str | None = Field(default=None, min_length=1, max_length=2048, description="Body")
-    timeout: Duration = Field(default=None, ge=1, description="Request timeout (default 10s)")
-    interval: Duration = Field(default=None, ge=1, description="Time between probes (15s)")
+    timeout: PositiveDuration = Field(
+        default=None, ge=1, description="Request timeout, at least 1s (default 10s)"
+    )
+    interval: PositiveDuration = Field(
+        default=None, ge=1, description="Time between probes, at least 1s (default 15s)"
+    )
     ready_after: int | None = Field(default=None, ge=1, description="Successes before ready (1)")
     until_ready: bool | None = Field(default=None, description="Stop probing once ready")
 
@@ -254,6 +265,11 @@ class ServiceConfiguration(BaseRunConfiguration):
     def _model(cls, value: object) -> object:
         return {"name": value, "format": "openai"} if isinstance(value, str) else value
 
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _default_replicas(cls, value: object) -> object:
+        return 1 if value is None else value  # dstack: null replicas is one replica
+
     @field_validator("replicas")
     @classmethod
     def _replicas(cls, value: IntRange | list[ReplicaGroup]) -> IntRange | list[ReplicaGroup]:
@@ -293,4 +309,23 @@ class ServiceConfiguration(BaseRunConfiguration):
             mine = getattr(self, name)
             if mine and any(getattr(g, name) is not None for g in groups):
                 raise FieldError(name, f"{name} is set on the service and in a group: keep one")
+        for name, others in _ACROSS.items():
+            for other in others if getattr(self, name) else ():
+                if any(getattr(g, other) is not None for g in groups):
+                    raise FieldError(name, f"{name} on the service and {other} in a group clash")
+        check_group_contents(groups, field, self.image is not None)
         return self
+
+
+def check_group_contents(groups: list[ReplicaGroup], field: str, image: bool) -> None:
+    """Each replica group runs something; at most one has a router, with one replica."""
+    for i, group in enumerate(groups):
+        if not group.commands and group.image is None and not image:
+            raise FieldError((field, i), "a replica group needs commands (or an image)")
+    routed = [i for i, g in enumerate(groups) if g.router is not None]
+    if len(routed) > 1:
+        raise FieldError((field, routed[1], "router"), "only one replica group may have a router")
+    for i in routed:
+        replicas = groups[i].replicas
+        if (replicas.min, replicas.max) != (1, 1):
+            raise FieldError((field, i), "the replica group with a router has count: 1 for now")
