@@ -1,5 +1,5 @@
-"""`type: gateway` and `type: volume`: dstack's other configurations, read and shown in the
-plan; fleetstack does not create them yet (apply says so before doing anything)."""
+"""`type: gateway` and `type: volume`: dstack's other configurations. `dstack validate` checks
+them as dstack does; fleetstack does not create them yet (apply says so, doing nothing)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,19 @@ from ..models.resources import parse_size
 from .base import FieldError
 from .common import NAMES, Duration, Strict, check_backend, check_tags, listed
 
-_VOLUMES = NAMES.get("volumes")
+
+def _field_sets(key: str) -> dict[str, set[str]]:
+    """names.yml's mapping under `key`: a kind -> the field names listed for it."""
+    table = NAMES.get(key)
+    if not isinstance(table, dict):
+        return {}
+    return {str(k): {str(f) for f in v} for k, v in table.items() if isinstance(v, list)}
+
+
 # fields a volume of each backend may have, beyond type, name, backend, tags, auto_cleanup
-_VOLUME_FIELDS: dict[str, set[str]] = (
-    {str(k): {str(f) for f in v} for k, v in _VOLUMES.items() if isinstance(v, list)}
-    if isinstance(_VOLUMES, dict)
-    else {}
-)
+_VOLUME_FIELDS = _field_sets("volumes")
 _NEEDS_REGION = {str(n) for n in listed(NAMES, "volumes_with_region")}
-
-
-_CERTIFICATES = NAMES.get("certificates")
-# certificate type -> the fields it needs (names.yml)
-_CERTIFICATE_FIELDS: dict[str, set[str]] = (
-    {str(k): {str(f) for f in v} for k, v in _CERTIFICATES.items() if isinstance(v, list)}
-    if isinstance(_CERTIFICATES, dict)
-    else {}
-)
+_CERTIFICATE_FIELDS = _field_sets("certificates")  # certificate type -> the fields it needs
 
 
 class Certificate(Strict):

@@ -12,15 +12,22 @@ from .loader import AnyConfiguration
 from .run import PYTHON_VERSIONS, BaseRunConfiguration, TaskConfiguration
 from .service import ServiceConfiguration
 
-# run fields: YAML name -> what it would do
+# fields of runs (YAML names) -> what fleetstack would have to do, as the refusal says it
 _RUN_FIELDS = {
-    "fleets": "runs limited to named fleets",
-    "instances": "runs limited to named instances",
-    "schedule": "cron-scheduled runs",
-    "utilization_policy": "stopping runs on low GPU utilization",
-    "volumes": "volume mounts",
-    "docker": "Docker inside the container",
-    "backend_options": "backend-specific offer options",
+    "fleets": "limit a run to named fleets",
+    "instances": "limit a run to named instances",
+    "schedule": "start runs on a cron schedule",
+    "utilization_policy": "stop runs on low GPU utilization",
+    "volumes": "mount volumes",
+    "docker": "run Docker inside the container",
+    "backend_options": "apply backend-specific offer options",
+}
+_OTHER = {
+    "groups": "run node or replica groups",
+    "replicas": "run replica groups",
+    "repos": "mount repos other than the configuration's own",
+    "nodes": "create a fleet without nodes",
+    "python": "provide an image for that Python",
 }
 
 
@@ -56,9 +63,11 @@ def refuse_not_run_yet(configuration: AnyConfiguration, file: str) -> None:
     """A ConfigurationError naming the first field fleetstack does not run yet, if any."""
     fields = not_run_yet(configuration)
     if fields:
+        field = fields[0].split(" ")[0]
+        what = _RUN_FIELDS.get(field) or _OTHER.get(field, "run it")
         raise ConfigurationError(
-            "valid, but fleetstack does not support it yet: remove it to apply "
+            f"valid, but fleetstack cannot {what} yet: remove {field} to apply "
             "(validate and --dry-run show it)",
             file=file,
-            path=fields[0].split(" ")[0],
+            path=field,
         )

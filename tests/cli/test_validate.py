@@ -231,7 +231,8 @@ def test_fields_not_run_yet_validate_and_apply_refuses_them_in_one_line(tmp_path
     )  # fmt: skip
     output = applied.stdout + applied.stderr
     assert applied.returncode != 0, output
-    assert f"{path}: {field}: valid, but fleetstack does not support it yet" in output
+    assert f"{path}: {field}: valid, but fleetstack cannot " in output
+    assert f"yet: remove {field} to apply" in output
     assert "Traceback" not in output
     planned = subprocess.run(
         [str(DSTACK), "apply", "-f", str(path), "--dry-run", "-b", "local"],
