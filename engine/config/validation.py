@@ -22,11 +22,12 @@ class FileReport:
     error_line: int | None = None
     env_required: list[str] = field(default_factory=list)  # taken from the env at submit
     not_run_yet: list[str] = field(default_factory=list)  # valid fields apply refuses today
+    secrets_required: list[str] = field(default_factory=list)  # `dstack secret set` them
     summary: str = ""  # resources in one line, for the text output
 
     def as_json(self) -> dict[str, object]:
-        """{"file", "ok", "type", "name", "resources", "env_required", "error", "error_path",
-        "error_line", "not_supported_yet"}, as `--json` prints it."""
+        """{"file", "ok", "type", "name", "resources", "env_required", "secrets_required",
+        "not_supported_yet", "error", "error_path", "error_line"}, as `--json` prints it."""
         return {
             "file": self.file,
             "ok": self.ok,
@@ -34,6 +35,7 @@ class FileReport:
             "name": self.name,
             "resources": self.resources,
             "env_required": self.env_required,
+            "secrets_required": self.secrets_required,
             "not_supported_yet": self.not_run_yet,
             "error": self.error,
             "error_path": self.error_path,
@@ -46,6 +48,8 @@ class FileReport:
             return str(self.error)
         name = f" {self.name}" if self.name else ""
         needs = f"; needs {', '.join(self.env_required)} at apply" if self.env_required else ""
+        if self.secrets_required:
+            needs += f"; needs secrets {', '.join(self.secrets_required)}"
         later = (
             f"; not supported by fleetstack yet: {', '.join(self.not_run_yet)}"
             if self.not_run_yet and self.not_run_yet != ["type"]
@@ -94,6 +98,7 @@ def validate_file(file: str, *, profile: str | None = None) -> FileReport:
         resources=configuration.resources.normalized(),
         env_required=loaded.env_required,
         not_run_yet=not_run_yet(configuration),
+        secrets_required=loaded.secrets_required,
         summary=configuration.resources.pretty(),
     )
 

@@ -78,8 +78,8 @@ def test_json_lines_in_dstacks_structure(tmp_path):
     assert result.exit_code == 1
     first, second, third = (json.loads(line) for line in result.output.splitlines())
     assert set(first) == {
-        "file", "ok", "type", "name", "resources", "env_required", "error", "error_path",
-        "error_line", "not_supported_yet",
+        "file", "ok", "type", "name", "resources", "env_required", "secrets_required",
+        "error", "error_path", "error_line", "not_supported_yet",
     }  # fmt: skip
     assert (first["ok"], first["type"], first["name"], first["error"]) == (
         True,
