@@ -36,8 +36,6 @@ def plan_and_confirm(
     env: Mapping[str, str] | None = None,
     text: str | None = None,
 ) -> None:
-    # The server starts while we plan (its job starts sooner); it is named once applied.
-    started = None if dry_run else need_server(quiet=True)
     plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
                       dry_run=dry_run, profiles=profiles, env=env, text=text)  # fmt: skip
     console = make_console()
@@ -48,6 +46,9 @@ def plan_and_confirm(
     ensure_applicable(plan)
     if not yes:
         _confirm(plan, console)
+    # The server starts once the plan is applied for real (a refused or declined apply
+    # leaves no process), while the run is submitted; it is named once applied.
+    started = need_server(quiet=True)
     progress = _Progress(console)
     result = execute_plan(plan, run_args=run_args, progress=progress)
     if started:
