@@ -89,6 +89,8 @@ def _show_fleet(plan: Plan, applied: FleetApplied, console: Console) -> None:
             f"Fleet {fleet.name} is {fleet.status.value} with no instance ({nodes_text(plan)})."
         )
         return
+    for failure in applied.failures:
+        console.print(f"[red]not joined[/red] {failure}", highlight=False)
     for instance in applied.instances:
         console.print(
             f"  {fleet.name}-{instance.instance_num}  {instance.instance_type}  "

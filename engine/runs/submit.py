@@ -21,6 +21,7 @@ from ..backends.local.host import host_python
 from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
+from ..fleets.ssh_placement import cluster_job, instance_offer, pick_instances
 from ..models.offers import Offer
 from ..models.plan import Plan
 from ..models.runs import RetrySpec, RunSpec
@@ -28,9 +29,8 @@ from ..offers.match import find_offers
 from ..paths import dstack_home
 from ..state import RunRecord, State, create_run, get_run, open_state, update_run
 from .code import project_root
-from .jobs import build_job
 from .lifecycle import refresh_run
-from .starter import start_job_reporting
+from .starter import start_jobs_reporting
 from .watch import start_watcher
 
 
@@ -44,7 +44,6 @@ def submit_run(
     configuration type cannot run here, or a live run already has the name.
     """
     configuration = plan.configuration
-    offer = _local_offer(plan)
     if not isinstance(configuration, TaskConfiguration | ServiceConfiguration):
         raise FleetstackError(
             f"{plan.configuration_path}: type: {configuration.type} cannot run on the local "
@@ -58,6 +57,10 @@ def submit_run(
             "command to run"
         )
     state = state or open_state()
+    # Issue 14's placement replaces these two lines (and the cluster_job below).
+    nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
+    instances = pick_instances(state, configuration, nodes=nodes)
+    offer = instance_offer(instances[0]) if instances else _local_offer(plan)
     config_path = Path(plan.configuration_path)
     root = project_root(config_path)
     run = create_run(
@@ -75,7 +78,7 @@ def submit_run(
         project_root=str(root),
         run_args=list(run_args),
         run_dir=str(dstack_home() / "runs" / f"{run.name}-{run.id[:8]}"),
-        job=build_job(configuration, run_name=run.name, run_id=run.id, gpus=offer.gpu_count),
+        job=cluster_job(configuration, run, offer.gpu_count, instances),
         max_duration=configuration.max_duration,
         retry=RetrySpec(on_events=list(retry.on_events), duration=retry.duration)
         if retry
@@ -83,7 +86,7 @@ def submit_run(
         offer=offer.to_json(plan.requirements.nodes),
     )
     run = update_run(state, run.id, run_spec=run_spec.model_dump(mode="json"))
-    job, error = start_job_reporting(state, run, job_num=0, submission_num=0)
+    _, error = start_jobs_reporting(state, run, instances)
     if error is not None:
         refresh_run(state, run)
         raise FleetstackError(f"run {run.name} could not start: {error}")
