@@ -10,6 +10,7 @@ from ..engine.models.plan import Plan, ResourcePlan
 from ..engine.services.apply import ensure_applicable, execute_plan, plan_apply
 from ..engine.services.fleets import FleetApplied
 from ..engine.services.plan import OverrideValue
+from ..engine.services.runs import check_free, run_forwards
 from .apply_run import submit_and_attach
 from .views.confirm import confirm
 from .views.output import console as make_console
@@ -32,15 +33,21 @@ def plan_and_confirm(
     profiles: bool = True,
     env: Mapping[str, str] | None = None,
     text: str | None = None,
+    ports: list[str] | None = None,
 ) -> None:
     plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
                       dry_run=dry_run, profiles=profiles, env=env, text=text)  # fmt: skip
     console = make_console()
     render_plan(plan, console, max_offers=max_offers)
     render_stack_plan(plan, console)
+    forwards = run_forwards(plan.configuration, ports or [])
+    for forward in forwards:
+        console.print(f"Port (while attached): {forward.describe()}", highlight=False)
     if dry_run:
         return
     ensure_applicable(plan)
+    if not detach:
+        check_free(forwards)
     if not yes:
         _confirm(plan, console)
     progress = _Progress(console)
@@ -48,7 +55,7 @@ def plan_and_confirm(
     if isinstance(result, FleetApplied):
         _show_fleet(plan, result, console)
         return
-    code = submit_and_attach(result.run, detach=detach, console=console)
+    code = submit_and_attach(result.run, detach=detach, console=console, forwards=forwards)
     if code:
         raise SystemExit(code)
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..engine.models.durations import format_duration
 from ..engine.runner.jobfiles import EXIT_STATUS_FILE
-from ..engine.services.runs import AttachedRun
+from ..engine.services.runs import AttachedRun, PortForward
 from ..engine.state import RunRecord
 from .views.output import print_error, status_console
 
@@ -29,7 +30,9 @@ _BEFORE_RUNNING = (None, "submitted", "provisioning", "pending")
 _STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": "yellow"}
 
 
-def submit_and_attach(run: RunRecord, *, detach: bool, console: Console) -> int:
+def submit_and_attach(
+    run: RunRecord, *, detach: bool, console: Console, forwards: Sequence[PortForward] = ()
+) -> int:
     """For a run just submitted: with `detach` say how to follow it and return 0, else attach."""
     if detach:
         console.print(f"Run [bold]{run.name}[/bold] submitted and detached.")
@@ -38,14 +41,20 @@ def submit_and_attach(run: RunRecord, *, detach: bool, console: Console) -> int:
             f"`dstack stop {run.name}` stops it."
         )
         return 0
-    return attach(run, console)
+    return attach(run, console, forwards)
 
 
-def attach(run: RunRecord, console: Console) -> int:
-    """Stream the run's output and status until it finishes; returns the exit code."""
-    attached = _Attached(run, status_console())
+def attach(
+    run: RunRecord, console: Console, forwards: Sequence[PortForward] = (), *, offset: int = 0
+) -> int:
+    """Stream the run's output (from byte `offset` of its log) and status until it finishes,
+    its ports forwarded meanwhile; returns the exit code."""
+    attached = _Attached(run, status_console(), offset=offset)
     try:
-        return attached.follow()
+        with attached.attached.ports(list(forwards)) as opened:
+            for forward in opened:
+                attached.status.print(f"Forwarding {forward.describe()}", highlight=False)
+            return attached.follow()
     except KeyboardInterrupt:
         return attached.interrupted(console)
     except BrokenPipeError:
@@ -57,7 +66,7 @@ def attach(run: RunRecord, console: Console) -> int:
 
 
 class _Attached:
-    def __init__(self, run: RunRecord, status: Console) -> None:
+    def __init__(self, run: RunRecord, status: Console, *, offset: int = 0) -> None:
         self.attached = AttachedRun(run)
         self.run = run
         self.status = status
@@ -67,6 +76,7 @@ class _Attached:
         self.ended_job: str | None = None
         self.log_path: str | None = None
         self.offset = 0
+        self.first_offset = offset  # where the first job's output is shown from
         self.at_line_start = True
 
     def follow(self) -> int:
@@ -144,7 +154,9 @@ class _Attached:
                 self.status.print(
                     f"[bold]{self.run.name}[/bold] resubmitted (attempt {job.submission_num + 1})"
                 )
-            self.job_id, self.log_path, self.offset = job.id, job.log_path, 0
+            first = self.job_id is None
+            self.job_id, self.log_path = job.id, job.log_path
+            self.offset = self.first_offset if first else 0
 
     def _read_new_bytes(self) -> None:
         if not self.log_path:
