@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,3 +138,51 @@ def _answers(daemon: Daemon, netns: str | None) -> bool:
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class Namespaces:
+    """A bridge on this machine (10.213.N.1/24) and network namespaces on it."""
+
+    prefix: str
+    subnet: str
+    names: list[str]
+
+    def host_address(self, index: int) -> str:
+        return f"{self.subnet}.{10 + index}"
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def netns(sshd) -> Iterator[Callable[[int], Namespaces]]:
+    """netns(2) -> two namespaces, each with eth0 at 10.213.N.1x on a private bridge."""
+    made: list[Namespaces] = []
+
+    def create(count: int) -> Namespaces:
+        tag = uuid.uuid4().hex[:6]
+        subnet = f"10.213.{int(tag[:2], 16)}"
+        spaces = Namespaces(prefix=f"fs13{tag}", subnet=subnet, names=[])
+        made.append(spaces)
+        bridge = f"{spaces.prefix}b"
+        _ip("link", "add", bridge, "type", "bridge")
+        _ip("addr", "add", f"{subnet}.1/24", "dev", bridge)
+        _ip("link", "set", bridge, "up")
+        for index in range(count):
+            name, veth = f"{spaces.prefix}n{index}", f"{spaces.prefix}v{index}"
+            _ip("netns", "add", name)
+            spaces.names.append(name)
+            _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
+            _ip("link", "set", veth, "master", bridge, "up")
+            _ip("-n", name, "addr", "add", f"{spaces.host_address(index)}/24", "dev", "eth0")
+            _ip("-n", name, "link", "set", "eth0", "up")
+            _ip("-n", name, "link", "set", "lo", "up")
+        return spaces
+
+    yield create
+    for spaces in made:
+        for name in spaces.names:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        subprocess.run(["ip", "link", "del", f"{spaces.prefix}b"], capture_output=True)
