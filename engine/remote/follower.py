@@ -20,10 +20,11 @@ import argparse
 import json
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from ..errors import FleetstackError
 from ..models.jobs import JobSpec
@@ -49,6 +50,7 @@ class RemoteSpec(TypedDict):
     grace_seconds: float
     max_duration: float | None
     gpu_vendor: str | None
+    home: NotRequired[str | None]
 
 
 def target_to_json(target: SSHTarget) -> JSONObject:
@@ -111,6 +113,7 @@ class Follower(supervisor.Supervisor):
         self.target = target_from_json(spec["target"])
         self.job = _job_from_json(spec["job"])
         self.gpu_vendor = spec["gpu_vendor"]
+        self.home = spec.get("home")  # the SSH user's home, when registration recorded it
         self.conn: Connection | None = None
         self.sent = _Sent()
         self.unreachable = False
@@ -126,8 +129,10 @@ class Follower(supervisor.Supervisor):
             return self._finish(
                 None, None, error=f"cannot start the job on {self.target.name}: {e}"
             )
-        if not self._db_start():
-            self.sent.abort = _send(self.conn, rdir, abort=True)
+        # SQLAlchemy takes ~0.4 s to load: the bookkeeping runs beside the job's first polls
+        # (a job found finished meanwhile is aborted, as the local supervisor does).
+        self._start_thread = threading.Thread(target=self._db_start_beside, daemon=True)
+        self._start_thread.start()
         writer = jobfiles.LogWriter(self.job_dir)
         try:
             code = self._pump_remote(rdir, writer)
@@ -152,7 +157,8 @@ class Follower(supervisor.Supervisor):
         # templates/render wraps jinja2 (heavy): loaded when the job script is rendered.
         from ...templates.render import render_job_script
 
-        rdir = remote.remote_job_dir(remote.remote_home(conn), str(self.job_id or "job"))
+        home = self.home or remote.remote_home(conn)
+        rdir = remote.remote_job_dir(home, str(self.job_id or "job"))
         job = job_for_submission(self.job, Path(rdir) / "code")
         script = render_job_script(job, gpu_vendor=self.gpu_vendor)
         tar = remote.archive(self.job_dir / "code", script, _extra_files(self.job_dir))

@@ -71,6 +71,7 @@ def start_remote_job(
         "grace_seconds": grace_seconds,
         "max_duration": max_duration,
         "gpu_vendor": instance_gpu_vendor(instance),
+        "home": _text((instance.backend_data or {}).get("home")),
     }
     jobfiles.write_json_atomic(job_dir / SPEC_FILE, dict(spec), mode=0o600)
     for name, (content, mode) in (files or {}).items():
@@ -97,3 +98,7 @@ def _job_json(job: JobSpec) -> JSONObject:
         else:
             data[key] = value
     return data
+
+
+def _text(value: JSONValue) -> str | None:
+    return value if isinstance(value, str) and value else None
