@@ -23,8 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# the same measurement as the local one (this folder is on sys.path when run as a script)
+from local_run import MARKER, _first_log_line
+
 TARGET_FIRST_LINE = 1.5
-MARKER = "first-line-from-the-ssh-job"
 
 
 def main() -> None:
@@ -48,8 +50,8 @@ def main() -> None:
         try:
             _fleet(dstack, project, env, port)
             (project / "hello.dstack.yml").write_text(_task("hello", [f"echo {MARKER}"]))
-            _first_line(dstack, project, env)  # warm: host key known, files cached
-            times = [_first_line(dstack, project, env) for _ in range(args.runs)]
+            _first_log_line(dstack, project, env)  # warm: host key known, files cached
+            times = [_first_log_line(dstack, project, env) for _ in range(args.runs)]
             median = statistics.median(times)
             verdict = "ok" if median <= TARGET_FIRST_LINE else "OVER TARGET"
             print(
@@ -125,23 +127,6 @@ def _fleet(dstack: Path, project: Path, env: dict[str, str], port: int) -> None:
     )
     subprocess.run([str(dstack), "apply", "-f", str(path), "-y"], env=env, cwd=project,
                    check=True, capture_output=True)  # fmt: skip
-
-
-def _first_line(dstack: Path, project: Path, env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(dstack), "apply", "-f", "hello.dstack.yml", "-y"],
-        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    elapsed = float("nan")
-    for raw in proc.stdout:
-        if MARKER.encode() in raw:
-            elapsed = time.perf_counter() - t0
-            break
-    proc.stdout.read()
-    proc.wait()
-    return elapsed
 
 
 def _throughput(dstack: Path, project: Path, env: dict[str, str], size: int) -> tuple[float, int]:
