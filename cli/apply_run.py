@@ -77,6 +77,7 @@ class _Attached:
         self.log_path: str | None = None
         self.offset = 0
         self.first_offset = offset  # where the first job's output is shown from
+        self.nodes: dict[int, NodeLog] = {}  # the jobs of a multi-node run, by node
         self.at_line_start = True
 
     def follow(self) -> int:
@@ -143,8 +144,13 @@ class _Attached:
         return True
 
     def _switch_job(self) -> None:
-        """Follow the run's latest job submission (a retry starts a new one)."""
-        job = self.attached.latest_job()
+        """Follow the run's latest job submission (a retry starts a new one); every node's
+        job of a multi-node run, each line prefixed with its node."""
+        jobs = self.attached.latest_jobs()
+        if len(jobs) > 1:
+            for node in jobs:
+                self.nodes.setdefault(node.job_num, NodeLog(node.log_path))
+        job = jobs[0] if jobs else None
         if job is None:
             return
         if job.id != self.job_id:
@@ -159,6 +165,9 @@ class _Attached:
             self.offset = self.first_offset if first else 0
 
     def _read_new_bytes(self) -> None:
+        if self.nodes:
+            self._read_node_lines()
+            return
         if not self.log_path:
             return
         try:
@@ -172,6 +181,15 @@ class _Attached:
                     self.at_line_start = chunk.endswith(b"\n")
         except FileNotFoundError:
             return
+        self.out.flush()
+
+    def _read_node_lines(self, *, final: bool = False) -> None:
+        for num, node in sorted(self.nodes.items()):
+            lines = node.read_lines(final=final or self.run.status.is_finished)
+            if lines and self.shown in _BEFORE_RUNNING:
+                self._print_status(self.run, "running")
+            for line in lines:
+                self.out.write(b"[node %d] " % num + line)
         self.out.flush()
 
     def _show_status(self, run: RunRecord) -> None:
@@ -217,3 +235,29 @@ class _Attached:
             self.out.write(b"\n")
             self.out.flush()
         self.at_line_start = True
+
+
+class NodeLog:
+    """One node's log in a multi-node run: whole lines only (a last partial line at the end)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def read_lines(self, *, final: bool) -> list[bytes]:
+        if not self.path:
+            return []
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        whole = [line + b"\n" for line in lines]
+        if final and self.partial:
+            whole.append(self.partial + b"\n")
+            self.partial = b""
+        return whole

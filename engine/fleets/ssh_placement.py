@@ -54,7 +54,8 @@ def pick_instances(
         for i in list_instances(state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY])
         if i.fleet_id in fleet_ids and i.id not in busy and i.backend != "local" and i.hostname
     ]
-    fitting = [i for i in free if fits(i.resources or {}, configuration.resources)]
+    # a cloud instance records no resources: its fleet was created for a fitting offer
+    fitting = [i for i in free if not i.resources or fits(i.resources, configuration.resources)]
     for fleet_id in fleet_ids:
         members = sorted((i for i in fitting if i.fleet_id == fleet_id), key=_cost)
         if len(members) >= nodes:

@@ -69,12 +69,16 @@ def archive(code_dir: Path, job_script: str, files: ExtraFiles | None = None) ->
     return buffer.getvalue()
 
 
-def start(conn: Connection, rdir: str, tar: bytes, *, grace_seconds: float) -> int:
-    """Unpack `tar` into rdir and start the detached supervisor; returns its pid on the host."""
+def start(
+    conn: Connection, rdir: str, tar: bytes, *, grace_seconds: float, container: bool = False
+) -> int:
+    """Unpack `tar` into rdir and start the detached supervisor; returns its pid on the host.
+    `container`: the job runs an image (it may need sudo for docker)."""
     d = shlex.quote(rdir)
     command = (
         f"set -e; umask 077; mkdir -p {d}; tar --no-same-owner -x -C {d} -f -; cd {d}; "
-        f"setsid nohup bash supervise.sh {d} {int(grace_seconds)} </dev/null >/dev/null 2>&1 & "
+        f"setsid nohup bash supervise.sh {d} {int(grace_seconds)} {int(container)} "
+        "</dev/null >/dev/null 2>&1 & "
         f"for _ in $(seq 100); do [ -s supervisor.pid ] && break; sleep 0.02; done; "
         "cat supervisor.pid"
     )

@@ -95,6 +95,10 @@ class AttachedRun:
         jobs = jobs_of_run(self.state, self.run.id, latest_only=True)
         return jobs[0] if jobs else None
 
+    def latest_jobs(self) -> list[JobRecord]:
+        """The latest submission of each of the run's jobs (one per node)."""
+        return jobs_of_run(self.state, self.run.id, latest_only=True)
+
     def job(self, job_id: str) -> JobRecord | None:
         return get_job(self.state, job_id)
 

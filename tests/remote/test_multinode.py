@@ -48,6 +48,10 @@ def test_each_node_gets_its_rank_the_master_and_the_node_addresses(sshd, netns, 
             f"addr={daemon.address}/24\nhome={daemon.home}\n"
         )
     assert ps_json()["pair"]["status"] == "done"
+    # the attached apply interleaves the nodes' output, each line with its node
+    for rank, daemon in enumerate(daemons):
+        assert f"[node {rank}] rank={rank} master={first} nodes=2\n" in proc.stdout
+        assert f"[node {rank}] addr={daemon.address}/24\n" in proc.stdout
 
 
 def test_one_node_failing_fails_the_run_and_stops_the_other(sshd, netns, tmp_path):
