@@ -162,7 +162,10 @@ class Follower(supervisor.Supervisor):
         job = job_for_submission(self.job, Path(rdir) / "code")
         script = render_job_script(job, gpu_vendor=self.gpu_vendor)
         tar = remote.archive(self.job_dir / "code", script, _extra_files(self.job_dir))
-        remote.start(conn, rdir, tar, grace_seconds=self.grace, container=bool(job.image))
+        unit = f"fleetstack-job-{str(self.job_id or 'job')[:12]}"
+        remote.start(
+            conn, rdir, tar, grace_seconds=self.grace, container=bool(job.image), unit=unit
+        )
         return rdir
 
     def _pump_remote(self, rdir: str, writer: jobfiles.LogWriter) -> int | None:

@@ -70,16 +70,32 @@ def archive(code_dir: Path, job_script: str, files: ExtraFiles | None = None) ->
 
 
 def start(
-    conn: Connection, rdir: str, tar: bytes, *, grace_seconds: float, container: bool = False
+    conn: Connection,
+    rdir: str,
+    tar: bytes,
+    *,
+    grace_seconds: float,
+    container: bool = False,
+    unit: str = "fleetstack-job",
 ) -> int:
     """Unpack `tar` into rdir and start the detached supervisor; returns its pid on the host.
+
+    Where the host runs systemd and we are root (or sudo -n works), the supervisor is a
+    transient unit `unit` (systemd-run, as the SSH user); else `setsid nohup` detaches it.
     `container`: the job runs an image (it may need sudo for docker)."""
     d = shlex.quote(rdir)
+    supervise = f"bash supervise.sh {d} {int(grace_seconds)} {int(container)}"
     command = (
-        f"set -e; umask 077; mkdir -p {d}; tar --no-same-owner -x -C {d} -f -; cd {d}; "
-        f"setsid nohup bash supervise.sh {d} {int(grace_seconds)} {int(container)} "
-        "</dev/null >/dev/null 2>&1 & "
-        f"for _ in $(seq 100); do [ -s supervisor.pid ] && break; sleep 0.02; done; "
+        f"set -e; umask 077; mkdir -p {d}; tar --no-same-owner -x -C {d} -f -; cd {d}; sr=; "
+        "if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then "
+        '  if [ "$(id -u)" = 0 ]; then sr=systemd-run; '
+        "  elif sudo -n true 2>/dev/null; then sr='sudo -n systemd-run'; fi; "
+        "fi; "
+        'if [ -n "$sr" ]; then '
+        f"  $sr --quiet --collect --unit={shlex.quote(unit)} --uid=$(id -u) --gid=$(id -g) "
+        f'--working-directory={d} --setenv=HOME="$HOME" {supervise} </dev/null >/dev/null; '
+        f"else setsid nohup {supervise} </dev/null >/dev/null 2>&1 & fi; "
+        "for _ in $(seq 250); do [ -s supervisor.pid ] && break; sleep 0.02; done; "
         "cat supervisor.pid"
     )
     result = conn.run(command, stdin=tar, timeout=300.0)

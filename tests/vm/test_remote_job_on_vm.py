@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .harness import LOCAL_IMAGE
+from .harness import LOCAL_IMAGE, SSH_USER
 from .test_fleet_on_vm_engine import cli_engine, dstack
 
 __all__ = ["cli_engine"]  # the fixture, shared with the fleet tests
@@ -39,3 +39,14 @@ def test_a_task_runs_in_its_image_on_the_fleets_booted_instance(cli_engine, tmp_
     ran = dstack(cli_engine, "apply", "-f", str(task), "-y")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "in-a-container\nuploaded to the instance\nrank=0 workdir=/workflow\n" in ran.stdout
+    # without an image the job runs on the instance itself, as the SSH user, in a transient
+    # systemd unit (the instance runs systemd), so it outlives the SSH connection
+    plain = project / "plain.dstack.yml"
+    plain.write_text(
+        "type: task\nname: plain\nfleets: [vmfleet]\ncommands:\n"
+        "  - echo user=$(id -un)\n"
+        "  - grep -o 'fleetstack-job-[0-9a-f-]*[.]service' /proc/self/cgroup | head -n 1\n"
+    )
+    ran = dstack(cli_engine, "apply", "-f", str(plain), "-y")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert f"user={SSH_USER}\nfleetstack-job-" in ran.stdout and ".service\n" in ran.stdout
