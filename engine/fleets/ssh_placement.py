@@ -18,6 +18,7 @@ from ..models.json import JSONObject
 from ..models.offers import Offer
 from ..models.resources import ResourcesSpec
 from ..models.statuses import InstanceStatus, JobStatus
+from ..remote.start import is_remote
 from ..runs.jobs import JobPlacement, build_job
 from ..state import (
     InstanceRecord,
@@ -52,7 +53,7 @@ def pick_instances(
     free = [
         i
         for i in list_instances(state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY])
-        if i.fleet_id in fleet_ids and i.id not in busy and i.backend != "local" and i.hostname
+        if i.fleet_id in fleet_ids and i.id not in busy and is_remote(i) and i.hostname
     ]
     # a cloud instance records no resources: its fleet was created for a fitting offer
     fitting = [i for i in free if not i.resources or fits(i.resources, configuration.resources)]

@@ -22,7 +22,7 @@ from ..config import PortMapping
 from ..errors import FleetstackError
 from ..state import RunRecord, State, get_instance, jobs_of_run
 from .connection import Connection
-from .start import instance_target
+from .start import instance_target, is_remote
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class RunPorts:
         if not jobs:
             raise FleetstackError(f"run {self.run.name} has no job {self.job_num}")
         instance = get_instance(self.state, jobs[0].instance_id) if jobs[0].instance_id else None
-        if instance is None or instance.backend == "local":
+        if instance is None or not is_remote(instance):
             return []
         self.conn = Connection(instance_target(instance))
         try:

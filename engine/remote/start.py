@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
+from ..backends.base import Capability
+from ..backends.registry import get_backend
 from ..models.jobs import JobSpec
 from ..models.json import JSONObject, JSONValue
 from ..runner import jobfiles
@@ -22,6 +24,13 @@ from ..runner.jobcontrol import SupervisorHandle, spawn_detached
 from ..state import InstanceRecord
 from .connection import SSHTarget
 from .follower import FILES_DIR, SPEC_FILE, RemoteSpec, target_from_json, target_to_json
+
+
+def is_remote(instance: InstanceRecord | None) -> bool:
+    """True when a job on `instance` runs elsewhere (reached over SSH), not on this machine."""
+    return instance is not None and not get_backend(instance.backend).supports(
+        Capability.LOCAL_JOBS
+    )
 
 
 def instance_target(instance: InstanceRecord) -> SSHTarget:

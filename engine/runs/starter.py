@@ -21,7 +21,7 @@ from ..errors import FleetstackError
 from ..models.jobs import JobSpec
 from ..models.runs import RunSpec
 from ..paths import dstack_home
-from ..remote.start import start_remote_job
+from ..remote.start import is_remote, start_remote_job
 from ..runner import jobfiles
 from ..runner.supervisor import SupervisorHandle, process_token, start_supervisor
 from ..state import (
@@ -132,7 +132,7 @@ def start_job_reporting(
         if not root.is_dir():
             raise FleetstackError(f"the project folder {root} is gone")
         copy_project(root, code_dir, skip=[dstack_home()])
-        if instance is not None and instance.backend != "local":
+        if instance is not None and is_remote(instance):
             handle = start_remote_job(
                 job_dir,
                 job=_node_job(spec.job, job_num),
