@@ -11,7 +11,9 @@ code, which becomes DIR/exit_status.json and the job's final status. SIGTERM = s
 host's supervisor gives the grace, then kills), SIGUSR1 = abort.
 
 If the host stays unreachable for UNREACHABLE_SECONDS the job fails (instance_unreachable)
-and the job may still run there; if this process dies, reconcile_jobs fails the job.
+and the job may still run there. If this process dies, the next refresh (engine/remote/
+start.py revive_followers, called by the lifecycle before reconcile_jobs) starts another,
+which finds DIR/remote_started and resumes following from the log's last byte.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .connection import Connection, SSHError, SSHTarget
 
 SPEC_FILE = "remote.json"
 FILES_DIR = "files"  # extra files for the host's job dir, e.g. a 0600 job.env
+STARTED_FILE = "remote_started"  # the host's job dir, once the job was started there
 POLL_SECONDS = 0.2
 UNREACHABLE_SECONDS = 120.0
 
@@ -119,20 +122,32 @@ class Follower(supervisor.Supervisor):
         self.unreachable = False
 
     def follow(self) -> int:
-        """Start the job on the host and follow it to its end; returns 0."""
+        """Start the job on the host (unless a previous follower did: then resume following
+        it) and follow it to its end; returns 0."""
+        started = self.job_dir / STARTED_FILE
+        if started.exists():
+            self._record_start()  # this process answers for the job now
+            return self._follow(started.read_text().strip())
         try:
             self.conn = Connection(self.target)
             rdir = self._start(self.conn)
+            started.write_text(rdir + "\n")
         except (FleetstackError, OSError, ValueError) as e:
             self._close()
             self._db_start()
             return self._finish(
                 None, None, error=f"cannot start the job on {self.target.name}: {e}"
             )
+        self._record_start()
+        return self._follow(rdir)
+
+    def _record_start(self) -> None:
         # SQLAlchemy takes ~0.4 s to load: the bookkeeping runs beside the job's first polls
         # (a job found finished meanwhile is aborted, as the local supervisor does).
         self._start_thread = threading.Thread(target=self._db_start_beside, daemon=True)
         self._start_thread.start()
+
+    def _follow(self, rdir: str) -> int:
         writer = jobfiles.LogWriter(self.job_dir)
         try:
             code = self._pump_remote(rdir, writer)

@@ -10,7 +10,9 @@ and starts the job on the host and follows it. Returns once the follower names i
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -19,11 +21,22 @@ from ..backends.base import Capability
 from ..backends.registry import get_backend
 from ..models.jobs import JobSpec
 from ..models.json import JSONObject, JSONValue
+from ..models.statuses import JobStatus
 from ..runner import jobfiles
-from ..runner.jobcontrol import SupervisorHandle, spawn_detached
-from ..state import InstanceRecord
+from ..runner.jobcontrol import SupervisorHandle, is_alive, record_supervisor, spawn_detached
+from ..state import InstanceRecord, JobRecord, State, get_job, list_jobs
 from .connection import SSHTarget
-from .follower import FILES_DIR, SPEC_FILE, RemoteSpec, target_from_json, target_to_json
+from .follower import (
+    FILES_DIR,
+    SPEC_FILE,
+    STARTED_FILE,
+    RemoteSpec,
+    target_from_json,
+    target_to_json,
+)
+
+FOLLOWER_MODULE = "fleetstack.engine.remote.follower"
+REVIVE_LOCK = "revive.lock"
 
 
 def is_remote(instance: InstanceRecord | None) -> bool:
@@ -92,7 +105,31 @@ def start_remote_job(
         os.chmod(path, mode)
     for name in (jobfiles.EXIT_STATUS_FILE, jobfiles.STOP_REQUEST_FILE):
         (job_dir / name).unlink(missing_ok=True)
-    return spawn_detached("fleetstack.engine.remote.follower", job_dir, "the remote job follower")
+    return spawn_detached(FOLLOWER_MODULE, job_dir, "the remote job follower")
+
+
+def revive_followers(state: State) -> list[JobRecord]:
+    """Start a new follower for each live remote job of this host whose follower died after
+    it had started the job (the job goes on on the host); returns the jobs revived."""
+    host = socket.gethostname()
+    live = [s for s in JobStatus if not s.is_finished]
+    revived = []
+    for job in list_jobs(state, statuses=live):
+        if not job.instance_id or job.supervisor_host != host or not job.job_dir:
+            continue
+        job_dir = Path(job.job_dir)
+        if not (job_dir / STARTED_FILE).exists() or (job_dir / jobfiles.EXIT_STATUS_FILE).exists():
+            continue  # not started remotely yet (its starter answers for it), or it has ended
+        with open(job_dir / REVIVE_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one reviver at a time; the next sees it alive
+            current = get_job(state, job.id)
+            if current is None or current.status.is_finished or current.supervisor_pid is None:
+                continue
+            if is_alive(current.supervisor_pid, current.supervisor_token):
+                continue
+            handle = spawn_detached(FOLLOWER_MODULE, job_dir, "the remote job follower")
+            revived.append(record_supervisor(state, job.id, handle))
+    return revived
 
 
 def _job_json(job: JobSpec) -> JSONObject:

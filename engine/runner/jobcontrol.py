@@ -101,6 +101,17 @@ def spawn_detached(module: str, job_dir: Path, what: str) -> SupervisorHandle:
     return SupervisorHandle(pid=pid, token=process_token(pid), host=socket.gethostname())
 
 
+def record_supervisor(state: State, job_id: str, handle: SupervisorHandle) -> JobRecord:
+    """Name `handle`'s process as the one answering for the job in its row."""
+    return store.update_job(
+        state,
+        job_id,
+        supervisor_pid=handle.pid,
+        supervisor_token=handle.token,
+        supervisor_host=handle.host,
+    )
+
+
 def stop_job(job_dir: Path | str, *, abort: bool = False, reason: str | None = None) -> bool:
     """Ask the job's supervisor to stop (grace then kill) or abort (kill at once).
 

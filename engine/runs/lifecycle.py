@@ -31,6 +31,7 @@ from ..models.statuses import (
     RunStatus,
     RunTerminationReason,
 )
+from ..remote.start import revive_followers
 from ..runner.supervisor import reconcile_jobs, stop_job
 from ..state import (
     JobRecord,
@@ -87,6 +88,7 @@ def refresh_runs(state: State, *, now: datetime | None = None) -> list[RunRecord
 
     Cheap when nothing is active: two indexed queries.
     """
+    revive_followers(state)  # a remote job outlives its follower: follow it again
     reconcile_jobs(state)
     changed = []
     for run in list_runs(state, include_finished=False):

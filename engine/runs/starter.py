@@ -23,7 +23,8 @@ from ..models.runs import RunSpec
 from ..paths import dstack_home
 from ..remote.start import is_remote, start_remote_job
 from ..runner import jobfiles
-from ..runner.supervisor import SupervisorHandle, process_token, start_supervisor
+from ..runner.jobcontrol import record_supervisor
+from ..runner.supervisor import process_token, start_supervisor
 from ..state import (
     InstanceRecord,
     JobRecord,
@@ -142,7 +143,7 @@ def start_job_reporting(
                 grace_seconds=stop_grace_for_supervisor(spec.job),
                 max_duration=spec.max_duration,
             )
-            return _record_handle(state, job, handle), None
+            return record_supervisor(state, job.id, handle), None
         script = job_dir / "job.sh"
         script.write_text(render_job_script(job_for_submission(spec.job, code_dir)))
         handle = start_supervisor(
@@ -160,17 +161,7 @@ def start_job_reporting(
         error = f"job did not start: {e}"
         job = finish_job(state, job.id, JobTerminationReason.EXECUTOR_ERROR, error=error)
         return job, error
-    return _record_handle(state, job, handle), None
-
-
-def _record_handle(state: State, job: JobRecord, handle: SupervisorHandle) -> JobRecord:
-    return update_job(
-        state,
-        job.id,
-        supervisor_pid=handle.pid,
-        supervisor_token=handle.token,
-        supervisor_host=handle.host,
-    )
+    return record_supervisor(state, job.id, handle), None
 
 
 def _node_job(job: JobSpec, job_num: int) -> JobSpec:

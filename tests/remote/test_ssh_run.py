@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from ..helpers import WAIT, wait_for
+from ..helpers import WAIT, is_running, wait_for
 from .conftest import free_port
 from .helpers import apply_fleet, dstack, fleet_file, ps_json, start_dstack, task_file
 
@@ -41,16 +41,7 @@ def test_the_log_survives_a_connection_killed_mid_run_without_loss_or_duplicatio
     daemon = sshd()
     folder = project(tmp_path)
     apply_fleet(folder, [daemon])
-    gate = daemon.home / "go"
-    task = task_file(
-        folder,
-        "counter",
-        [
-            "for i in $(seq 1 200); do echo line-$i; done",
-            f"while [ ! -e {gate} ]; do sleep 0.05; done",
-            "for i in $(seq 201 400); do echo line-$i; done",
-        ],
-    )
+    gate, task = _gated(folder, daemon, "counter", 200)
     attached = start_dstack("apply", "-f", str(task), "-y", cwd=folder)
     try:
         log = wait_for(lambda: _job_log("counter"), "the job's local log")
@@ -145,6 +136,21 @@ def test_an_unreachable_host_is_named_and_the_others_join(sshd, tmp_path):
     assert "onprem" not in dstack("fleet").stdout
 
 
+def _gated(folder: Path, daemon, name: str, half: int) -> tuple[Path, Path]:
+    """A task printing line-1..line-HALF, waiting for the gate file, then up to 2*HALF."""
+    gate = daemon.home / "go"
+    task = task_file(
+        folder,
+        name,
+        [
+            f"for i in $(seq 1 {half}); do echo line-$i; done",
+            f"while [ ! -e {gate} ]; do sleep 0.05; done",
+            f"for i in $(seq {half + 1} {2 * half}); do echo line-$i; done",
+        ],
+    )
+    return gate, task
+
+
 def _job_log(name: str) -> Path | None:
     runs = Path(os.environ["DSTACK_HOME"]) / "runs"
     found = sorted(runs.glob(f"{name}-*/job-0-0/output.log"))
@@ -169,3 +175,23 @@ def _processes_under(folder: Path) -> list[int]:
         if str(folder).encode() in cmdline and stat[stat.rindex(")") + 2] not in "ZX":
             found.append(int(entry.name))
     return found
+
+
+def test_a_follower_killed_mid_run_is_replaced_and_the_log_resumes(sshd, tmp_path):
+    daemon = sshd()
+    folder = project(tmp_path)
+    apply_fleet(folder, [daemon])
+    gate, task = _gated(folder, daemon, "orphan", 100)
+    assert dstack("apply", "-f", str(task), "-y", "-d", cwd=folder).returncode == 0
+    log = wait_for(lambda: _job_log("orphan"), "the job's local log")
+    wait_for(lambda: b"line-100\n" in log.read_bytes(), "the first 100 lines")
+    pid_file = log.parent / "supervisor.pid"
+    follower = json.loads(pid_file.read_text())["pid"]
+    os.kill(follower, signal.SIGKILL)  # the local follower dies; the job runs on
+    wait_for(lambda: not is_running(follower), "the follower to die")
+    gate.touch()
+    # this look sees the follower gone and starts another: the run is not failed
+    assert ps_json()["orphan"]["status"] in ("submitted", "running")
+    run = wait_for(lambda: _final(ps_json()["orphan"]), "the run to end")
+    assert run["status"] == "done", run
+    assert log.read_bytes() == "".join(f"line-{i}\n" for i in range(1, 201)).encode()
