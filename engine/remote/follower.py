@@ -32,7 +32,6 @@ from ..errors import FleetstackError
 from ..models.jobs import JobSpec
 from ..models.json import JSONObject
 from ..runner import jobfiles, supervisor
-from ..runs.jobs import job_for_submission
 from . import jobs as remote
 from .connection import Connection, SSHError, SSHTarget
 
@@ -128,6 +127,7 @@ class Follower(supervisor.Supervisor):
         if started.exists():
             self._record_start()  # this process answers for the job now
             return self._follow(started.read_text().strip())
+        threading.Thread(target=_warm_imports, daemon=True).start()
         try:
             self.conn = Connection(self.target)
             rdir = self._start(self.conn)
@@ -169,8 +169,11 @@ class Follower(supervisor.Supervisor):
         return super()._outcome(code, sig, error)
 
     def _start(self, conn: Connection) -> str:
-        # templates/render wraps jinja2 (heavy): loaded when the job script is rendered.
+        # Loaded here, after the fork the starting CLI waits for, and warmed meanwhile by
+        # _warm_imports: jinja2 (templates/render) and the configuration models that
+        # runs/jobs imports take ~0.4 s, time the first log line would otherwise wait.
         from ...templates.render import render_job_script
+        from ..runs.jobs import job_for_submission
 
         home = self.home or remote.remote_home(conn)
         rdir = remote.remote_job_dir(home, str(self.job_id or "job"))
@@ -235,6 +238,12 @@ class Follower(supervisor.Supervisor):
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def _warm_imports() -> None:
+    """Load what rendering the job script needs while the connection is being made."""
+    from ...templates import render  # noqa: F401
+    from ..runs import jobs  # noqa: F401
 
 
 def _send(conn: Connection, rdir: str, *, abort: bool) -> bool:
