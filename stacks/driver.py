@@ -127,7 +127,7 @@ class StackDriver:
             )
             stack.set_all_config(
                 {
-                    k: auto.ConfigValue(value=v)
+                    k: auto.ConfigValue(value=v.value, secret=v.secret)
                     for k, v in stack_config(spec, self.provider_config).items()
                 }
             )
@@ -139,12 +139,33 @@ def stack_name_for(project: str, fleet: str, cloud: str) -> str:
     return StackSpec(project, fleet, cloud, "", "", "", "").stack_name
 
 
-def stack_config(spec: StackSpec, provider_config: dict | None = None) -> dict[str, str]:
-    """Provider settings from the spec (overridden by `provider_config`) plus the spec itself."""
-    config: dict[str, str] = {"fleetstack:spec": json.dumps(asdict(spec), sort_keys=True)}
-    config.update(program_module(spec.cloud, spec.fleet).stack_settings(spec))
+@dataclass(frozen=True)
+class StackConfigValue:
+    """One value of the stack's config; a secret one is stored encrypted by Pulumi (the
+    passphrase provider), never as plain text in the stack's state or Pulumi.<stack>.yaml."""
+
+    value: str
+    secret: bool = False
+
+
+def stack_config(
+    spec: StackSpec, provider_config: dict | None = None
+) -> dict[str, StackConfigValue]:
+    """Provider settings from the spec (overridden by `provider_config`) plus the spec itself.
+
+    The user-data (the instance's job, derived from the run's env) is its own secret value,
+    `fleetstack:userData`; `fleetstack:spec` holds the rest of the spec in plain text.
+    """
+    plain = asdict(spec)
+    plain["user_data"] = ""  # in fleetstack:userData, as a secret
+    config = {
+        "fleetstack:spec": StackConfigValue(json.dumps(plain, sort_keys=True)),
+        "fleetstack:userData": StackConfigValue(spec.user_data, secret=True),
+    }
+    for key, value in program_module(spec.cloud, spec.fleet).stack_settings(spec).items():
+        config[key] = StackConfigValue(value)
     for key, value in (provider_config or {}).items():
-        config[key] = value if isinstance(value, str) else json.dumps(value)
+        config[key] = StackConfigValue(value if isinstance(value, str) else json.dumps(value))
     return config
 
 

@@ -11,6 +11,8 @@ its nodes from one fleet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
 from ..models.jobs import JobSpec
@@ -97,15 +99,26 @@ def cluster_job(
     run: RunRecord,
     gpus: int,
     instances: list[InstanceRecord],
+    *,
+    secret_env: Sequence[str] = (),
 ) -> JobSpec:
     """The run's job; on instances, with the nodes' addresses (DSTACK_MASTER_NODE_IP, the
     first node's internal IP, and DSTACK_NODES_IPS, one per line); the starter adds the rank."""
     if not instances:
-        return build_job(configuration, run_name=run.name, run_id=run.id, gpus=gpus)
+        return build_job(
+            configuration, run_name=run.name, run_id=run.id, gpus=gpus, secret_env=secret_env
+        )
     placement = JobPlacement(
         code_dir=None, ports_as_container=True, node_addresses_known=True, nodes=len(instances)
     )
-    job = build_job(configuration, run_name=run.name, run_id=run.id, gpus=gpus, placement=placement)
+    job = build_job(
+        configuration,
+        run_name=run.name,
+        run_id=run.id,
+        gpus=gpus,
+        placement=placement,
+        secret_env=secret_env,
+    )
     ips = [i.internal_ip or i.hostname or "" for i in instances]
     job.env.update({"DSTACK_MASTER_NODE_IP": ips[0], "DSTACK_NODES_IPS": "\n".join(ips)})
     return job

@@ -101,6 +101,7 @@ def stack_spec_for(
             run_id=run_id,
             gpus=offer.gpu_count,
             placement=placement,
+            secret_env=plan.secret_env,  # values reach the job over SSH, never the user-data
         )
     user_data = render_user_data(job, ssh_public_keys=[ssh_public_key], gpu_vendor=gpu_vendor)
     backend_config = config.get(offer.backend) if config is not None else None

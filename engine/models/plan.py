@@ -47,6 +47,10 @@ class Plan:
     runs_here: bool = False  # the chosen offer is this machine (no stack)
     passed_over: list[PassedOver] = field(default_factory=list)
     resource_plan: ResourcePlan | None = None  # the stack diff, for a plan that has a stack
+    # env names whose values are secret (the configuration holds their digests), and the
+    # values of a plan made to submit: kept in memory only, never in to_json or a view
+    secret_env: list[str] = field(default_factory=list)
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_fleet(self) -> bool:

@@ -25,6 +25,7 @@ from ..remote.start import is_remote, start_remote_job
 from ..runner import jobfiles
 from ..runner.jobcontrol import record_supervisor
 from ..runner.supervisor import process_token, start_supervisor
+from ..secrets import ENV_FILE, env_file_bytes, job_environment, write_env_file
 from ..state import (
     InstanceRecord,
     JobRecord,
@@ -134,6 +135,9 @@ def start_job_reporting(
             raise FleetstackError(f"the project folder {root} is gone")
         copy_project(root, code_dir, skip=[dstack_home()])
         if instance is not None and is_remote(instance):
+            # secret values travel as the host's 0600 job.env, beside the job script
+            secrets = job_environment(run) if spec.job.secret_env else {}
+            files = {ENV_FILE: (env_file_bytes(secrets), 0o600)} if secrets else None
             handle = start_remote_job(
                 job_dir,
                 job=_node_job(spec.job, job_num),
@@ -142,15 +146,18 @@ def start_job_reporting(
                 database_url=state.url,
                 grace_seconds=stop_grace_for_supervisor(spec.job),
                 max_duration=spec.max_duration,
+                files=files,
             )
             return record_supervisor(state, job.id, handle), None
         script = job_dir / "job.sh"
+        if spec.job.secret_env:
+            write_env_file(job_dir / ENV_FILE, job_environment(run))
         script.write_text(render_job_script(job_for_submission(spec.job, code_dir)))
         handle = start_supervisor(
             job_dir,
             script=script,
             working_dir=code_dir,
-            env=supervisor_environment(),
+            env=supervisor_environment(spec.job),
             inherit_env=False,
             job_id=job.id,
             database_url=state.url,

@@ -36,9 +36,9 @@ def test_every_method_raises_pulumi_cli_missing_without_the_cli(monkeypatch, tmp
 
 def test_stack_config_carries_region_spec_and_provider_overrides():
     config = stack_config(SPEC, {"aws:skipCredentialsValidation": True})
-    assert config["aws:region"] == "us-east-1"
-    assert '"fleet": "train"' in config["fleetstack:spec"]
-    assert config["aws:skipCredentialsValidation"] == "true"
+    assert config["aws:region"].value == "us-east-1"
+    assert '"fleet": "train"' in config["fleetstack:spec"].value
+    assert config["aws:skipCredentialsValidation"].value == "true"
     assert stack_name_for("main", "train", "aws") == SPEC.stack_name
 
 

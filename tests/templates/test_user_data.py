@@ -148,7 +148,7 @@ def test_the_job_script_is_written_exactly_as_rendered(make_job, tmp_path, varia
     expected_job = dataclasses.replace(job, gpu_vendor=vendor) if job.gpus and vendor else job
     assert files[INSTANCE_JOB_SCRIPT_PATH] == render_job_script(expected_job).encode("utf-8")
     assert entries[INSTANCE_JOB_SCRIPT_PATH]["encoding"] == "gz+b64"
-    assert entries[INSTANCE_JOB_SCRIPT_PATH]["permissions"] == "0755"
+    assert entries[INSTANCE_JOB_SCRIPT_PATH]["permissions"] == "0700"  # owner-only
     assert files[SETUP_PATH] == render_static(
         "setup_instance.sh.j2", nvidia=vendor == "nvidia"
     ).encode("utf-8")
