@@ -3,8 +3,8 @@
     instances = pick_instances(state, configuration, nodes=2)   # [] -> the plan's offer
 
 One function decides: with `fleets: [NAME...]` the run must go to idle instances of those
-fleets (a FleetstackError says why none fits); without it, idle non-local instances that fit
-are taken before the plan's offer, since they are paid for already (SSH hosts cost 0). An
+fleets (a FleetstackError says why none fits); without it, an idle SSH host that fits is
+taken before the plan's offer, since it costs nothing (cloud instances are issue 14's). An
 instance is idle when its row says so and no unfinished job has it. A multi-node run takes
 its nodes from one fleet.
 """
@@ -31,6 +31,7 @@ from ..state import (
     list_instances,
     list_jobs,
 )
+from .ssh import BACKEND as SSH_BACKEND
 
 
 def pick_instances(
@@ -57,6 +58,8 @@ def pick_instances(
         for i in list_instances(state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY])
         if i.fleet_id in fleet_ids and i.id not in busy and is_remote(i) and i.hostname
     ]
+    if not named:  # unasked, only what costs nothing extra: SSH hosts (price 0)
+        free = [i for i in free if i.backend == SSH_BACKEND and not i.price]
     # a cloud instance records no resources: its fleet was created for a fitting offer
     fitting = [i for i in free if not i.resources or fits(i.resources, configuration.resources)]
     for fleet_id in fleet_ids:

@@ -195,3 +195,15 @@ def test_a_follower_killed_mid_run_is_replaced_and_the_log_resumes(sshd, tmp_pat
     run = wait_for(lambda: _final(ps_json()["orphan"]), "the run to end")
     assert run["status"] == "done", run
     assert log.read_bytes() == "".join(f"line-{i}\n" for i in range(1, 201)).encode()
+
+
+def test_without_fleets_an_idle_ssh_host_that_fits_takes_the_run(sshd, tmp_path):
+    daemon = sshd()
+    folder = project(tmp_path)
+    apply_fleet(folder, [daemon])
+    task = task_file(folder, "anywhere", ['echo "home=$HOME"'])
+    task.write_text(task.read_text().replace("fleets: [onprem]\n", ""))
+    proc = dstack("apply", "-f", str(task), "-y", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert f"home={daemon.home}\n" in proc.stdout
+    assert ps_json()["anywhere"]["backend"] == "ssh"
