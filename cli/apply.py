@@ -67,9 +67,11 @@ def apply_command(
     no_profile: bool = typer.Option(False, "--no-profile", help="Do not apply any profile"),
     reuse: bool = typer.Option(False, "-R", "--reuse", help="Only reuse an existing instance"),
     fleet: list[str] | None = typer.Option(None, "--fleet", help="Fleet the run may use"),
-    port: list[str] | None = typer.Option(None, "-p", "--port", help="Forward a port"),
+    port: list[str] | None = typer.Option(
+        None, "-p", "--port", help="Forward a port of the job to 127.0.0.1: LOCAL:REMOTE"
+    ),
 ) -> None:
-    refuse_not_yet(reuse=reuse, fleet=fleet, port=port)
+    refuse_not_yet(reuse=reuse, fleet=fleet)
     policies = [f for f, on in (("--spot", spot), ("--on-demand", on_demand),
                                 ("--spot-auto", spot_auto), ("--spot-policy", spot_policy_flag))
                 if on]  # fmt: skip
@@ -94,7 +96,7 @@ def apply_command(
     plan_and_confirm(file, list(ctx.args), overrides, yes=yes, dry_run=dry_run, detach=detach,
                      max_offers=max_offers if max_offers is not None else 50 if verbose else 3,
                      profile=profile, profiles=not no_profile, env=_env(env or []),
-                     text=text)  # fmt: skip
+                     text=text, ports=port or [])  # fmt: skip
 
 
 def _stdin_configuration(yes: bool) -> str:

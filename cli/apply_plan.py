@@ -12,6 +12,7 @@ from ..engine.models.plan import Plan, ResourcePlan
 from ..engine.services.apply import ensure_applicable, execute_plan, plan_apply
 from ..engine.services.fleets import FleetApplied
 from ..engine.services.plan import OverrideValue
+from ..engine.services.runs import check_free, run_forwards
 from .apply_run import submit_and_attach
 from .server import need_server
 from .views.confirm import confirm
@@ -35,15 +36,21 @@ def plan_and_confirm(
     profiles: bool = True,
     env: Mapping[str, str] | None = None,
     text: str | None = None,
+    ports: list[str] | None = None,
 ) -> None:
     plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
                       dry_run=dry_run, profiles=profiles, env=env, text=text)  # fmt: skip
     console = make_console()
     render_plan(plan, console, max_offers=max_offers)
     render_stack_plan(plan, console)
+    forwards = run_forwards(plan.configuration, ports or [])
+    for forward in forwards:
+        console.print(f"Port (while attached): {forward.describe()}", highlight=False)
     if dry_run:
         return
     ensure_applicable(plan)
+    if not detach:
+        check_free(forwards)
     if not yes:
         _confirm(plan, console)
     # The server starts once the plan is applied for real (a refused or declined apply
@@ -56,7 +63,7 @@ def plan_and_confirm(
     if isinstance(result, FleetApplied):
         _show_fleet(plan, result, console)
         return
-    code = submit_and_attach(result.run, detach=detach, console=console)
+    code = submit_and_attach(result.run, detach=detach, console=console, forwards=forwards)
     if code:
         raise SystemExit(code)
 
@@ -116,6 +123,8 @@ def _show_fleet(plan: Plan, applied: FleetApplied, console: Console) -> None:
             f"Fleet {fleet.name} is {fleet.status.value} with no instance ({nodes_text(plan)})."
         )
         return
+    for failure in applied.failures:
+        console.print(f"[red]not joined[/red] {failure}", highlight=False)
     for instance in applied.instances:
         console.print(
             f"  {fleet.name}-{instance.instance_num}  {instance.instance_type}  "

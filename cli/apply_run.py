@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..engine.models.durations import format_duration
 from ..engine.runner.jobfiles import EXIT_STATUS_FILE
-from ..engine.services.runs import AttachedRun
+from ..engine.services.runs import AttachedRun, PortForward
 from ..engine.state import RunRecord
 from .server import need_server
 from .views.output import print_error, status_console
@@ -30,7 +31,9 @@ _BEFORE_RUNNING = (None, "submitted", "provisioning", "pending")
 _STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": "yellow"}
 
 
-def submit_and_attach(run: RunRecord, *, detach: bool, console: Console) -> int:
+def submit_and_attach(
+    run: RunRecord, *, detach: bool, console: Console, forwards: Sequence[PortForward] = ()
+) -> int:
     """For a run just submitted: with `detach` say how to follow it and return 0, else attach.
     Either way the server (which starts the run's job) is woken, or started."""
     need_server()
@@ -41,14 +44,20 @@ def submit_and_attach(run: RunRecord, *, detach: bool, console: Console) -> int:
             f"`dstack stop {run.name}` stops it."
         )
         return 0
-    return attach(run, console)
+    return attach(run, console, forwards)
 
 
-def attach(run: RunRecord, console: Console) -> int:
-    """Stream the run's output and status until it finishes; returns the exit code."""
-    attached = _Attached(run, status_console())
+def attach(
+    run: RunRecord, console: Console, forwards: Sequence[PortForward] = (), *, offset: int = 0
+) -> int:
+    """Stream the run's output (from byte `offset` of its log) and status until it finishes,
+    its ports forwarded meanwhile; returns the exit code."""
+    attached = _Attached(run, status_console(), offset=offset)
     try:
-        return attached.follow()
+        with attached.attached.ports(list(forwards)) as opened:
+            for forward in opened:
+                attached.status.print(f"Forwarding {forward.describe()}", highlight=False)
+            return attached.follow()
     except KeyboardInterrupt:
         return attached.interrupted(console)
     except BrokenPipeError:
@@ -60,7 +69,7 @@ def attach(run: RunRecord, console: Console) -> int:
 
 
 class _Attached:
-    def __init__(self, run: RunRecord, status: Console) -> None:
+    def __init__(self, run: RunRecord, status: Console, *, offset: int = 0) -> None:
         self.attached = AttachedRun(run)
         self.run = run
         self.status = status
@@ -70,6 +79,8 @@ class _Attached:
         self.ended_job: str | None = None
         self.log_path: str | None = None
         self.offset = 0
+        self.first_offset = offset  # where the first job's output is shown from
+        self.nodes: dict[int, NodeLog] = {}  # the jobs of a multi-node run, by node
         self.at_line_start = True
 
     def follow(self) -> int:
@@ -136,8 +147,13 @@ class _Attached:
         return True
 
     def _switch_job(self) -> None:
-        """Follow the run's latest job submission (a retry starts a new one)."""
-        job = self.attached.latest_job()
+        """Follow the run's latest job submission (a retry starts a new one); every node's
+        job of a multi-node run, each line prefixed with its node."""
+        jobs = self.attached.latest_jobs()
+        if len(jobs) > 1:
+            for node in jobs:
+                self.nodes.setdefault(node.job_num, NodeLog(node.log_path))
+        job = jobs[0] if jobs else None
         if job is None:
             return
         if job.id != self.job_id:
@@ -147,9 +163,14 @@ class _Attached:
                 self.status.print(
                     f"[bold]{self.run.name}[/bold] resubmitted (attempt {job.submission_num + 1})"
                 )
-            self.job_id, self.log_path, self.offset = job.id, job.log_path, 0
+            first = self.job_id is None
+            self.job_id, self.log_path = job.id, job.log_path
+            self.offset = self.first_offset if first else 0
 
     def _read_new_bytes(self) -> None:
+        if self.nodes:
+            self._read_node_lines()
+            return
         if not self.log_path:
             return
         try:
@@ -163,6 +184,15 @@ class _Attached:
                     self.at_line_start = chunk.endswith(b"\n")
         except FileNotFoundError:
             return
+        self.out.flush()
+
+    def _read_node_lines(self, *, final: bool = False) -> None:
+        for num, node in sorted(self.nodes.items()):
+            lines = node.read_lines(final=final or self.run.status.is_finished)
+            if lines and self.shown in _BEFORE_RUNNING:
+                self._print_status(self.run, "running")
+            for line in lines:
+                self.out.write(b"[node %d] " % num + line)
         self.out.flush()
 
     def _show_status(self, run: RunRecord) -> None:
@@ -208,3 +238,29 @@ class _Attached:
             self.out.write(b"\n")
             self.out.flush()
         self.at_line_start = True
+
+
+class NodeLog:
+    """One node's log in a multi-node run: whole lines only (a last partial line at the end)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def read_lines(self, *, final: bool) -> list[bytes]:
+        if not self.path:
+            return []
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        whole = [line + b"\n" for line in lines]
+        if final and self.partial:
+            whole.append(self.partial + b"\n")
+            self.partial = b""
+        return whole

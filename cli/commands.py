@@ -15,6 +15,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List runs. By default the active runs, or the last finished one when none is active.",
     ),
     "logs": ("logs", "Show the output of a run; -f follows it until the run ends."),
+    "attach": (
+        "attach",
+        "Attach to a running run: forward its ports to 127.0.0.1 again; --logs follows it.",
+    ),
     "stop": ("stop", "Stop a run: SIGTERM, then kill after the grace period; -x kills now."),
     "delete": (
         "delete",

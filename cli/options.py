@@ -27,14 +27,12 @@ _NOT_YET = {
     "-R, apply reuses an idle instance or creates what the plan shows",
     "--fleet": "choosing the fleets a run may use comes with the reconciler; leave --fleet "
     "out: the plan takes the cheapest matching offer or idle instance",
-    "-p/--port": "forwarding ports from the CLI comes with SSH execution; list them under "
-    "`ports:` in the configuration instead",
 }
 
 
 def refuse_not_yet(**given: object) -> None:
-    """FleetstackError for the first flag of a later issue given (keys: reuse, fleet, port)."""
-    flags = {"reuse": "-R/--reuse", "fleet": "--fleet", "port": "-p/--port"}
+    """FleetstackError for the first flag of a later issue given (keys: reuse, fleet)."""
+    flags = {"reuse": "-R/--reuse", "fleet": "--fleet"}
     for key, value in given.items():
         if value:
             flag = flags[key]

@@ -61,7 +61,7 @@ def program(spec: StackSpec) -> None:
     sg = aws.ec2.SecurityGroup(
         f"{prefix}-sg",
         # EC2 accepts few characters in a description: the stack name is always safe
-        description=f"fleetstack {spec.stack_name}: SSH and service ports",
+        description=f"fleetstack {spec.stack_name}: SSH only (task ports go through SSH)",
         ingress=[
             aws.ec2.SecurityGroupIngressArgs(
                 protocol="tcp", from_port=port, to_port=port, cidr_blocks=[spec.allowed_cidr]

@@ -77,7 +77,7 @@ def program(spec: StackSpec) -> None:
         security_rules=[
             network.SecurityRuleArgs(
                 name="fleetstack-inbound",
-                description=f"fleetstack {spec.stack_name}: SSH and service ports",
+                description=f"fleetstack {spec.stack_name}: SSH only (task ports go through SSH)",
                 priority=INBOUND_PRIORITY,
                 direction="Inbound",
                 access="Allow",

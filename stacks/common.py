@@ -10,8 +10,9 @@ SSH_USER = "ubuntu"
 
 
 def inbound_ports(spec: StackSpec) -> list[int]:
-    """TCP ports opened to `spec.allowed_cidr`: SSH plus the spec's ports, sorted, once each."""
-    return sorted({SSH_PORT, *spec.ports})
+    """TCP ports opened to `spec.allowed_cidr`: SSH only. A task's ports reach the user
+    through the SSH connection (forwarded to 127.0.0.1), never through the firewall."""
+    return [SSH_PORT]
 
 
 def wants_nvidia_image(spec: StackSpec) -> bool:

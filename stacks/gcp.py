@@ -78,7 +78,7 @@ def program(spec: StackSpec) -> None:
     gcp.compute.Firewall(
         f"{prefix}-fw",
         network="default",
-        description=f"fleetstack {spec.stack_name}: SSH and service ports",
+        description=f"fleetstack {spec.stack_name}: SSH only (task ports go through SSH)",
         direction="INGRESS",
         allows=[
             gcp.compute.FirewallAllowArgs(

@@ -12,16 +12,27 @@ from __future__ import annotations
 
 from ..fleets.placement import NoCapacity, place_job
 from ..models.statuses import JobStatus, JobTerminationReason, RunStatus
+from ..remote.start import revive_followers
 from ..runner.supervisor import reconcile_jobs
 from ..runs.starter import start_job
-from ..state import finish_job, get_job, get_run
+from ..state import (
+    InstanceRecord,
+    JobRecord,
+    RunRecord,
+    finish_job,
+    get_instance,
+    get_job,
+    get_run,
+)
 from ..state.claims import claim, release
 from ..state.models import JobRow
 from .context import PassContext
 
 
 def settle_ended(ctx: PassContext) -> None:
-    """Jobs of this host whose supervisor has ended get their recorded end (or `failed`)."""
+    """Jobs of this host whose supervisor has ended get their recorded end (or `failed`);
+    a remote job whose follower died first gets a new follower (the job goes on there)."""
+    revive_followers(ctx.state)
     ctx.report.jobs_settled += [j.id for j in reconcile_jobs(ctx.state)]
 
 
@@ -44,6 +55,10 @@ def _start_one(ctx: PassContext, job_id: str) -> None:
         finish_job(ctx.state, job.id, JobTerminationReason.TERMINATED_BY_SERVER)
         return
     ctx.touched_runs.add(run.id)
+    instance = get_instance(ctx.state, job.instance_id) if job.instance_id else None
+    if instance is not None:  # submit put this node on a host of a fleet (`fleets:`, SSH)
+        _start(ctx, run, job, instance)
+        return
     placed = place_job(ctx.state, run, host=ctx.host)
     if isinstance(placed, NoCapacity):
         finish_job(
@@ -54,8 +69,19 @@ def _start_one(ctx: PassContext, job_id: str) -> None:
         )
         ctx.report.jobs_without_capacity.append(job.id)
         return
+    _start(ctx, run, job, None)
+
+
+def _start(
+    ctx: PassContext, run: RunRecord, job: JobRecord, instance: InstanceRecord | None
+) -> None:
     started = start_job(
-        ctx.state, run, job_num=job.job_num, submission_num=job.submission_num, job=job
+        ctx.state,
+        run,
+        job_num=job.job_num,
+        submission_num=job.submission_num,
+        job=job,
+        instance=instance,
     )
     if started.status.is_finished:
         ctx.report.errors.append(f"job {job.id} of {run.name}: {started.error}")

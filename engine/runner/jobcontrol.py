@@ -77,10 +77,15 @@ def start_supervisor(
     jobfiles.write_json_atomic(job_dir / jobfiles.SPEC_FILE, spec, mode=0o600)
     for name in (jobfiles.EXIT_STATUS_FILE, jobfiles.STOP_REQUEST_FILE):
         (job_dir / name).unlink(missing_ok=True)
+    return spawn_detached("fleetstack.engine.runner.supervisor", job_dir, "the job supervisor")
+
+
+def spawn_detached(module: str, job_dir: Path, what: str) -> SupervisorHandle:
+    """Run `python -m MODULE --job-dir DIR --detach` (it forks, names itself in
+    DIR/supervisor.pid, prints its pid) and return the handle of the detached process."""
     with open(job_dir / jobfiles.SUPERVISOR_LOG_FILE, "ab") as diag:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fleetstack.engine.runner.supervisor", "--job-dir", str(job_dir)]
-            + ["--detach"],
+            [sys.executable, "-m", module, "--job-dir", str(job_dir), "--detach"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=diag,
@@ -90,11 +95,22 @@ def start_supervisor(
         out, _ = proc.communicate()
     if proc.returncode != 0 or not out.strip():
         raise RuntimeError(
-            f"the job supervisor did not start (exit {proc.returncode}); "
+            f"{what} did not start (exit {proc.returncode}); "
             f"see {job_dir / jobfiles.SUPERVISOR_LOG_FILE}"
         )
     pid = int(out.split()[0])
     return SupervisorHandle(pid=pid, token=process_token(pid), host=socket.gethostname())
+
+
+def record_supervisor(state: State, job_id: str, handle: SupervisorHandle) -> JobRecord:
+    """Name `handle`'s process as the one answering for the job in its row."""
+    return store.update_job(
+        state,
+        job_id,
+        supervisor_pid=handle.pid,
+        supervisor_token=handle.token,
+        supervisor_host=handle.host,
+    )
 
 
 def stop_job(job_dir: Path | str, *, abort: bool = False, reason: str | None = None) -> bool:

@@ -107,24 +107,29 @@ def main(argv: list[str] | None = None) -> int:
     if not spec.get("script"):
         parser.error(f"no --script and no {spec_path}")
 
-    if args.detach:
-        child = os.fork()
-        if child:  # the parent names the child, then leaves: init adopts the supervisor
-            write_pid_file(job_dir, child)
-            print(child, flush=True)
-            os._exit(0)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(devnull, 1)
-        os.close(devnull)
-    else:
-        write_pid_file(job_dir, os.getpid())
-
+    name_self(job_dir, detach=args.detach)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     return Supervisor(job_dir, spec).run(wake_r)
+
+
+def name_self(job_dir: Path, *, detach: bool) -> None:
+    """Name this process in DIR/supervisor.pid; with `detach`, fork first: the parent names
+    the child, prints its pid and leaves (init adopts the child, which carries on)."""
+    if not detach:
+        write_pid_file(job_dir, os.getpid())
+        return
+    child = os.fork()
+    if child:
+        write_pid_file(job_dir, child)
+        print(child, flush=True)
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 class _Requests:
@@ -140,6 +145,16 @@ def _on_stop(_signum: int, _frame: FrameType | None) -> None:
 
 def _on_abort(_signum: int, _frame: FrameType | None) -> None:
     _Requests.abort = True
+
+
+# The remote follower (engine/remote/follower.py) is a Supervisor too and shares these.
+on_stop = _on_stop
+on_abort = _on_abort
+
+
+def stop_requests() -> type[_Requests]:
+    """The stop/abort flags the signal handlers set."""
+    return _Requests
 
 
 class Supervisor:

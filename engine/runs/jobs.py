@@ -32,8 +32,9 @@ CONTAINER_WORKDIR = "/workflow"  # where the job script mounts the project in a 
 DEFAULT_STOP_GRACE_SECONDS = 300  # dstack's stop_duration default (5m)
 # Known only once a multi-node run's instances exist: withheld where they are not known yet.
 NODE_ADDRESS_VARIABLES = ("DSTACK_NODE_RANK", "DSTACK_MASTER_NODE_IP", "DSTACK_NODES_IPS")
-# Variables of ours that must not leak from the CLI's environment into the job.
-_NOT_INHERITED = ("FLEETSTACK_LOG_FILE",)
+# What a job gets from the CLI's environment: nothing else (credentials stay out of jobs);
+# the job script exports the configured env and the DSTACK_* variables itself.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 RunConfiguration = TaskConfiguration | ServiceConfiguration | DevEnvironmentConfiguration
 
@@ -136,11 +137,14 @@ def working_dir_seen_by_job(job: JobSpec, code_dir: Path) -> str:
 
 
 def supervisor_environment(job: JobSpec | None = None) -> dict[str, str]:
-    """The environment the job script starts with: the CLI's, less fleetstack's own knobs and
-    the job's secret names (their values reach the job through job.env only, never the
-    supervisor's spec file)."""
-    secret = set(job.secret_env) if job is not None else set()
-    return {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED and k not in secret}
+    """The environment the job script starts with: PATH, HOME and LANG only (the remote
+    supervisor, engine/remote/supervise.sh, gives the same three). The job's own variables
+    come from the script, its secret values from job.env: never from the CLI's environment."""
+    return {
+        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
+        "HOME": os.environ.get("HOME") or "/",
+        "LANG": os.environ.get("LANG") or "C.UTF-8",
+    }
 
 
 def stop_grace_for_supervisor(job: JobSpec) -> float:

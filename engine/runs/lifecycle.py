@@ -23,6 +23,7 @@ apart) until it is stopped, while waiting for capacity ends after `duration`.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -34,8 +35,9 @@ from ..models.statuses import (
     RunStatus,
     RunTerminationReason,
 )
+from ..remote.start import revive_followers
 from ..runner.jobfiles import LOG_FILE
-from ..runner.supervisor import reconcile_jobs
+from ..runner.supervisor import reconcile_jobs, stop_job
 from ..state import (
     JobRecord,
     RunRecord,
@@ -45,6 +47,7 @@ from ..state import (
     get_run,
     jobs_of_run,
     list_runs,
+    set_job_status,
     set_run_status,
 )
 from ..state.common import apply_status, fetch_for_update
@@ -88,6 +91,7 @@ def refresh_runs(state: State, *, now: datetime | None = None) -> list[RunRecord
 
     Cheap when nothing is active: two indexed queries.
     """
+    revive_followers(state)  # a remote job outlives its follower: follow it again
     reconcile_jobs(state)
     changed = []
     for run in list_runs(state, include_finished=False):
@@ -153,6 +157,10 @@ def _step(
     if run.status is RunStatus.PENDING:
         return _process_pending(state, run, jobs, now)
     active = [j for j in jobs if not j.status.is_finished]
+    if active and run.status is not RunStatus.TERMINATING:
+        failed = [j for j in jobs if j.status is JobStatus.FAILED]
+        if failed:  # one node of a multi-node run failed: the run fails, the others stop
+            return _stop_other_nodes(state, run, active)
     if active:
         return _follow_active(state, run, active)
     return _process_finished_jobs(state, run, jobs, now)
@@ -175,6 +183,23 @@ def _follow_active(state: State, run: RunRecord, active: list[JobRecord]) -> Run
     return set_run_status(state, run.id, target)
 
 
+def _stop_other_nodes(state: State, run: RunRecord, active: list[JobRecord]) -> RunRecord:
+    run = set_run_status(
+        state, run.id, RunStatus.TERMINATING, termination_reason=RunTerminationReason.JOB_FAILED
+    )
+    for job in active:
+        with contextlib.suppress(IllegalTransitionError):
+            set_job_status(
+                state,
+                job.id,
+                JobStatus.TERMINATING,
+                termination_reason=JobTerminationReason.TERMINATED_BY_SERVER,
+            )
+        if job.job_dir:
+            stop_job(job.job_dir, reason=JobTerminationReason.TERMINATED_BY_SERVER.value)
+    return run
+
+
 def _process_finished_jobs(
     state: State, run: RunRecord, jobs: list[JobRecord], now: datetime
 ) -> RunRecord:
@@ -183,7 +208,8 @@ def _process_finished_jobs(
         if run.status in (RunStatus.SUBMITTED, RunStatus.PROVISIONING):
             run = set_run_status(state, run.id, RunStatus.RUNNING)  # done only follows running
         return finish_run(state, run.id, RunTerminationReason.ALL_JOBS_DONE, error="")
-    job = failed[0]
+    # the node that failed explains the run, not the nodes stopped because of it
+    job = next((j for j in failed if j.status is JobStatus.FAILED), failed[0])
     if run.status is not RunStatus.TERMINATING:
         decision = _retry_decision(run, job, jobs_of_run(state, run.id), now)
         if decision == "retry":  # the error stays visible (`dstack ps -v`) until it is retried
@@ -221,6 +247,7 @@ def _resubmit(state: State, run: RunRecord, jobs: list[JobRecord]) -> None:
             job_spec=job.job_spec,
             job_dir=str(job_dir) if job_dir else None,
             log_path=str(job_dir / LOG_FILE) if job_dir else None,
+            instance_id=job.instance_id,  # a node stays on its instance (an SSH host)
         )
 
 

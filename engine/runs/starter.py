@@ -1,6 +1,11 @@
 """Starting one submission of a run's job: the job row, the project copy, the job script, the
 supervisor. Used by submit_run (the first submission) and the lifecycle (retries).
 
+Where it runs follows the instance: none or a `local` one -> the local supervisor; any other
+backend (ssh fleets, cloud instances) -> engine/remote (the follower uploads the same job
+script and the project copy to the host and follows the job there). Node N of a multi-node
+run gets DSTACK_NODE_RANK=N; the other node variables were set at submit.
+
 A crash while copying the project leaves a job row whose supervisor_pid is this process: the
 supervisor's reconciling fails it ("supervisor vanished") instead of leaving it submitted.
 """
@@ -9,15 +14,18 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..errors import FleetstackError
+from ..models.jobs import JobSpec
 from ..models.runs import RunSpec
 from ..paths import dstack_home
+from ..remote.start import is_remote, start_remote_job
 from ..runner import jobfiles
+from ..runner.jobcontrol import record_supervisor
 from ..runner.supervisor import process_token, start_supervisor
-from ..secrets import ENV_FILE, job_environment, write_env_file
+from ..secrets import ENV_FILE, env_file_bytes, job_environment, write_env_file
 from ..state import (
     InstanceRecord,
     JobRecord,
@@ -26,6 +34,7 @@ from ..state import (
     State,
     create_job,
     finish_job,
+    get_instance,
     update_job,
 )
 from .code import copy_project
@@ -33,9 +42,16 @@ from .jobs import job_for_submission, stop_grace_for_supervisor, supervisor_envi
 
 
 def resubmit_jobs(state: State, run: RunRecord, jobs: list[JobRecord]) -> list[JobRecord]:
-    """Start a new submission (submission_num + 1) of each of `jobs` (the latest ones)."""
+    """Start a new submission (submission_num + 1) of each of `jobs` (the latest ones), on
+    the instance the previous submission had."""
     return [
-        start_job(state, run, job_num=job.job_num, submission_num=job.submission_num + 1)
+        start_job(
+            state,
+            run,
+            job_num=job.job_num,
+            submission_num=job.submission_num + 1,
+            instance=get_instance(state, job.instance_id) if job.instance_id else None,
+        )
         for job in jobs
     ]
 
@@ -49,16 +65,16 @@ def start_job(
     instance: InstanceRecord | None = None,
     job: JobRecord | None = None,
 ) -> JobRecord:
-    """Create the job row, copy the project, render the job script, start its supervisor.
+    """Create the job row (unless `job`, the row submit or a retry created, is given), copy
+    the project, render the job script, start its supervisor (on `instance`, where
+    placement put the job; None: this machine).
 
     A failure on the way ends the job as failed (executor_error) with the reason as its
-    error, so the run's status tells it; the job row is returned either way. `job` is the
-    row submit (or a retry) already created; `instance` is where placement put the job
-    (only this machine runs jobs so far: None).
+    error, so the run's status tells it; the job row is returned either way.
     """
-    return start_job_reporting(state, run, job_num=job_num, submission_num=submission_num, job=job)[
-        0
-    ]
+    return start_job_reporting(
+        state, run, job_num=job_num, submission_num=submission_num, instance=instance, job=job
+    )[0]
 
 
 def start_job_reporting(
@@ -67,6 +83,7 @@ def start_job_reporting(
     *,
     job_num: int,
     submission_num: int,
+    instance: InstanceRecord | None = None,
     job: JobRecord | None = None,
 ) -> tuple[JobRecord, str | None]:
     """start_job, and the reason when the job did not start (None when it did)."""
@@ -86,7 +103,10 @@ def start_job_reporting(
             job_spec=asdict(spec.job),
             job_dir=str(job_dir),
             log_path=str(job_dir / jobfiles.LOG_FILE),
+            instance_id=instance.id if instance is not None else None,
         )
+    elif instance is not None and job.instance_id != instance.id:
+        job = update_job(state, job.id, instance_id=instance.id)
     # Until its supervisor runs, this process answers for the job: if it dies while copying
     # the project (kill -9, Ctrl-C), reconciling fails the job instead of leaving it submitted.
     me = os.getpid()
@@ -104,6 +124,21 @@ def start_job_reporting(
         if not root.is_dir():
             raise FleetstackError(f"the project folder {root} is gone")
         copy_project(root, code_dir, skip=[dstack_home()])
+        if instance is not None and is_remote(instance):
+            # secret values travel as the host's 0600 job.env, beside the job script
+            secrets = job_environment(run) if spec.job.secret_env else {}
+            files = {ENV_FILE: (env_file_bytes(secrets), 0o600)} if secrets else None
+            handle = start_remote_job(
+                job_dir,
+                job=_node_job(spec.job, job_num),
+                instance=instance,
+                job_id=job.id,
+                database_url=state.url,
+                grace_seconds=stop_grace_for_supervisor(spec.job),
+                max_duration=spec.max_duration,
+                files=files,
+            )
+            return record_supervisor(state, job.id, handle), None
         script = job_dir / "job.sh"
         if spec.job.secret_env:
             write_env_file(job_dir / ENV_FILE, job_environment(run))
@@ -123,11 +158,9 @@ def start_job_reporting(
         error = f"job did not start: {e}"
         job = finish_job(state, job.id, JobTerminationReason.EXECUTOR_ERROR, error=error)
         return job, error
-    job = update_job(
-        state,
-        job.id,
-        supervisor_pid=handle.pid,
-        supervisor_token=handle.token,
-        supervisor_host=handle.host,
-    )
-    return job, None
+    return record_supervisor(state, job.id, handle), None
+
+
+def _node_job(job: JobSpec, job_num: int) -> JobSpec:
+    """The job of node `job_num`: its DSTACK_NODE_RANK."""
+    return replace(job, env={**job.env, "DSTACK_NODE_RANK": str(job_num)})

@@ -29,6 +29,7 @@ from ..backends.local.host import host_python
 from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
+from ..fleets.ssh_placement import cluster_job, instance_offer, pick_instances
 from ..models.json import JSONObject
 from ..models.offers import Offer
 from ..models.plan import Plan
@@ -48,7 +49,6 @@ from ..state import (
 from ..state.runs import DEFAULT_PROJECT, NewJob
 from .code import project_root
 from .control import remove_run_files
-from .jobs import build_job
 
 
 def submit_run(
@@ -61,29 +61,31 @@ def submit_run(
     configuration type cannot run here, or a live run already has the name.
     """
     configuration = plan.configuration
-    offer = _local_offer(plan)
     if not isinstance(configuration, TaskConfiguration | ServiceConfiguration):
         raise FleetstackError(
             f"{plan.configuration_path}: type: {configuration.type} cannot run on the local "
             "backend yet; use type: task (or service)"
         )
-    if configuration.python is not None and configuration.image is None:
-        _check_host_python(plan.configuration_path, configuration.python)
     if not configuration.commands and not configuration.setup:
         raise FleetstackError(
             f"{plan.configuration_path}: commands: a {configuration.type} needs at least one "
             "command to run"
         )
     state = state or open_state()
+    # Issue 14's placement replaces these two lines (and the cluster_job below).
+    nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
+    instances = pick_instances(state, configuration, nodes=nodes)
+    offer = instance_offer(instances[0]) if instances else _local_offer(plan)
+    if configuration.python is not None and configuration.image is None and not instances:
+        _check_host_python(plan.configuration_path, configuration.python)
     config_path = Path(plan.configuration_path)
     root = project_root(config_path)
     retry = configuration.retry
 
     def build(name: str, run_id: str) -> tuple[JSONObject, list[NewJob]]:
         run_dir = dstack_home() / "runs" / f"{name}-{run_id[:8]}"
-        gpus, secret_env = offer.gpu_count, plan.secret_env
-        job = build_job(
-            configuration, run_name=name, run_id=run_id, gpus=gpus, secret_env=secret_env
+        job = cluster_job(
+            configuration, name, run_id, offer.gpu_count, instances, secret_env=plan.secret_env
         )
         run_spec = RunSpec(
             project_root=str(root),
@@ -96,15 +98,22 @@ def submit_run(
             else None,
             offer=offer.to_json(plan.requirements.nodes),
         )
-        job_dir = run_dir / "job-0-0"
-        first: NewJob = {
-            "job_num": 0,
-            "submission_num": 0,
-            "job_spec": asdict(job),
-            "job_dir": str(job_dir),
-            "log_path": str(job_dir / LOG_FILE),
-        }
-        return run_spec.model_dump(mode="json"), [first]
+        # one job per node: on the instances placement chose (an SSH fleet's hosts), else
+        # one job the reconciler places (node N's rank is added when it starts)
+        jobs: list[NewJob] = []
+        for num, instance in enumerate(instances or [None]):
+            job_dir = run_dir / f"job-{num}-0"
+            new: NewJob = {
+                "job_num": num,
+                "submission_num": 0,
+                "job_spec": asdict(job),
+                "job_dir": str(job_dir),
+                "log_path": str(job_dir / LOG_FILE),
+            }
+            if instance is not None:
+                new["instance_id"] = instance.id
+            jobs.append(new)
+        return run_spec.model_dump(mode="json"), jobs
 
     replaced = get_run_by_name(state, configuration.name) if configuration.name else None
     # The rows hold digests; the values go to the store before the rows exist, so the

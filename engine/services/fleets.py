@@ -7,7 +7,7 @@ engine/fleets/lifecycle.py (the fleet row is written before its stack's `up`).
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..backends.base import Capability
@@ -24,6 +24,7 @@ from ..fleets.lifecycle import (
     reap_idle_fleets,
     record_empty_fleet,
 )
+from ..fleets.ssh import register_ssh_fleet
 from ..fleets.stacks import stack_engine_for
 from ..fleets.usage import runs_using
 from ..models.fleets import FleetSpec
@@ -56,6 +57,7 @@ class ApplyProgress(Protocol):
 class FleetApplied:
     fleet: FleetRecord
     instances: list[InstanceRecord]
+    failures: list[str] = field(default_factory=list)  # SSH hosts that did not join, and why
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
     of the stack planned in plan.resource_plan, then its instances."""
     configuration = plan.configuration
     assert isinstance(configuration, FleetConfiguration)
+    if configuration.ssh_config is not None:
+        registered = register_ssh_fleet(open_state(), configuration, name=plan.run_name)
+        return FleetApplied(registered.fleet, registered.instances, registered.failures)
     rp = plan.resource_plan
     if rp is None and plan.is_empty_fleet:
         fleet = record_empty_fleet(open_state(), plan.run_name, spec=_empty_fleet_spec(plan))

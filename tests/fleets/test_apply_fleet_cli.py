@@ -73,7 +73,8 @@ def test_a_task_on_a_cloud_offer_shows_its_ports_in_the_plan(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "Resource plan of stack fleetstack/main-serve" in result.stdout
-    assert "ingress=22,8000 from 0.0.0.0/0" in result.stdout
+    assert "ingress=22 from 0.0.0.0/0" in result.stdout  # 8000 is forwarded over SSH
+    assert "Port (while attached): http://127.0.0.1:8000 -> port 8000 of the job" in result.stdout
 
 
 def test_creating_a_fleet_without_the_pulumi_cli_says_how_to_install_it_and_creates_nothing():

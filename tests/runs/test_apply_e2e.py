@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -368,7 +369,7 @@ def _children_of_session(job) -> list[int]:
 
 FAKE_DOCKER = r"""#!/usr/bin/env bash
 # A stand-in for docker: answers `info`, logs every call, runs `run` in place of a container.
-printf '%s\n' "$*" >> "$FAKE_DOCKER_LOG"
+printf '%s\n' "$*" >> FAKE_DOCKER_LOG
 case "$1" in
   info | rm | stop) exit 0 ;;
   run) shift ;;
@@ -397,10 +398,10 @@ def test_image_runs_through_a_container_runtime_when_one_answers(project, tmp_pa
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "docker"
-    fake.write_text(FAKE_DOCKER)
-    fake.chmod(0o755)
     calls = tmp_path / "docker.log"
-    monkeypatch.setenv("FAKE_DOCKER_LOG", str(calls))
+    # the job gets PATH but not the CLI's other variables: the log's path is in the script
+    fake.write_text(FAKE_DOCKER.replace("FAKE_DOCKER_LOG", shlex.quote(str(calls))))
+    fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     config = project(
         _config(

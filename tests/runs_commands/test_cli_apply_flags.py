@@ -67,7 +67,7 @@ def test_the_older_run_form_passes_every_word_after_the_file(config, project):
 
 @pytest.mark.parametrize(
     ("flags", "named"),
-    [(["-R"], "-R/--reuse"), (["--fleet", "f1"], "--fleet"), (["-p", "8000"], "-p/--port")],
+    [(["-R"], "-R/--reuse"), (["--fleet", "f1"], "--fleet")],
 )
 def test_flags_of_later_issues_refuse_in_one_line(config, project, flags, named):
     proc = dstack("apply", "-f", str(config), "-y", *flags, cwd=project)

@@ -75,15 +75,11 @@ def test_nodes_boot_the_user_data_with_the_disk_size_and_key(gpu_cluster):
         assert instance.inputs["associatePublicIpAddress"] is True
 
 
-def test_security_group_opens_ssh_and_the_ports_to_the_allowed_cidr_only(gpu_cluster):
+def test_security_group_opens_only_ssh_to_the_allowed_cidr_not_the_task_ports(gpu_cluster):
     _, ev = gpu_cluster
     sg = ev.one(SECURITY_GROUP)
     from_cidr = [rule for rule in sg.inputs["ingress"] if "cidrBlocks" in rule]
-    assert sorted((r["fromPort"], r["toPort"]) for r in from_cidr) == [
-        (22, 22),
-        (6006, 6006),
-        (8000, 8000),
-    ]
+    assert sorted((r["fromPort"], r["toPort"]) for r in from_cidr) == [(22, 22)]
     assert {r["protocol"] for r in from_cidr} == {"tcp"}
     assert all(r["cidrBlocks"] == ["203.0.113.0/24"] for r in from_cidr)
     # the nodes reach each other on every port, and nothing else is open

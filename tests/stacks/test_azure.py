@@ -95,10 +95,10 @@ def test_each_node_has_its_own_static_ip_and_nic_behind_the_fleet_nsg(a100_clust
     assert subnet.inputs["virtualNetworkName"] == ev.one(VNET).name
 
 
-def test_nsg_opens_ssh_and_the_ports_to_the_allowed_cidr(a100_cluster):
+def test_nsg_opens_only_ssh_to_the_allowed_cidr(a100_cluster):
     _, ev = a100_cluster
     [rule] = ev.one(NSG).inputs["securityRules"]
-    assert rule["destinationPortRanges"] == ["22", "8000", "8888"]
+    assert rule["destinationPortRanges"] == ["22"]  # task ports go through SSH
     assert rule["sourceAddressPrefix"] == "192.0.2.0/24"
     assert (rule["direction"], rule["access"], rule["protocol"]) == ("Inbound", "Allow", "Tcp")
 

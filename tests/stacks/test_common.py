@@ -13,9 +13,9 @@ from fleetstack.stacks.common import (
 from fleetstack.stacks.errors import StackError
 
 
-def test_inbound_ports_are_ssh_plus_the_spec_ports_sorted_once(make_spec):
+def test_only_ssh_is_opened_whatever_ports_the_task_has(make_spec):
     assert inbound_ports(make_spec("aws")) == [22]
-    assert inbound_ports(make_spec("aws", ports=(8000, 22, 80, 8000))) == [22, 80, 8000]
+    assert inbound_ports(make_spec("aws", ports=(8000, 22, 80, 8000))) == [22]
 
 
 def test_only_nvidia_gpus_want_the_driver_image(make_spec):

@@ -98,10 +98,10 @@ def test_boot_disk_user_data_and_ssh_key(t4_cluster):
         ]
 
 
-def test_firewall_opens_ssh_and_ports_to_the_cidr_for_the_fleets_instances_only(t4_cluster):
+def test_firewall_opens_only_ssh_to_the_cidr_for_the_fleets_instances(t4_cluster):
     spec, ev = t4_cluster
     public, internal = ev.of_type(FIREWALL)
-    assert public.inputs["allows"] == [{"protocol": "tcp", "ports": ["22", "8000"]}]
+    assert public.inputs["allows"] == [{"protocol": "tcp", "ports": ["22"]}]  # not 8000
     assert public.inputs["sourceRanges"] == ["198.51.100.7/32"]
     assert public.inputs["direction"] == "INGRESS"
     tag = spec.resource_prefix

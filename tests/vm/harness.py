@@ -29,12 +29,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fleetstack.stacks import common
+
 from . import base, host
 
 PREFIX = "fsvm"
 SUBNET_PREFIX = "10.213"  # 10.213.X.0/24 per bench; .1 is the host's bridge address
 LOCAL_IMAGE = "fleetstack-test/base:latest"
-SSH_USER = "debian"  # Debian's cloud-init default user
+SSH_USER = common.SSH_USER  # the user the stack programs export (cloud images' default user)
+# The bench's Debian image names its default user as the clouds' Ubuntu images do, so the
+# user the programs export is the one that logs in (engine/remote connects as it).
+_DEFAULT_USER_CFG = f"""system_info:
+  default_user:
+    name: {SSH_USER}
+    lock_passwd: true
+    gecos: {SSH_USER}
+    groups: [adm, sudo]
+    sudo: ["ALL=(ALL) NOPASSWD:ALL"]
+    shell: /bin/bash
+"""
 _IMAGE_TAR_IN_INSTANCE = "/opt/fleetstack-test/image.tar"
 _IMAGE_TAGS_IN_INSTANCE = "/opt/fleetstack-test/tags"
 _IMAGE_UNIT = "fleetstack-test-image.service"
@@ -363,6 +376,7 @@ def _prepare_root_files(
         f"instance-id: {name}-{uuid.uuid4().hex[:8]}\nlocal-hostname: {name}\n"
     )
     (seed / "vendor-data").write_text(VENDOR_DATA)
+    (root / "etc/cloud/cloud.cfg.d/90-fleetstack-bench-user.cfg").write_text(_DEFAULT_USER_CFG)
     (root / "etc/hostname").write_text(f"{name}\n")
     bench_dir = root / "opt/fleetstack-test"
     bench_dir.mkdir(parents=True)

@@ -1,1 +1,1 @@
-"""engine/backends/ssh: hosts of a fleet's ssh_config (refuses until SSH fleets are built)"""
+"""engine/backends/ssh: hosts of a fleet's ssh_config, registered over SSH"""

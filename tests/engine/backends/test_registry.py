@@ -42,7 +42,7 @@ def test_a_missing_capability_has_a_reason_a_plan_can_show():
 def test_verbs_a_backend_cannot_perform_yet_say_what_brings_them():
     with pytest.raises(FleetstackError, match="backend aws: running a job .*SSH execution"):
         registry.get_backend("aws").run_job(INSTANCE, "job-1", "echo hi")
-    with pytest.raises(FleetstackError, match="backend ssh: .*SSH fleets"):
+    with pytest.raises(FleetstackError, match="backend ssh: provisioning .*registered"):
         registry.get_backend("ssh").provision(ProvisionRequest("main", "f", OFFER))
     with pytest.raises(FleetstackError, match="backend runpod: provisioning .*stack yet"):
         registry.get_backend("runpod").provision(ProvisionRequest("main", "f", OFFER))

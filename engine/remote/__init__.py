@@ -1,0 +1,1 @@
+"""engine/remote: jobs on hosts reached over SSH (asyncssh): connect, upload, start, follow."""
