@@ -11,7 +11,7 @@ from ..engine.config.yamlfile import MAX_BYTES
 from ..engine.errors import FleetstackError
 from .apply_plan import plan_and_confirm
 from .commands import help_of
-from .options import Backends, InstanceTypes, MaxPrice, Regions, refuse_not_yet, spot_policy
+from .options import Backends, InstanceTypes, MaxPrice, Regions, spot_policy
 from .run_args import RunArgsCommand
 
 app = typer.Typer(add_completion=False)
@@ -71,7 +71,6 @@ def apply_command(
         None, "-p", "--port", help="Forward a port of the job to 127.0.0.1: LOCAL:REMOTE"
     ),
 ) -> None:
-    refuse_not_yet(reuse=reuse, fleet=fleet)
     policies = [f for f, on in (("--spot", spot), ("--on-demand", on_demand),
                                 ("--spot-auto", spot_auto), ("--spot-policy", spot_policy_flag))
                 if on]  # fmt: skip
@@ -92,6 +91,8 @@ def apply_command(
         "max_duration": max_duration,
         "retry": _retry(retry, retry_duration),
         "resources": {k: v for k, v in resources.items() if v is not None} or None,
+        "fleets": fleet or None,
+        "creation_policy": "reuse" if reuse else None,
     }
     plan_and_confirm(file, list(ctx.args), overrides, yes=yes, dry_run=dry_run, detach=detach,
                      max_offers=max_offers if max_offers is not None else 50 if verbose else 3,

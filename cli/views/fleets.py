@@ -94,7 +94,7 @@ def fleets_table(listed: Sequence[FleetListing], *, verbose: bool = False) -> Ta
     now = datetime.now(UTC)
     for item in listed:
         fleet, spec = item.fleet, item.spec
-        idle = _idle_text(*release_at(fleet, item.instances), now)
+        idle = _idle_text(*release_at(fleet, item.instances), now, keeps=spec.min_nodes)
         status = fleet.status.value + (f" ({fleet.status_message})" if fleet.status_message else "")
         row = [fleet.name, "", fleet.backend or "", spec.region or "", "", "", "", status]
         created = fleet.created_at.strftime("%Y-%m-%d %H:%M")
@@ -116,11 +116,16 @@ def fleets_table(listed: Sequence[FleetListing], *, verbose: bool = False) -> Ta
     return table
 
 
-def _idle_text(since: datetime | None, released_at: datetime | None, now: datetime) -> str:
-    """ " 3m (released in 2m)", " 3m (kept: idle_duration off)", or "" when not idle."""
+def _idle_text(
+    since: datetime | None, released_at: datetime | None, now: datetime, *, keeps: int = 0
+) -> str:
+    """ " 3m (released in 2m)", " 3m (kept: idle_duration off)", " 3m (kept: nodes.min 1)",
+    or "" when not idle."""
     if since is None:
         return ""
     idle = _rounded(int((now - since).total_seconds()))
+    if released_at is None and keeps:
+        return f" {idle} (kept: nodes.min {keeps})"
     if released_at is None:
         return f" {idle} (kept: idle_duration off)"
     left = int((released_at - now).total_seconds())

@@ -14,7 +14,6 @@ from .service import ServiceConfiguration
 
 # fields of runs (YAML names) -> what fleetstack would have to do, as the refusal says it
 _RUN_FIELDS = {
-    "instances": "limit a run to named instances",
     "schedule": "start runs on a cron schedule",
     "utilization_policy": "stop runs on low GPU utilization",
     "volumes": "mount volumes",

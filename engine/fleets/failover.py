@@ -68,6 +68,7 @@ def apply_with_failover(
     on_attempt: Callable[[Attempt], None],
     on_output: Callable[[str], None] | None = None,
     idle_duration: int | None = None,
+    min_nodes: int = 0,
     limit: int = MAX_ATTEMPTS,
 ) -> FleetRecord:
     """apply_fleet of `rp`, then of the plan's next offers while `up` fails for capacity; the
@@ -78,7 +79,12 @@ def apply_with_failover(
         driver = driver_for(offer.backend)
         try:
             fleet = apply_fleet(
-                state, attempt, driver=driver, on_output=on_output, idle_duration=idle_duration
+                state,
+                attempt,
+                driver=driver,
+                on_output=on_output,
+                idle_duration=idle_duration,
+                min_nodes=min_nodes,
             )
         except FleetstackError as exc:
             if not get_backend(offer.backend).is_capacity_error(str(exc)):

@@ -16,6 +16,7 @@ from typing import Protocol
 from ...stacks.driver import StackOutputs
 from ...stacks.errors import StackError
 from ...stacks.spec import StackSpec
+from ..config.fleet import FleetNodes
 from ..errors import FleetstackError
 from ..models.fleets import FleetSpec
 from ..models.plan import ResourcePlan
@@ -58,6 +59,7 @@ def apply_fleet(
     driver: FleetDriver,
     on_output: Callable[[str], None] | None = None,
     idle_duration: int | None = None,
+    min_nodes: int = 0,
 ) -> FleetRecord:
     """Create or update the fleet's stack (`up`), then record its instances; returns the fleet.
 
@@ -74,6 +76,7 @@ def apply_fleet(
         spot=spec.spot,
         price=offer.price,
         idle_duration=idle_duration,
+        min_nodes=min_nodes,
         resources=offer.resources_text(),
     ).model_dump(mode="json")
     fleet = get_fleet_by_name(state, spec.fleet, spec.project)
@@ -169,13 +172,22 @@ def delete_fleet(
     return set_fleet_status(state, fleet.id, FleetStatus.TERMINATED, message=reason)
 
 
+def min_nodes(nodes: int | FleetNodes | None) -> int:
+    """A fleet configuration's nodes.min (`nodes: 2` keeps 2, as in dstack; `0..2` keeps 0)."""
+    if isinstance(nodes, int):
+        return nodes
+    return (nodes.min or 0) if nodes is not None else 0
+
+
 def idle_fleets(state: State, *, now: datetime | None = None) -> list[FleetRecord]:
-    """Active fleets whose every instance has been idle longer than the fleet's idle_duration."""
+    """Active fleets whose every instance has been idle longer than the fleet's idle_duration,
+    but never one whose nodes.min keeps its instances (released only down to nodes.min)."""
     now = now or _now()
     due = []
     for fleet in idle_summaries(state):  # columns only: a pass over 10,000 fleets stays cheap
-        idle_duration = FleetSpec.of(fleet.spec).idle_duration
-        if idle_duration is None or fleet.busy:
+        spec = FleetSpec.of(fleet.spec)
+        idle_duration = spec.idle_duration
+        if idle_duration is None or fleet.busy or spec.min_nodes > 0:
             continue
         since = max(t for t in (fleet.instances_idle_since, fleet.fleet_idle_since or now) if t)
         if now - since >= timedelta(seconds=idle_duration):
@@ -195,7 +207,8 @@ def release_at(
         return None, None
     times = [i.idle_since for i in instances if i.idle_since] + [fleet.idle_since]
     since = max((t for t in times if t), default=None)
-    idle_duration = FleetSpec.of(fleet.spec).idle_duration
+    spec = FleetSpec.of(fleet.spec)
+    idle_duration = None if spec.min_nodes > 0 else spec.idle_duration
     if since is None or idle_duration is None:
         return since, None
     return since, since + timedelta(seconds=idle_duration)

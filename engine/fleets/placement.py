@@ -1,7 +1,20 @@
-"""Where a submitted job runs. For now: this machine, the local backend's one instance,
-shared by resources.
+"""Where a run goes: ONE decision, made at submit and shown by the plan.
 
-    placed = place_job(state, run)       # Placement, or NoCapacity with the reason
+    instances = pick_instances(state, configuration, nodes=2, offers=plan.offers.offers)
+    placed = place_job(state, run)       # on this machine: Placement, or NoCapacity
+
+pick_instances chooses among the idle instances of every live fleet (SSH hosts, cloud
+instances of `type: fleet` fleets or of fleets created for earlier runs): with `fleets:
+[NAME...]` only those fleets, with `instances:` only the instances it selects. An instance
+runs one job at a time (`blocks` is not split yet). An SSH host fits by its recorded
+resources; a cloud instance fits when its machine (backend, instance type, region) is one
+of the run's offers, so backends, regions, spot, max_price and resources all hold. The
+cheapest fitting fleet wins; a multi-node run takes its nodes from one fleet. With nothing
+idle that fits: `creation_policy: reuse` (or `-R`) fails naming the closest fleet and why
+it does not fit; otherwise [] sends the run to the plan's chosen offer (this machine, or a
+stack cloud).
+
+place_job is this machine's share: the local backend's one instance, shared by resources.
 
 The local machine is one instance with this machine's CPUs, memory and GPUs. A job takes
 the minimums its run asks for (`resources: cpu: 2.., memory: 8GB.., gpu: 1..`); the CPUs,
@@ -17,14 +30,32 @@ window left (a single server per database closes it: engine/reconciler/daemon.py
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..backends.base import Capability
 from ..backends.local.host import HostResources, detect_host
 from ..backends.registry import get_backend, names_with
+from ..config import ServiceConfiguration, TaskConfiguration
+from ..errors import FleetstackError
+from ..models.jobs import JobSpec
 from ..models.json import JSONObject, JSONValue
-from ..models.statuses import JobStatus
-from ..state import RunRecord, State, get_run, list_jobs
+from ..models.offers import Offer
+from ..models.resources import ResourcesSpec
+from ..models.statuses import InstanceStatus, JobStatus
+from ..remote.start import is_remote
+from ..runs.jobs import JobPlacement, build_job
+from ..state import (
+    FleetRecord,
+    InstanceRecord,
+    RunRecord,
+    State,
+    get_fleet_by_name,
+    get_run,
+    list_fleets,
+    list_instances,
+    list_jobs,
+)
 
 # A job in these statuses holds its share of the machine.
 _HOLDING = [JobStatus.PROVISIONING, JobStatus.PULLING, JobStatus.RUNNING, JobStatus.TERMINATING]
@@ -52,6 +83,135 @@ class Placement:
 @dataclass(frozen=True)
 class NoCapacity:
     reason: str
+
+
+RunConfiguration = TaskConfiguration | ServiceConfiguration
+
+
+def pick_instances(
+    state: State | None,
+    configuration: RunConfiguration,
+    *,
+    nodes: int,
+    offers: Sequence[Offer] = (),
+    where: str = "",
+    creates: bool = True,
+) -> list[InstanceRecord]:
+    """`nodes` idle instances of one live fleet for the run; [] when the run goes to the
+    plan's chosen offer. FleetstackError (prefixed with `where`, the file) when `fleets:`,
+    `instances:` or `creation_policy: reuse` leave nothing the run may take (`creates`:
+    the chosen offer would provision; this machine's offer provisions nothing). A None
+    `state` is a database that does not exist yet: no fleet at all."""
+    named = [ref.name for ref in configuration.fleets or []]
+    fleets = _live_fleets(state, named, where)
+    ids = {f.id for f in fleets}
+    busy: set[str | None] = set()
+    live: list[InstanceRecord] = []
+    if state is not None and fleets:
+        unfinished = [s for s in JobStatus if not s.is_finished]
+        busy = {job.instance_id for job in list_jobs(state, statuses=unfinished)}
+        live = [
+            i
+            for i in list_instances(state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY])
+            if i.fleet_id in ids and is_remote(i) and i.hostname
+        ]
+    selected = [i for i in live if _selected(i, configuration, fleets)]
+    idle = [i for i in selected if i.id not in busy]
+    machines = {(o.backend, o.instance_type, o.region) for o in offers}
+    fitting = [i for i in idle if _fits_run(i, configuration.resources, machines, bool(named))]
+    groups = [sorted((i for i in fitting if i.fleet_id == f.id), key=_cost) for f in fleets]
+    enough = [members[:nodes] for members in groups if len(members) >= nodes]
+    if enough:  # the fleet whose nodes cost least
+        return min(enough, key=lambda members: sum(_cost(i)[0] for i in members))
+    reuse = configuration.creation_policy == "reuse" and creates
+    if named or reuse or configuration.instances:
+        why = "creation_policy: reuse" if reuse else "fleets:" if named else "instances:"
+        raise FleetstackError(
+            f"{where}{why} no {nodes} idle instance(s) fit {configuration.resources.pretty()}"
+            f"{_closest(fleets, live, selected, idle, fitting, nodes)}"
+        )
+    return []
+
+
+def _live_fleets(state: State | None, named: list[str], where: str) -> list[FleetRecord]:
+    if not named:
+        return [f for f in list_fleets(state) if not f.status.is_finished] if state else []
+    found = []
+    for name in named:
+        fleet = get_fleet_by_name(state, name) if state is not None else None
+        if fleet is None or fleet.status.is_finished:
+            raise FleetstackError(
+                f"{where}fleets: {name}: no such fleet; `dstack fleet` lists fleets"
+            )
+        found.append(fleet)
+    return found
+
+
+def _selected(
+    instance: InstanceRecord, configuration: RunConfiguration, fleets: list[FleetRecord]
+) -> bool:
+    """The instance is one `instances:` names (every instance when it is not set)."""
+    if not configuration.instances:
+        return True
+    fleet_name = {f.id: f.name for f in fleets}.get(instance.fleet_id)
+    for sel in configuration.instances:
+        if sel.name is not None and sel.name != instance.name:
+            continue
+        if sel.hostname is not None and sel.hostname not in (
+            instance.hostname,
+            instance.internal_ip,
+        ):
+            continue
+        if sel.fleet is not None and sel.fleet.name != fleet_name:
+            continue
+        if sel.instance is not None and sel.instance != instance.instance_num:
+            continue
+        return True
+    return False
+
+
+def _fits_run(
+    instance: InstanceRecord,
+    spec: ResourcesSpec,
+    machines: set[tuple[str, str, str]],
+    named: bool,
+) -> bool:
+    """An SSH host by its resources; a cloud instance when its machine is one of the run's
+    offers (or, in a fleet the run names, whatever it is: it was created for a fitting offer)."""
+    if instance.resources:
+        return fits(instance.resources, spec)
+    machine = (instance.backend, instance.instance_type or "", instance.region or "")
+    return machine in machines or named
+
+
+def _closest(
+    fleets: list[FleetRecord],
+    live: list[InstanceRecord],
+    selected: list[InstanceRecord],
+    idle: list[InstanceRecord],
+    fitting: list[InstanceRecord],
+    nodes: int,
+) -> str:
+    """ "; closest: fleet X (why it does not fit)", from the fleet that got furthest."""
+    if not fleets:
+        return "; there is no fleet (`dstack fleet` lists fleets; `type: fleet` creates one)"
+
+    def stage(fleet: FleetRecord) -> tuple[int, str]:
+        def mine(rows: list[InstanceRecord]) -> int:
+            return sum(1 for i in rows if i.fleet_id == fleet.id)
+
+        if mine(fitting):
+            return 4, f"{mine(fitting)} idle instance(s) fit, {nodes} needed"
+        if mine(idle):
+            return 3, f"its {mine(idle)} idle instance(s) do not match the run's offers"
+        if mine(selected):
+            return 2, f"its {mine(selected)} instance(s) are busy"
+        if mine(live):
+            return 1, "`instances:` selects none of its instances"
+        return 0, "it has no live instance"
+
+    best = max(fleets, key=lambda f: stage(f)[0])
+    return f"; closest: fleet {best.name} ({stage(best)[1]})"
 
 
 def place_job(
@@ -145,3 +305,83 @@ def _num(value: JSONValue | None, default: float) -> float:
     return (
         float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
     )
+
+
+def instance_offer(instance: InstanceRecord) -> Offer:
+    """The offer an instance is: its backend, its resources, its price (0 for SSH hosts)."""
+    res = instance.resources or {}
+    gpus = res.get("gpus")
+    first = gpus[0] if isinstance(gpus, list) and gpus and isinstance(gpus[0], dict) else {}
+    gpu_memory = first.get("memory_gb")
+    return Offer(
+        backend=instance.backend,
+        region=instance.region or "",
+        instance_type=instance.instance_type or instance.name,
+        cpus=int(_number(res.get("cpus"))),
+        cpu_arch=str(res.get("cpu_arch") or "x86"),
+        memory_gb=_number(res.get("memory_gb")),
+        disk_gb=_number(res.get("disk_gb")) or None,
+        gpu_vendor=str(first["vendor"]) if first.get("vendor") else None,
+        gpu_name=str(first["name"]) if first.get("name") else None,
+        gpu_count=len(gpus) if isinstance(gpus, list) else 0,
+        gpu_memory_gb=_number(gpu_memory) if gpu_memory is not None else None,
+        spot=instance.spot,
+        price=instance.price or 0.0,
+    )
+
+
+def cluster_job(
+    configuration: TaskConfiguration | ServiceConfiguration,
+    run_name: str,
+    run_id: str,
+    gpus: int,
+    instances: list[InstanceRecord],
+    *,
+    secret_env: Sequence[str] = (),
+) -> JobSpec:
+    """The run's job; on instances, with the nodes' addresses (DSTACK_MASTER_NODE_IP, the
+    first node's internal IP, and DSTACK_NODES_IPS, one per line); the starter adds the rank."""
+    if not instances:
+        return build_job(
+            configuration, run_name=run_name, run_id=run_id, gpus=gpus, secret_env=secret_env
+        )
+    placement = JobPlacement(
+        code_dir=None, ports_as_container=True, node_addresses_known=True, nodes=len(instances)
+    )
+    job = build_job(
+        configuration,
+        run_name=run_name,
+        run_id=run_id,
+        gpus=gpus,
+        placement=placement,
+        secret_env=secret_env,
+    )
+    ips = [i.internal_ip or i.hostname or "" for i in instances]
+    job.env.update({"DSTACK_MASTER_NODE_IP": ips[0], "DSTACK_NODES_IPS": "\n".join(ips)})
+    return job
+
+
+def fits(resources: JSONObject, spec: ResourcesSpec) -> bool:
+    """The instance's resources JSON (cpus, cpu_arch, memory_gb, disk_gb, gpus) meets `spec`."""
+    cpus = _number(resources.get("cpus"))
+    memory = _number(resources.get("memory_gb"))
+    disk = _number(resources.get("disk_gb"))
+    gpus = resources.get("gpus")
+    gpu_count = len(gpus) if isinstance(gpus, list) else 0
+    if spec.cpu.arch is not None and resources.get("cpu_arch") != spec.cpu.arch:
+        return False
+    checks = [(cpus, spec.cpu.count), (memory, spec.memory), (gpu_count, spec.gpu.count)]
+    if spec.disk is not None:
+        checks.append((disk, spec.disk.size))
+    return all(
+        (rng.min is None or value >= rng.min) and (rng.max is None or value <= rng.max)
+        for value, rng in checks
+    )
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _cost(instance: InstanceRecord) -> tuple[float, int]:
+    return (instance.price or 0.0, instance.instance_num)

@@ -20,6 +20,7 @@ class FleetSpec(BaseModel):
     instance_type: str | None = None
     nodes: int = 0
     max_nodes: int | None = None  # an elastic fleet's upper bound (None: no limit or fixed)
+    min_nodes: int = 0  # nodes.min: idle release never takes the fleet below it
     spot: bool = False
     price: float | None = None  # per node per hour, USD
     idle_duration: int | None = None  # seconds; None: never released for being idle

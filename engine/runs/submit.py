@@ -13,7 +13,8 @@ supervisor writes (output.log...). Secret env values (stored secrets, `- NAME` e
 from the caller's environment) are digests in every row; their values are kept encrypted
 in the project's secret store under the run's id (engine/secrets) from before the run_spec
 is written until the run is deleted.
-Only the local backend runs jobs for now: a cloud offer needs a fleet. The run's RunSpec
+A run that no idle instance takes runs on this machine when the plan's offer is local; a
+fleet created for a run on a cloud offer is not built yet (refused). The run's RunSpec
 (engine/models/runs.py) is written with the run row.
 """
 
@@ -29,7 +30,7 @@ from ..backends.local.host import host_python
 from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
-from ..fleets.ssh_placement import cluster_job, instance_offer, pick_instances
+from ..fleets.placement import cluster_job, instance_offer, pick_instances
 from ..models.json import JSONObject
 from ..models.offers import Offer
 from ..models.plan import Plan
@@ -72,9 +73,17 @@ def submit_run(
             "command to run"
         )
     state = state or open_state()
-    # Issue 14's placement replaces these two lines (and the cluster_job below).
+    # placement (engine/fleets/placement.py): idle instances of a live fleet, else the offer
     nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
-    instances = pick_instances(state, configuration, nodes=nodes)
+    chosen = plan.chosen_offer
+    instances = pick_instances(
+        state,
+        configuration,
+        nodes=nodes,
+        offers=plan.offers.offers,
+        where=f"{plan.configuration_path}: ",
+        creates=chosen is None or not get_backend(chosen.backend).supports(Capability.LOCAL_JOBS),
+    )
     offer = instance_offer(instances[0]) if instances else _local_offer(plan)
     if configuration.python is not None and configuration.image is None and not instances:
         _check_host_python(plan.configuration_path, configuration.python)
@@ -162,9 +171,9 @@ def _local_offer(plan: Plan) -> Offer:
     else:
         instead = f"this machine cannot run it either: {local.empty_reason}"
     raise FleetstackError(
-        f"{plan.requirements.resources.pretty()} is offered on {where}, but running tasks on "
-        "cloud instances is not available yet (`--dry-run` shows the stack it would create, and "
-        f"`type: fleet` configurations create cloud fleets); {instead}"
+        f"{plan.requirements.resources.pretty()} is offered on {where}, and no idle instance of "
+        "a fleet fits it; creating a fleet for a run is not available yet (`type: fleet` "
+        f"creates one the run then reuses; `--dry-run` shows the stack); {instead}"
     )
 
 

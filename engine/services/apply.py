@@ -23,7 +23,7 @@ from ..models.plan import Plan
 from ..runner.exposure import port_exposure
 from ..state import RunRecord
 from .fleets import ApplyProgress, FleetApplied, apply_fleet_plan
-from .plan import OverrideValue, build_plan
+from .plan import OverrideValue, build_plan, placement_line
 from .runs import submit_run
 from .secrets import plan_secrets, protect_plan
 
@@ -69,6 +69,9 @@ def plan_apply(
     protect_plan(plan, found, resolved=not dry_run)
     if plan.offers.offers and not plan.is_empty_fleet:
         plan.resource_plan = resource_plan(plan, offline=dry_run, config=load_backends_config())
+    placement = placement_line(plan)
+    if placement is not None:
+        plan.properties.append(("Placement", placement))
     exposure = port_exposure(plan)
     if exposure is not None:
         plan.properties.append(("Ports", exposure))

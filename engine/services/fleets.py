@@ -21,6 +21,7 @@ from ..fleets.lifecycle import (
     find_fleet,
     fleet_cloud,
     idle_fleets,
+    min_nodes,
     reap_idle_fleets,
     record_empty_fleet,
 )
@@ -105,6 +106,7 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
         on_attempt=lambda attempt: progress.attempt(attempt, tried),
         on_output=progress.stack_output,
         idle_duration=configuration.idle_duration,
+        min_nodes=min_nodes(configuration.nodes),
     )
     return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
 

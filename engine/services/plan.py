@@ -12,16 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..backends.base import Capability
 from ..backends.config import BackendsConfig
+from ..backends.registry import get_backend
 from ..config import (
     AnyConfiguration,
     BaseRunConfiguration,
     FleetConfiguration,
     LoadedConfiguration,
+    ServiceConfiguration,
+    TaskConfiguration,
     apply_overrides,
     load_configuration,
 )
 from ..config.support import not_run_yet
+from ..errors import FleetstackError
 from ..fleets.stacks import choose_offer
 from ..models.durations import format_duration
 from ..models.offers import Requirements, format_price
@@ -114,3 +119,39 @@ def _properties(
         ("Nodes", str(req.nodes)),
         *([("Not supported yet", ", ".join(later))] if later else []),
     ]
+
+
+def placement_line(plan: Plan) -> str | None:
+    """Where the planned run would go, as the plan shows it: `fleet F (instances ...)`, this
+    machine, or the stack created for the run; the reason when `fleets:`, `instances:` or
+    `-R` leave nothing. None for a fleet. Reads the state only when it has a live fleet."""
+    from ..fleets.placement import pick_instances
+    from ..reconciler.daemon import may_have_work
+    from ..state import open_state
+
+    configuration = plan.configuration
+    if not isinstance(configuration, TaskConfiguration | ServiceConfiguration):
+        return None
+    chosen = plan.chosen_offer
+    local = chosen is not None and get_backend(chosen.backend).supports(Capability.LOCAL_JOBS)
+    nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
+    try:  # no live fleet in the database (or no database): nothing to open, nothing written
+        state = open_state() if may_have_work() else None
+        instances = pick_instances(
+            state,
+            configuration,
+            nodes=nodes,
+            offers=plan.offers.offers,
+            where=f"{plan.configuration_path}: ",
+            creates=not local,
+        )
+    except FleetstackError as exc:
+        return f"none: {exc}"
+    if instances:
+        names = ", ".join(i.name for i in instances)
+        return f"idle instance(s) {names} (reused)"
+    if chosen is None:
+        return None
+    if local:
+        return "this machine"
+    return f"a new fleet for the run ({chosen.backend} {chosen.instance_type})"

@@ -28,7 +28,7 @@ from ..helpers import wait_for
 
 TASK = "type: task\nname: {name}\ncommands: ['sleep 0.3', 'echo {name}']\n"
 TASK += "backends: [local]\nresources: {{cpu: 0.., memory: 0GB..}}\n"
-FLEET = "type: fleet\nname: {name}\nnodes: 1\nidle_duration: 1s\n"
+FLEET = "type: fleet\nname: {name}\nnodes: {{min: 0, target: 1, max: 1}}\nidle_duration: 1s\n"
 RNG = random.Random(14)
 
 

@@ -14,11 +14,14 @@ from fleetstack.engine.state.events import list_events
 from ..engines.conftest import recording_cli  # noqa: F401 - the fixture
 from .conftest import Clock
 
+# one node at creation, none kept: nodes.min 0 lets idle release take the whole fleet
+ELASTIC_ONE = "{min: 0, target: 1, max: 1}"
 
-def _fleet(recording_cli, tmp_path, name: str, idle: str):  # noqa: F811
+
+def _fleet(recording_cli, tmp_path, name: str, idle: str, nodes: str = ELASTIC_ONE):  # noqa: F811
     """Apply a one-node fleet; a reconciler over its state with a clock the test moves."""
     config = tmp_path / f"{name}.dstack.yml"
-    config.write_text(f"type: fleet\nname: {name}\nnodes: 1\nidle_duration: {idle}\n")
+    config.write_text(f"type: fleet\nname: {name}\nnodes: {nodes}\nidle_duration: {idle}\n")
     applied = recording_cli("apply", "-f", str(config), "-y", "-b", "aws", cwd=tmp_path)
     assert applied.returncode == 0, applied.stderr
     state, clock = open_state(), Clock()
@@ -61,5 +64,19 @@ def test_idle_duration_off_keeps_the_fleet(recording_cli, tmp_path):  # noqa: F8
         assert reconciler.run_pass().fleets_released == []
         assert recording_cli.engine.stacks() == ["main-kept"]
         assert get_fleet_by_name(state, "kept").status is FleetStatus.ACTIVE
+    finally:
+        close_all()
+
+
+def test_idle_release_never_goes_below_nodes_min(recording_cli, tmp_path):  # noqa: F811
+    """`nodes: 1` keeps one node (nodes.min 1, as in dstack): idle past idle_duration, the
+    fleet and its stack stay, and `dstack fleet` says why."""
+    state, clock, reconciler = _fleet(recording_cli, tmp_path, "kept-min", "5m", nodes="1")
+    assert "(kept: nodes.min 1)" in recording_cli("fleet").stdout
+    try:
+        clock.advance(hours=2)
+        assert reconciler.run_pass().fleets_released == []
+        assert recording_cli.engine.stacks() == ["main-kept-min"]
+        assert get_fleet_by_name(state, "kept-min").status is FleetStatus.ACTIVE
     finally:
         close_all()

@@ -67,7 +67,7 @@ def _plan(path: Path, text: str, offers: list[Offer], run_args=()) -> Plan:
 def test_a_cloud_offer_is_refused_with_the_way_to_run_locally(tmp_path, state):
     plan = _plan(tmp_path / "a.dstack.yml", "type: task\ncommands: [echo]\n", [_offer("aws")])
     with pytest.raises(
-        FleetstackError, match="running tasks on cloud instances is not available yet.*-b local"
+        FleetstackError, match="creating a fleet for a run is not available yet.*-b local"
     ):
         submit_run(plan, state=state)
     assert get_run_by_name(state, "a") is None

@@ -65,15 +65,11 @@ def test_the_older_run_form_passes_every_word_after_the_file(config, project):
     assert b"args=--train_batch_size=1 name=echo" in proc.stdout
 
 
-@pytest.mark.parametrize(
-    ("flags", "named"),
-    [(["-R"], "-R/--reuse"), (["--fleet", "f1"], "--fleet")],
-)
-def test_flags_of_later_issues_refuse_in_one_line(config, project, flags, named):
-    proc = dstack("apply", "-f", str(config), "-y", *flags, cwd=project)
+def test_fleet_flag_restricts_the_run_to_fleets_that_exist(config, project):
+    proc = dstack("apply", "-f", str(config), "-y", "--fleet", "f1", cwd=project)
     assert proc.returncode == 1
     (line,) = proc.stderr.splitlines()
-    assert line.startswith(f"{named} is not supported yet: ")
+    assert line.endswith("fleets: f1: no such fleet; `dstack fleet` lists fleets"), line
     assert ps_json("-a") == {}
 
 
