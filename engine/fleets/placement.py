@@ -41,6 +41,7 @@ from ..errors import FleetstackError
 from ..models.jobs import JobSpec
 from ..models.json import JSONObject, JSONValue
 from ..models.offers import Offer
+from ..models.plan import Plan
 from ..models.resources import ResourcesSpec
 from ..models.statuses import InstanceStatus, JobStatus
 from ..remote.start import is_remote
@@ -131,6 +132,22 @@ def pick_instances(
             f"{_closest(fleets, live, selected, idle, fitting, nodes)}"
         )
     return []
+
+
+def place_run(state: State | None, plan: Plan) -> list[InstanceRecord]:
+    """pick_instances for a planned run: its offers, its file, whether its chosen offer
+    provisions (this machine's does not)."""
+    configuration = plan.configuration
+    assert isinstance(configuration, TaskConfiguration | ServiceConfiguration)
+    chosen = plan.chosen_offer
+    return pick_instances(
+        state,
+        configuration,
+        nodes=configuration.nodes if isinstance(configuration, TaskConfiguration) else 1,
+        offers=plan.offers.offers,
+        where=f"{plan.configuration_path}: ",
+        creates=chosen is None or not get_backend(chosen.backend).supports(Capability.LOCAL_JOBS),
+    )
 
 
 def _live_fleets(state: State | None, named: list[str], where: str) -> list[FleetRecord]:

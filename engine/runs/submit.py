@@ -30,7 +30,7 @@ from ..backends.local.host import host_python
 from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
-from ..fleets.placement import cluster_job, instance_offer, pick_instances
+from ..fleets.placement import cluster_job, instance_offer, place_run
 from ..models.json import JSONObject
 from ..models.offers import Offer
 from ..models.plan import Plan
@@ -74,16 +74,7 @@ def submit_run(
         )
     state = state or open_state()
     # placement (engine/fleets/placement.py): idle instances of a live fleet, else the offer
-    nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
-    chosen = plan.chosen_offer
-    instances = pick_instances(
-        state,
-        configuration,
-        nodes=nodes,
-        offers=plan.offers.offers,
-        where=f"{plan.configuration_path}: ",
-        creates=chosen is None or not get_backend(chosen.backend).supports(Capability.LOCAL_JOBS),
-    )
+    instances = place_run(state, plan)
     offer = instance_offer(instances[0]) if instances else _local_offer(plan)
     if configuration.python is not None and configuration.image is None and not instances:
         _check_host_python(plan.configuration_path, configuration.python)

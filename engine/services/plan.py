@@ -125,7 +125,7 @@ def placement_line(plan: Plan) -> str | None:
     """Where the planned run would go, as the plan shows it: `fleet F (instances ...)`, this
     machine, or the stack created for the run; the reason when `fleets:`, `instances:` or
     `-R` leave nothing. None for a fleet. Reads the state only when it has a live fleet."""
-    from ..fleets.placement import pick_instances
+    from ..fleets.placement import place_run
     from ..reconciler.daemon import may_have_work
     from ..state import open_state
 
@@ -134,17 +134,8 @@ def placement_line(plan: Plan) -> str | None:
         return None
     chosen = plan.chosen_offer
     local = chosen is not None and get_backend(chosen.backend).supports(Capability.LOCAL_JOBS)
-    nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
     try:  # no live fleet in the database (or no database): nothing to open, nothing written
-        state = open_state() if may_have_work() else None
-        instances = pick_instances(
-            state,
-            configuration,
-            nodes=nodes,
-            offers=plan.offers.offers,
-            where=f"{plan.configuration_path}: ",
-            creates=not local,
-        )
+        instances = place_run(open_state() if may_have_work() else None, plan)
     except FleetstackError as exc:
         return f"none: {exc}"
     if instances:

@@ -7,6 +7,7 @@ import json
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from fleetstack.engine.reconciler.core import Reconciler
 from fleetstack.engine.state import FleetStatus, close_all, get_fleet_by_name, open_state
 from fleetstack.engine.state.events import list_events
@@ -56,27 +57,28 @@ def test_a_fleet_is_released_exactly_after_its_idle_duration(recording_cli, tmp_
         close_all()
 
 
-def test_idle_duration_off_keeps_the_fleet(recording_cli, tmp_path):  # noqa: F811
-    state, clock, reconciler = _fleet(recording_cli, tmp_path, "kept", "off")
-    assert "(kept: idle_duration off)" in recording_cli("fleet").stdout
+@pytest.mark.parametrize(
+    ("name", "idle", "nodes", "shown"),
+    [
+        ("kept", "off", ELASTIC_ONE, "(kept: idle_duration off)"),
+        # `nodes: 1` keeps one node (nodes.min 1, as in dstack): never released below it
+        ("kept-min", "5m", "1", "(kept: nodes.min 1)"),
+    ],
+)
+def test_an_idle_fleet_is_kept_when_off_or_at_nodes_min(
+    recording_cli,  # noqa: F811
+    tmp_path,
+    name,
+    idle,
+    nodes,
+    shown,
+):
+    state, clock, reconciler = _fleet(recording_cli, tmp_path, name, idle, nodes=nodes)
+    assert shown in recording_cli("fleet").stdout
     try:
         clock.advance(days=30)
         assert reconciler.run_pass().fleets_released == []
-        assert recording_cli.engine.stacks() == ["main-kept"]
-        assert get_fleet_by_name(state, "kept").status is FleetStatus.ACTIVE
-    finally:
-        close_all()
-
-
-def test_idle_release_never_goes_below_nodes_min(recording_cli, tmp_path):  # noqa: F811
-    """`nodes: 1` keeps one node (nodes.min 1, as in dstack): idle past idle_duration, the
-    fleet and its stack stay, and `dstack fleet` says why."""
-    state, clock, reconciler = _fleet(recording_cli, tmp_path, "kept-min", "5m", nodes="1")
-    assert "(kept: nodes.min 1)" in recording_cli("fleet").stdout
-    try:
-        clock.advance(hours=2)
-        assert reconciler.run_pass().fleets_released == []
-        assert recording_cli.engine.stacks() == ["main-kept-min"]
-        assert get_fleet_by_name(state, "kept-min").status is FleetStatus.ACTIVE
+        assert recording_cli.engine.stacks() == [f"main-{name}"]
+        assert get_fleet_by_name(state, name).status is FleetStatus.ACTIVE
     finally:
         close_all()
