@@ -16,7 +16,6 @@ from typing import Protocol
 from ...stacks.driver import StackOutputs
 from ...stacks.errors import StackError
 from ...stacks.spec import StackSpec
-from ..config.fleet import FleetNodes
 from ..errors import FleetstackError
 from ..models.fleets import FleetSpec
 from ..models.plan import ResourcePlan
@@ -170,13 +169,6 @@ def delete_fleet(
             state, instance.id, InstanceStatus.TERMINATED, termination_reason=reason
         )
     return set_fleet_status(state, fleet.id, FleetStatus.TERMINATED, message=reason)
-
-
-def min_nodes(nodes: int | FleetNodes | None) -> int:
-    """A fleet configuration's nodes.min (`nodes: 2` keeps 2, as in dstack; `0..2` keeps 0)."""
-    if isinstance(nodes, int):
-        return nodes
-    return (nodes.min or 0) if nodes is not None else 0
 
 
 def idle_fleets(state: State, *, now: datetime | None = None) -> list[FleetRecord]:

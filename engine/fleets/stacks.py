@@ -20,6 +20,7 @@ from ..backends.base import Capability
 from ..backends.config import BackendsConfig
 from ..backends.registry import get_backend, names_with
 from ..config import FleetConfiguration, TaskConfiguration
+from ..config.fleet import FleetNodes
 from ..errors import FleetstackError
 from ..models.offers import Offer, provisioned_disk_gb
 from ..models.plan import PassedOver, Plan, ResourcePlan
@@ -38,6 +39,13 @@ class OfferChoice:
     offer: Offer | None  # None: no offer, or no cloud offer has a stack program
     passed_over: list[PassedOver]
     runs_here: bool  # the offer is this machine: a local run, no stack
+
+
+def min_nodes(nodes: int | FleetNodes | None) -> int:
+    """A fleet configuration's nodes.min (`nodes: 2` keeps 2, as in dstack; `0..2` keeps 0)."""
+    if isinstance(nodes, int):
+        return nodes
+    return (nodes.min or 0) if nodes is not None else 0
 
 
 def choose_offer(offers: Sequence[Offer]) -> OfferChoice:
@@ -108,8 +116,13 @@ def stack_spec_for(
         job,
         ssh_public_keys=[ssh_public_key],
         gpu_vendor=gpu_vendor,
-        # an instance nobody looks after powers itself off (none for `idle_duration: off`)
-        backstop=Backstop.for_idle_duration(configuration.idle_duration),
+        # an instance nobody looks after powers itself off (none for `idle_duration: off`,
+        # nor for a fleet whose nodes.min keeps it: the reconciler never releases those)
+        backstop=Backstop.for_idle_duration(
+            None
+            if isinstance(configuration, FleetConfiguration) and min_nodes(configuration.nodes)
+            else configuration.idle_duration
+        ),
     )
     backend_config = config.get(offer.backend) if config is not None else None
     extra = backend_config.extra if backend_config is not None else {}

@@ -21,12 +21,11 @@ from ..fleets.lifecycle import (
     find_fleet,
     fleet_cloud,
     idle_fleets,
-    min_nodes,
     reap_idle_fleets,
     record_empty_fleet,
 )
 from ..fleets.ssh import register_ssh_fleet
-from ..fleets.stacks import stack_engine_for
+from ..fleets.stacks import min_nodes, stack_engine_for
 from ..fleets.usage import runs_using
 from ..models.fleets import FleetSpec
 from ..models.plan import Plan, ResourcePlan

@@ -129,15 +129,16 @@ def _backstop_settings(user_data: str) -> str | None:
 @pytest.mark.parametrize(
     ("text", "settings"),
     [
-        ("type: fleet\nname: fl\nnodes: 1\nidle_duration: 1h\n", "IDLE_SECONDS=3900\n"),
-        ("type: fleet\nname: fl\nnodes: 1\nidle_duration: off\n", None),
+        ("type: fleet\nname: fl\nnodes: 0..1\nidle_duration: 1h\n", "IDLE_SECONDS=3900\n"),
+        ("type: fleet\nname: fl\nnodes: 0..1\nidle_duration: off\n", None),
+        ("type: fleet\nname: fl\nnodes: 1\nidle_duration: 1h\n", None),  # kept: nodes.min 1
         ("type: task\nname: tk\ncommands: [echo hi]\n", "IDLE_SECONDS=600\n"),  # 5m default
         (
             "type: task\nname: tk\ncommands: [echo]\ntermination_idle_time: 2m\n",
             "IDLE_SECONDS=420\n",
         ),
     ],
-    ids=["fleet-1h", "fleet-off", "run-default", "run-legacy-key"],
+    ids=["fleet-1h", "fleet-off", "fleet-min", "run-default", "run-legacy-key"],
 )
 def test_the_backstop_follows_the_idle_duration_plus_its_margin(tmp_path, text, settings):
     plan = _plan(tmp_path, text + "backends: [aws]\n")
