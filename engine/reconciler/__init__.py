@@ -12,7 +12,8 @@ outside any transaction, and records the result; every status change is an event
   no capacity, naming the runs that hold the machine;
 - runs.py: each run follows its jobs (engine/runs/lifecycle.refresh_run: statuses, retry
   with dstack's backoff, a run with no job finished);
-- fleets.py: fleets idle past their idle_duration are destroyed (stack.destroy()).
+- fleets.py: instances follow the jobs on them (busy / idle since), then fleets idle past
+  their idle_duration are destroyed (stack.destroy()).
 
 The clock is injectable (`Reconciler(state, clock=...)`): tests move time, not sleep.
 `dstack server` (daemon.py, loop.py) runs passes in a loop, one server per database.

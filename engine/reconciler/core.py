@@ -40,6 +40,7 @@ class Reconciler:
             self.state, self.clock(), self.owner, self.driver_for, PassReport(), self.host
         )
         jobs.settle_ended(ctx)
+        fleets.follow_jobs_on_instances(ctx)  # before release: a job's instance is busy
         runs.follow_jobs(ctx)  # ended jobs end their runs; due retries are resubmitted
         jobs.start_submitted(ctx)
         # a job that could not start moves its run now, not next pass

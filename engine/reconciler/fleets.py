@@ -1,7 +1,8 @@
-"""The fleets step: fleets idle past their idle_duration are destroyed (their stack's
-destroy runs outside any transaction; engine/fleets/lifecycle.delete_fleet records each
-step, so a crash mid-destroy leaves the fleet `terminating` and the next pass destroys it
-again: destroy is idempotent)."""
+"""The fleets step: instances follow the jobs on them (busy while an unfinished job has the
+instance, idle from the pass that sees its last job end), then fleets idle past their
+idle_duration are destroyed (their stack's destroy runs outside any transaction;
+engine/fleets/lifecycle.delete_fleet records each step, so a crash mid-destroy leaves the
+fleet `terminating` and the next pass destroys it again: destroy is idempotent)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,40 @@ from ..backends.config import load_backends_config
 from ..errors import FleetstackError
 from ..fleets.lifecycle import FleetDriver, idle_fleets, reap_idle_fleets
 from ..fleets.stacks import stack_engine_for
-from ..state import FleetStatus, list_fleets
+from ..models.statuses import InstanceStatus, JobStatus
+from ..state import (
+    FleetStatus,
+    InstanceRecord,
+    get_job,
+    list_fleets,
+    list_instances,
+    list_jobs,
+    set_instance_status,
+    update_instance,
+)
 from ..state.claims import claim, release
 from ..state.models import FleetRow
 from .context import PassContext
+
+
+def follow_jobs_on_instances(ctx: PassContext) -> None:
+    """busy <- an unfinished job has the instance; idle (since this pass) <- none has."""
+    unfinished = [s for s in JobStatus if not s.is_finished]
+    holders = {j.instance_id: j.id for j in list_jobs(ctx.state, statuses=unfinished)}
+    for instance in list_instances(ctx.state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY]):
+        job_id = holders.get(instance.id)
+        if job_id is not None and instance.busy_job_id != job_id:
+            set_instance_status(ctx.state, instance.id, InstanceStatus.BUSY, busy_job_id=job_id)
+        elif job_id is None and instance.status is InstanceStatus.BUSY and _ended(ctx, instance):
+            set_instance_status(ctx.state, instance.id, InstanceStatus.IDLE)
+            update_instance(ctx.state, instance.id, idle_since=ctx.now)  # the pass's clock
+
+
+def _ended(ctx: PassContext, instance: InstanceRecord) -> bool:
+    """The job the instance is busy with has ended (a mark naming no job row stays: this
+    step marks instances only for jobs it sees)."""
+    job = get_job(ctx.state, instance.busy_job_id) if instance.busy_job_id else None
+    return job is not None and job.status.is_finished
 
 
 def release_idle(ctx: PassContext) -> None:

@@ -6,13 +6,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fleetstack.engine.models.statuses import InstanceStatus
+from fleetstack.engine.reconciler.core import Reconciler
 from fleetstack.engine.runs.submit import submit_run
 from fleetstack.engine.services.apply import plan_apply
-from fleetstack.engine.state import close_all, get_fleet_by_name, instances_of_fleet, open_state
+from fleetstack.engine.state import (
+    close_all,
+    get_fleet_by_name,
+    get_job,
+    instances_of_fleet,
+    open_state,
+)
 from fleetstack.engine.state import jobs_of_run as jobs_of
 from fleetstack.stacks.engine import register_test_engine, unregister_test_engine
 
 from ..engines.conftest import recording_cli  # noqa: F401 - the fixture
+from ..helpers import wait_for
+from .conftest import Clock
 
 # one m5.large-sized node (the cheapest aws offer of a default task), none kept when idle
 FLEET = "type: fleet\nname: {name}\nnodes: {{min: 0, target: 1, max: 1}}\nidle_duration: 1h\n"
@@ -142,3 +152,33 @@ def test_a_busy_instance_takes_no_second_job(recording_cli, tmp_path):  # noqa: 
     assert _placement(recording_cli, second) == "a new fleet for the run (aws m5.large)"
     refused = recording_cli("apply", "-f", str(second), "-y", "-R", cwd=tmp_path)
     assert "closest: fleet single (its 1 instance(s) are busy)" in refused.stderr
+
+
+def test_a_reused_instance_is_released_idle_duration_after_its_job_ends(recording_cli, tmp_path):  # noqa: F811
+    """The job on a reused fleet instance keeps the fleet; its end starts the idle time. (On
+    the recording engine's TEST-NET address the job fails to start: it ends at once.)"""
+    _fleet(recording_cli, tmp_path, "reused")
+    assert recording_cli("server", "--stop").returncode == 0  # this test's reconciler moves it
+    task = _task(tmp_path, "one-job")
+    state, clock = open_state(), Clock()
+    reconciler = Reconciler(state, clock=clock, driver_for=lambda _c: recording_cli.engine)
+    try:
+        run = submit_run(_in_process_plan(recording_cli, task), state=state)
+        clock.advance(hours=2)  # past the fleet's 1h since it was created
+        assert reconciler.run_pass().fleets_released == []  # its instance has the job
+        (job,) = jobs_of(state, run.id)
+        (instance,) = instances_of_fleet(state, get_fleet_by_name(state, "reused").id)
+        assert instance.status is InstanceStatus.BUSY and instance.busy_job_id == job.id
+        # its follower finds no machine at 192.0.2.1 and ends the job
+        wait_for(lambda: get_job(state, job.id).status.is_finished, "the job to end")
+
+        assert reconciler.run_pass().fleets_released == []  # idle from this pass on
+        (instance,) = instances_of_fleet(state, instance.fleet_id)
+        assert instance.status is InstanceStatus.IDLE and instance.busy_job_id is None
+        clock.advance(minutes=59, seconds=50)
+        assert reconciler.run_pass().fleets_released == []
+        clock.advance(seconds=15)
+        assert reconciler.run_pass().fleets_released == ["reused"]
+        assert recording_cli.engine.stacks() == []
+    finally:
+        close_all()
