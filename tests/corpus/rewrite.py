@@ -87,7 +87,7 @@ class Rewriter:
 
     def scalar(self, text: str, key: str, path: tuple[str, ...]) -> str:
         if key in COMMAND_KEYS:
-            return self.command(text, 1)
+            return self.command_line(text, 1)
         if key == "env":
             return self.env_item(text)
         if key in ("model", "model.name"):
@@ -123,8 +123,9 @@ class Rewriter:
         return text
 
     def command(self, line: object, index: int) -> object:
-        if not isinstance(line, str):
-            return line
+        return self.command_line(line, index) if isinstance(line, str) else line
+
+    def command_line(self, line: str, index: int) -> str:
         refs = [*_TOKEN.findall(line), *_DSTACK_VAR.findall(line)]
         return " ".join([f"echo step-{index}", *dict.fromkeys(refs)])
 
@@ -238,7 +239,7 @@ def rewrite(text: str) -> str:
     """Our own YAML for a collected document (same loaded shape, none of its text)."""
     rewriter = Rewriter()
     out = _secret_names(rewriter.value(yaml.safe_load(text), ()), rewriter)
-    return yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=100)
+    return str(yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=100))
 
 
 def unknown_paths(text: str) -> list[str]:
