@@ -41,6 +41,56 @@ def summarize(inputs: Mapping[str, object], paths: ReviewPaths) -> list[str]:
     return [f"{label}={value}" for label, value in facts.items()]
 
 
+def flatten_inputs(inputs: Mapping[str, object]) -> dict[str, str]:
+    """Every declared input as `dotted.key -> text` (lists indexed `key[0]`), unknown values
+    left out; user-data given base64 (gzipped or not) is decoded, so a reviewer reads the
+    boot script that will run."""
+    flat: dict[str, str] = {}
+    _flatten(inputs, "", flat)
+    for key in [k for k in flat if k.rsplit(".", 1)[-1] in _BASE64_USER_DATA]:
+        flat[key] = decoded_user_data(flat[key])
+    return flat
+
+
+def decoded_user_data(value: str) -> str:
+    """`value` as text: base64 decoded, then gunzipped when it is gzip; unchanged when it is
+    not base64 of either."""
+    import base64
+    import binascii
+    import gzip
+
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return value
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError):
+            return value
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return value
+
+
+# Input names whose value is base64 user-data (AWS user_data_base64, Azure custom data).
+_BASE64_USER_DATA = ("userDataBase64", "customData")
+
+
+def _flatten(value: object, prefix: str, flat: dict[str, str]) -> None:
+    if _unknown(value) or value is None:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), flat)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _flatten(item, f"{prefix}[{i}]", flat)
+    else:
+        flat[prefix] = _number(value)
+
+
 def _gpus(inputs: Mapping[str, object]) -> str:
     parts = []
     for accel in _items(inputs.get("guestAccelerators")):

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from ..backends.config import load_backends_config
 from ..config import load_configuration, load_document
+from ..config.validation import _AnySecret
 from ..config.yamlfile import parse_yaml
 from ..errors import FleetstackError
-from ..fleets.stacks import resource_plan
 from ..models.plan import Plan
 from ..state import RunRecord
 from .fleets import ApplyProgress, FleetApplied, apply_fleet_plan
-from .plan import OverrideValue, build_plan
+from .plan import OverrideValue, build_plan, plan_stack
 from .runs import submit_run
 
 
@@ -45,9 +45,16 @@ def plan_apply(
     the Pulumi CLI, else a preview). `env` (-e) is added to the run's env, and wins."""
     # a submit resolves `- NAME` env entries from the caller's environment and -e
     environ = None if dry_run else {**os.environ, **(env or {})}
+    # a dry run, like validate, takes every `${{ secrets.NAME }}` as a placeholder
+    secrets = _AnySecret() if dry_run else None
     if text is None:
         loaded = load_configuration(
-            file, run_args=run_args, profile=profile, profiles=profiles, environ=environ
+            file,
+            run_args=run_args,
+            profile=profile,
+            profiles=profiles,
+            environ=environ,
+            secrets=secrets,
         )
     else:
         loaded = load_document(
@@ -58,12 +65,13 @@ def plan_apply(
             profile=profile,
             profiles=profiles,
             environ=environ,
+            secrets=secrets,
         )
     if env:
         overrides = {**overrides, "env": dict(env)}
     plan = build_plan(loaded, overrides)
-    if plan.offers.offers and not plan.is_empty_fleet:
-        plan.resource_plan = resource_plan(plan, offline=dry_run, config=load_backends_config())
+    plan.run_args = list(run_args)
+    plan_stack(plan, offline=dry_run, config=load_backends_config())
     return plan
 
 

@@ -25,6 +25,7 @@ from ..fleets.lifecycle import (
     record_empty_fleet,
 )
 from ..fleets.stacks import stack_engine_for
+from ..fleets.update import applied_from
 from ..models.fleets import FleetSpec
 from ..models.plan import Plan, ResourcePlan
 from ..state import FleetRecord, InstanceRecord, instances_of_fleet, list_fleets, open_state
@@ -65,6 +66,13 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
     configuration = plan.configuration
     assert isinstance(configuration, FleetConfiguration)
     rp = plan.resource_plan
+    change = plan.fleet_change
+    if change is not None and change.action == "none":  # the file is what was applied
+        state = open_state()
+        fleet = find_fleet(state, plan.run_name)
+        return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
+    if change is not None and change.action == "recreate":
+        delete(plan.run_name, reason="re-created from its configuration")
     if rp is None and plan.is_empty_fleet:
         fleet = record_empty_fleet(open_state(), plan.run_name, spec=_empty_fleet_spec(plan))
         return FleetApplied(fleet, [])
@@ -84,6 +92,7 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
         driver=driver,
         on_output=progress.stack_output,
         idle_duration=configuration.idle_duration,
+        applied=applied_from(configuration, rp.spec),
     )
     return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
 
@@ -119,11 +128,11 @@ def delete_instance(name: str, num: int) -> None:
     )
 
 
-def delete(name: str) -> FleetRecord:
+def delete(name: str, *, reason: str = "deleted by user") -> FleetRecord:
     """Destroy the fleet's stack and forget the fleet; returns it as terminated."""
     config = load_backends_config()
     return delete_fleet(
-        open_state(), name, driver_for=lambda cloud: stack_engine_for(cloud, config)
+        open_state(), name, driver_for=lambda cloud: stack_engine_for(cloud, config), reason=reason
     )
 
 
@@ -164,9 +173,12 @@ def _empty_fleet_spec(plan: Plan) -> FleetSpec:
     configuration = plan.configuration
     assert isinstance(configuration, FleetConfiguration)
     nodes = configuration.nodes
-    return FleetSpec(
-        nodes=0,
-        max_nodes=None if isinstance(nodes, int) or nodes is None else nodes.max,
-        idle_duration=configuration.idle_duration,
-        resources=plan.requirements.resources.pretty(),
+    return FleetSpec.model_validate(
+        {
+            "nodes": 0,
+            "max_nodes": None if isinstance(nodes, int) or nodes is None else nodes.max,
+            "idle_duration": configuration.idle_duration,
+            "resources": plan.requirements.resources.pretty(),
+            **applied_from(configuration, None),
+        }
     )
