@@ -65,7 +65,7 @@ def run_plans(
         Path(out).write_text(mask(json.dumps(document, indent=2), secrets) + "\n")
     errors = [o for o in outcomes if o.plan is None]
     for outcome in errors:
-        print_error(mask(f"{outcome.path}: {outcome.error}", secrets))
+        print_error(mask(outcome.error or "", secrets))
     if errors:
         raise SystemExit(1)
     if detailed_exitcode and any(o.plan is not None and o.plan.has_changes for o in outcomes):

@@ -14,33 +14,33 @@ from .plan_text import counts_line, counts_of, total_line
 
 LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
 MARKER = "<!-- fleetstack-plan -->"  # the CI workflow finds (and edits) its comment by it
-_CUT_NOTE = 400  # room kept for the note saying what was cut
 
 
 def render_markdown(outcomes: Sequence[PlanOutcome], *, limit: int = LIMIT) -> str:
-    """The comment: summary, then details, at most `limit` characters."""
+    """The comment: summary, then details, at most `limit` characters (the summary is
+    always whole)."""
     summary = _summary(outcomes)
-    parts = [summary]
-    size = len(summary)
+    sections = [_section(o, inputs=True) for o in outcomes]
     shortened: list[str] = []
-    left_out: list[str] = []
-    for outcome in outcomes:
-        if left_out:
-            left_out.append(outcome.path)
-            continue
-        section = _section(outcome, inputs=True)
-        if size + len(section) > limit - _CUT_NOTE:
-            section = _section(outcome, inputs=False)
-            if size + len(section) > limit - _CUT_NOTE:
-                left_out.append(outcome.path)
-                continue
-            shortened.append(outcome.path)
-        parts.append(section)
-        size += len(section)
-    note = _cut_note(shortened, left_out)
-    if note:
-        parts.append(note)
-    return "\n".join(parts)
+    kept = len(outcomes)
+    text = _joined(summary, sections, [], [])
+    # the last sections lose their inputs first, then whole sections go, until it fits
+    for n in reversed(range(len(outcomes))):
+        if len(text) <= limit:
+            return text
+        sections[n] = _section(outcomes[n], inputs=False)
+        shortened.insert(0, outcomes[n].path)
+        text = _joined(summary, sections, shortened, [])
+    while len(text) > limit and kept > 0:
+        kept -= 1
+        cut = [o.path for o in outcomes[kept:]]
+        text = _joined(summary, sections[:kept], shortened[:kept], cut)
+    return text
+
+
+def _joined(summary: str, sections: list[str], shortened: list[str], cut: list[str]) -> str:
+    note = _cut_note(shortened, cut)
+    return "\n".join([summary, *sections, *([note] if note else [])])
 
 
 def _summary(outcomes: Sequence[PlanOutcome]) -> str:

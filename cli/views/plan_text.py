@@ -20,11 +20,13 @@ OPS = ("create", "update", "replace", "delete")
 
 def render_outcomes(outcomes: Sequence[PlanOutcome], console: Console, *, max_offers: int) -> None:
     """Every configuration's plan (or its error), then one total line when there are many."""
+    from rich.markup import escape
+
     for n, outcome in enumerate(outcomes):
         if len(outcomes) > 1:
             console.print(f"{'' if n == 0 else chr(10)}[bold]── {outcome.path}[/bold]")
         if outcome.plan is None:
-            console.print(f"[red]{outcome.path}: {outcome.error}[/red]", highlight=False)
+            console.print(f"[red]{escape(outcome.error or '')}[/red]", highlight=False)
             continue
         render_plan(outcome.plan, console, max_offers=max_offers)
         render_fleet_change(outcome.plan, console)

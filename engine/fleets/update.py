@@ -195,6 +195,7 @@ def _sqlite_live_fleet(path: Path, name: str, project: str) -> LiveFleet | None:
         "SELECT status, spec, stack_name, stack_outputs FROM fleets "
         "WHERE project = ? AND name = ? AND deleted = 0",
         (project, name),
+        leave_no_file=True,
     )
     if row is None or FleetStatus(str(row[0])).is_finished:
         return None

@@ -7,6 +7,7 @@ parsed catalog) may be written under ~/.dstack.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -74,7 +75,10 @@ def plan_configurations(
             plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
                               dry_run=True, profiles=profiles, env=env)  # fmt: skip
         except (FleetstackError, StackError) as exc:
-            outcomes.append(PlanOutcome(file, error=str(exc)))
+            message = str(exc)  # said with the file's name, once
+            outcomes.append(
+                PlanOutcome(file, error=message if file in message else f"{file}: {message}")
+            )
             continue
         outcomes.append(PlanOutcome(file, plan=plan))
     return outcomes
@@ -100,7 +104,10 @@ def secret_values(files: Sequence[str], env: Mapping[str, str] | None = None) ->
     values.update(os.environ[name] for name in names if name in os.environ)
     values.update(os.environ[name] for name in _PASSPHRASE_VARS if name in os.environ)
     values.update(_passphrase_file_value())
-    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+    values = {v for v in values if len(v) >= 4}
+    # the job script carries env values base64-encoded: those forms are masked too
+    values.update(base64.b64encode(v.encode()).decode() for v in list(values))
+    return sorted(values, key=len, reverse=True)
 
 
 def mask(text: str, secrets: Sequence[str]) -> str:
