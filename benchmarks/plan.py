@@ -3,7 +3,8 @@ Pulumi CLI), and how one file's cost splits between offers and program evaluatio
 
     .venv/bin/python benchmarks/plan.py [--runs 3] [--sizes 1,10,50]
 
-Target on 2 cores: 50 fleet configurations in 10 s or less. The files cycle aws, gcp, azure.
+Target on 2 cores: 50 fleet configurations in 10 s or less. The files cycle aws, gcp, azure
+(`--clouds aws` for one cloud).
 Prints figures (wall and CPU time: the machine may be shared), asserts nothing.
 """
 
@@ -27,7 +28,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--clouds", default=",".join(CLOUDS), help="the files cycle these")
     args = parser.parse_args()
+    clouds = tuple(args.clouds.split(","))
     dstack = Path(sys.executable).parent / "dstack"
     if not dstack.exists():
         sys.exit(f"{dstack} not found: run from the project's venv")
@@ -37,7 +40,7 @@ def main() -> None:
         env = {**os.environ, "HOME": tmp, "DSTACK_HOME": str(home)}
         env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"  # no pulumi: offline
         for size in (int(s) for s in args.sizes.split(",")):
-            folder = _fleets(Path(tmp) / f"fleets-{size}", size)
+            folder = _fleets(Path(tmp) / f"fleets-{size}", size, clouds)
             command = [str(dstack), "plan", "-f", str(folder)]
             runs = [_run(command, env) for _ in range(args.runs + 1)][1:]  # first warms caches
             times = [wall for wall, _cpu in runs]
@@ -51,7 +54,7 @@ def main() -> None:
                   f"{verdict}")  # fmt: skip
         os.environ.update(HOME=tmp, DSTACK_HOME=str(home))
         os.environ["PATH"] = env["PATH"]
-        _split(_fleets(Path(tmp) / "split", 15))
+        _split(_fleets(Path(tmp) / "split", 15, CLOUDS))
 
 
 def _split(folder: Path) -> None:
@@ -81,10 +84,10 @@ def _split(folder: Path) -> None:
               f"program evaluation {program_ms:.0f} ms")  # fmt: skip
 
 
-def _fleets(folder: Path, count: int) -> Path:
+def _fleets(folder: Path, count: int, clouds: tuple[str, ...]) -> Path:
     folder.mkdir(parents=True)
     for n in range(count):
-        cloud, gpu = CLOUDS[n % len(CLOUDS)], GPUS[n % len(GPUS)]
+        cloud, gpu = clouds[n % len(clouds)], GPUS[n % len(GPUS)]
         (folder / f"fleet-{n:02}.dstack.yml").write_text(
             f"type: fleet\nname: fleet-{n:02}\nbackends: [{cloud}]\nnodes: {1 + n % 3}\n"
             f"resources:\n  gpu: {gpu}\n"

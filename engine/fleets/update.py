@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ...stacks.diff import StackDiff, compare, recreated
+from ...stacks.engine import StackEngine
 from ...stacks.offline import offline_plan
 from ...stacks.spec import StackSpec
 from ..backends.config import BackendsConfig
@@ -151,12 +152,21 @@ def plan_fleet(
         plan.resource_plan = ResourcePlan(offer, spec, diff, "offline", "the fleet is re-created")
         return
     engine = stack_engine_for(offer.backend, config)
-    if old_spec is not None and engine_ready(engine):
+    if old_spec is not None and engine_ready(engine) and _stack_exists(engine, spec, offline):
         plan.resource_plan = ResourcePlan(offer, spec, engine.preview(spec), "preview", None)
         return
     reason = "compared with the stack spec fleetstack recorded"
     plan.resource_plan = ResourcePlan(offer, spec, compare(old, offline_plan(spec)), "offline",
                                       reason)  # fmt: skip
+
+
+def _stack_exists(engine: StackEngine, spec: StackSpec, offline: bool) -> bool:
+    """Whether a preview may run: always for an apply; for a dry run only when the stack is
+    in the state backend, since a preview of a missing stack would create it (reading the
+    state needs the backend's credentials: a StackError says which)."""
+    if not offline:
+        return True
+    return engine.outputs(spec.project, spec.fleet, spec.cloud) is not None
 
 
 def recorded_stack_spec(spec: FleetSpec) -> StackSpec | None:
