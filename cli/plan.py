@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from functools import wraps
 
 import typer
@@ -23,8 +24,13 @@ def plan_command(**options: object) -> None:
 # apply's options, less --dry-run (always on), --plan, -y and -d (nothing is applied)
 _DROPPED = ("dry_run", "saved_plan", "yes", "detach")
 _signature = inspect.signature(apply_command)
+_hints = typing.get_type_hints(apply_command, include_extras=True)  # Annotated options kept
 plan_command.__signature__ = _signature.replace(  # type: ignore[attr-defined]
-    parameters=[p for name, p in _signature.parameters.items() if name not in _DROPPED]
+    parameters=[
+        p.replace(annotation=_hints.get(name, p.annotation))
+        for name, p in _signature.parameters.items()
+        if name not in _DROPPED
+    ]
 )
 app.command("plan", help=help_of("plan"), cls=RunArgsCommand,
             context_settings={"allow_extra_args": True})(plan_command)  # fmt: skip

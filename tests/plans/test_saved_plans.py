@@ -72,3 +72,15 @@ def test_a_file_that_is_not_a_plan_is_refused(recording_cli, tmp_path):
 
     assert result.returncode == 1
     assert "not a fleetstack plan" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_flags_given_to_plan_travel_in_the_saved_plan(recording_cli, tmp_path):
+    config = fleet_file(tmp_path, nodes="1")  # the file says backends: [aws]
+    saved = tmp_path / "plan.json"
+    planned = recording_cli("plan", "-f", str(config), "-b", "gcp", "--out", str(saved))
+    assert planned.returncode == 0, planned.stderr
+
+    applied(recording_cli, "--plan", str(saved), "-y")
+
+    document = recording_cli.engine.stack("main-rec")
+    assert document is not None and document["spec"]["cloud"] == "gcp"
