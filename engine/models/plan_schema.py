@@ -42,7 +42,7 @@ _RESOURCE: JSONObject = {
     "required": ["op", "type", "name", "changed", "inputs", "old_inputs"],
     "properties": {
         "op": {"enum": ["create", "update", "replace", "delete", "same"]},
-        "type": {**_STR, "description": "Pulumi type token, e.g. aws:ec2/instance:Instance"},
+        "type": {**_STR, "description": "The Pulumi type token of the resource"},
         "name": _STR,
         "changed": {"type": "array", "items": _STR, "description": "key: old -> new"},
         "inputs": _INPUTS,
