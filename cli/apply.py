@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from ..engine.config.yamlfile import MAX_BYTES
 from ..engine.errors import FleetstackError
 from .apply_plan import apply_saved_plan, plan_and_confirm
 from .commands import help_of
@@ -136,7 +137,8 @@ def _stdin_configuration(yes: bool) -> str:
             "-f - reads the configuration from stdin, so nothing is left to answer the prompt: "
             "add -y"
         )
-    return sys.stdin.read()
+    # at most one byte over the limit is read: parse_yaml refuses it, naming the limit
+    return sys.stdin.buffer.read(MAX_BYTES + 1).decode("utf-8", errors="replace")
 
 
 def _spot_policy(value: str | None) -> str | None:

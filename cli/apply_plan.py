@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.errors import FleetstackError
+from ..engine.fleets.failover import Attempt
 from ..engine.models.plan import Plan, ResourcePlan
 from ..engine.services.apply import ensure_applicable, execute_plan, plan_apply
 from ..engine.services.fleets import FleetApplied
@@ -112,6 +113,25 @@ class _Progress:
 
     def stack_output(self, line: str) -> None:
         self.console.print(line.rstrip("\n"), markup=False, highlight=False)
+
+    def attempt(self, attempt: Attempt, of: int) -> None:
+        offer = attempt.offer
+        where = (
+            f"{offer.backend} {offer.region} {offer.instance_type}{' spot' if offer.spot else ''}"
+        )
+        if attempt.error is None:
+            if attempt.number > 1:
+                self.console.print(f"Attempt {attempt.number}/{of} on {where} worked.")
+            return
+        from rich.markup import escape
+
+        self.console.print(
+            f"[yellow]Attempt {attempt.number}/{of} on {escape(where)}: no capacity[/yellow] "
+            f"({escape(attempt.error)})",
+            highlight=False,
+        )
+        if attempt.number < of:
+            self.console.print("Its stack was destroyed; trying the next offer.")
 
 
 def _confirm(plan: Plan, console: Console) -> None:

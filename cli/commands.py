@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fleet",
         "List fleets and their instances; delete a fleet (destroys its Pulumi stack).",
     ),
+    "secret": ("secret", "Set, list and delete secrets, used as ${{ secrets.NAME }} in env."),
 }
 
 

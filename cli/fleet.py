@@ -24,6 +24,11 @@ _ALL = typer.Option(False, "-a", "--all", help="Also terminated fleets")
 _JSON = typer.Option(False, "--json", help="Machine-readable output")
 _WATCH = typer.Option(False, "-w", "--watch", help="Refresh every 2 s until Ctrl-C")
 _VERBOSE = typer.Option(False, "-v", "--verbose", help="Add the stack, addresses and times")
+_ORPHANS = typer.Option(
+    False, "--orphans", help="List stacks and tagged instances that no fleet accounts for"
+)
+_DELETE = typer.Option(False, "--delete", help="With --orphans: destroy and terminate them")
+_YES = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation")
 
 
 @app.callback()
@@ -33,8 +38,15 @@ def fleet_main(
     as_json: bool = _JSON,
     watch: bool = _WATCH,
     verbose: bool = _VERBOSE,
+    orphans: bool = _ORPHANS,
+    delete: bool = _DELETE,
+    yes: bool = _YES,
 ) -> None:
-    if ctx.invoked_subcommand is None:
+    if delete and not orphans:
+        raise FleetstackError("--delete goes with --orphans: dstack fleet --orphans --delete")
+    if orphans:
+        orphans_command(as_json=as_json, delete=delete, yes=yes)
+    elif ctx.invoked_subcommand is None:
         list_fleets_command(all_fleets=all_fleets, as_json=as_json, watch=watch, verbose=verbose)
 
 
@@ -64,21 +76,26 @@ def delete_command(
     instance: int | None = typer.Option(
         None, "-i", "--instance", help="Delete only the instance with this number"
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Stop the runs that use the fleet first, then delete it"
+    ),
 ) -> None:
     """Delete a fleet: destroys its stack (every instance and resource), then forgets it."""
     if instance is not None:
         fleets.delete_instance(name, instance)  # says why the backend cannot, asks nothing
-    delete_fleet(name, yes=yes)
+    delete_fleet(name, yes=yes, force=force)
 
 
-def delete_fleet(name: str, *, yes: bool) -> None:
+def delete_fleet(name: str, *, yes: bool, force: bool = False) -> None:
     """Confirm, destroy the fleet's stack and forget it (`fleet delete`, `delete -f`)."""
     console = make_console()
     fleets.check_fleet(name)  # an unknown fleet is said before asking anything
-    if not confirm(f"Delete the fleet {name} and destroy its stack?", yes=yes):
+    users = fleets.check_deletable(name, force=force)  # and a fleet in use, unless forced
+    stopping = f" (stopping {', '.join(r.name for r in users)} first)" if users else ""
+    if not confirm(f"Delete the fleet {name} and destroy its stack{stopping}?", yes=yes):
         console.print("Nothing was deleted.")
         raise typer.Exit(1)
-    fleet = fleets.delete(name)
+    fleet = fleets.delete(name, force=force)
     done = "its stack was destroyed" if fleet.stack_name else "it had no stack"
     console.print(f"Fleet {name} deleted: {done}.")
 
@@ -88,6 +105,26 @@ def cancel_command(name: str = typer.Argument(..., help="The fleet's name")) -> 
     """Cancel a stuck update of the fleet's stack and release its lock."""
     fleets.cancel(name)
     make_console().print(f"The update of fleet {name}'s stack was cancelled; its lock is released.")
+
+
+def orphans_command(*, as_json: bool, delete: bool, yes: bool) -> None:
+    """List what no fleet accounts for; with `delete`, confirm and remove it."""
+    from ..engine.services import orphans as orphan_service
+    from .views.orphans import orphans_json, show_orphans
+
+    report = orphan_service.find()
+    if as_json and not delete:
+        print(orphans_json(report.orphans))
+        return
+    show_orphans(report.orphans, report.clouds)
+    if not delete or not report.orphans:
+        return
+    count = len(report.orphans)
+    if not confirm(f"Destroy and terminate these {count} orphans?", yes=yes):
+        make_console().print("Nothing was deleted.")
+        raise typer.Exit(1)
+    for removed in orphan_service.delete(report.orphans):
+        make_console().print(f"Removed {removed}.")
 
 
 def list_fleets_command(*, all_fleets: bool, as_json: bool, watch: bool, verbose: bool) -> None:

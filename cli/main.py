@@ -18,6 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import Abort
 
 from ..engine.errors import FleetstackError
+from ..engine.paths import ensure_private_home, private_process
 from ..stacks.errors import StackError
 from .commands import COMMANDS
 from .run_args import usage_lines
@@ -103,7 +104,9 @@ def main(
 
 def run() -> None:
     """Console-script entry point: expected failures print one or two red lines, exit 1."""
+    private_process()  # before anything is written: state.db, logs, job files are 0600
     try:
+        ensure_private_home(create=False)
         app()
     except (FleetstackError, StackError) as exc:
         print_error(str(exc))

@@ -29,6 +29,7 @@ REVIEW_INPUTS = (
     ("max_price", "instanceMarketOptions.spotOptions.maxPrice"),
     ("placement", "placementGroup"),
     ("placement", "strategy"),
+    ("shutdown", "instanceInitiatedShutdownBehavior"),
 )
 USER_DATA_LIMIT = 16 * 1024  # EC2's limit on raw user data
 CANONICAL_OWNER = "099720109477"
@@ -123,6 +124,8 @@ def program(spec: StackSpec) -> None:
                 user_data_base64=boot.get("user_data_base64"),
                 # a new boot script means a new machine: a stop/start cannot re-run cloud-init
                 user_data_replace_on_change=True,
+                # a power-off from inside (the backstop, templates/backstop.py) ends the billing
+                instance_initiated_shutdown_behavior="terminate",
                 metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                     http_tokens="required", http_endpoint="enabled"
                 ),

@@ -130,6 +130,10 @@ def program(spec: StackSpec) -> None:
             ],
             tags=tags,
         )
+        # A power-off from inside (the backstop, templates/backstop.py) leaves an Azure VM
+        # "stopped" but still allocated, and allocated VMs are billed: Azure has no
+        # "deallocate on guest shutdown". There the reconciler's idle release and
+        # `dstack fleet --orphans` are what end the billing (README: Security and costs).
         vm = compute.VirtualMachine(
             name,
             resource_group_name=group.name,

@@ -13,7 +13,7 @@ from . import settings
 from .diff import StackDiff, diff_from_events
 from .errors import StackError, ensure_pulumi_cli
 from .programs import program_for, program_module
-from .spec import StackSpec
+from .spec import StackRef, StackSpec
 
 if TYPE_CHECKING:  # the Automation API is imported where it is used: it is heavy
     from pulumi import automation as auto
@@ -86,6 +86,32 @@ class StackDriver:
         with _translated_errors(fleet):
             stack.cancel()
 
+    def list_stacks(self) -> list[StackRef]:
+        """Every stack of the fleetstack project in the state backend, with the fleet each was
+        brought up for (read from its `fleetstack:spec` config value)."""
+        ensure_pulumi_cli()
+        from pulumi import automation as auto
+
+        opts = self._opts()
+        workspace = auto.LocalWorkspace(
+            work_dir=opts.work_dir,
+            project_settings=opts.project_settings,
+            secrets_provider=opts.secrets_provider,
+            env_vars=opts.env_vars,
+        )
+        refs = []
+        with _translated_errors("(listing stacks)"):
+            for summary in workspace.list_stacks():
+                config = workspace.get_all_config(summary.name)
+                spec = config.get(f"{PROJECT_NAME}:spec")
+                if spec is None:
+                    continue  # not a fleet stack of ours
+                fields = json.loads(spec.value)
+                refs.append(
+                    StackRef(summary.name, fields["project"], fields["fleet"], fields["cloud"])
+                )
+        return refs
+
     def _existing_stack(self, project: str, fleet: str, cloud: str) -> auto.Stack | None:
         # destroy and cancel act on the stack as it is: no program, and no stack is no work
         ensure_pulumi_cli()
@@ -127,7 +153,7 @@ class StackDriver:
             )
             stack.set_all_config(
                 {
-                    k: auto.ConfigValue(value=v)
+                    k: auto.ConfigValue(value=v.value, secret=v.secret)
                     for k, v in stack_config(spec, self.provider_config).items()
                 }
             )
@@ -139,12 +165,33 @@ def stack_name_for(project: str, fleet: str, cloud: str) -> str:
     return StackSpec(project, fleet, cloud, "", "", "", "").stack_name
 
 
-def stack_config(spec: StackSpec, provider_config: dict | None = None) -> dict[str, str]:
-    """Provider settings from the spec (overridden by `provider_config`) plus the spec itself."""
-    config: dict[str, str] = {"fleetstack:spec": json.dumps(asdict(spec), sort_keys=True)}
-    config.update(program_module(spec.cloud, spec.fleet).stack_settings(spec))
+@dataclass(frozen=True)
+class StackConfigValue:
+    """One value of the stack's config; a secret one is stored encrypted by Pulumi (the
+    passphrase provider), never as plain text in the stack's state or Pulumi.<stack>.yaml."""
+
+    value: str
+    secret: bool = False
+
+
+def stack_config(
+    spec: StackSpec, provider_config: dict | None = None
+) -> dict[str, StackConfigValue]:
+    """Provider settings from the spec (overridden by `provider_config`) plus the spec itself.
+
+    The user-data (the instance's job, derived from the run's env) is its own secret value,
+    `fleetstack:userData`; `fleetstack:spec` holds the rest of the spec in plain text.
+    """
+    plain = asdict(spec)
+    plain["user_data"] = ""  # in fleetstack:userData, as a secret
+    config = {
+        "fleetstack:spec": StackConfigValue(json.dumps(plain, sort_keys=True)),
+        "fleetstack:userData": StackConfigValue(spec.user_data, secret=True),
+    }
+    for key, value in program_module(spec.cloud, spec.fleet).stack_settings(spec).items():
+        config[key] = StackConfigValue(value)
     for key, value in (provider_config or {}).items():
-        config[key] = value if isinstance(value, str) else json.dumps(value)
+        config[key] = StackConfigValue(value if isinstance(value, str) else json.dumps(value))
     return config
 
 

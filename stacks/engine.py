@@ -15,7 +15,7 @@ from typing import Protocol
 from .diff import StackDiff
 from .driver import StackDriver, StackOutputs
 from .errors import StackError
-from .spec import StackSpec
+from .spec import StackRef, StackSpec
 
 DEFAULT_ENGINE = "pulumi"
 TEST_ENGINES = ("vm", "recording")  # registered only by the test bench (tests/)
@@ -42,6 +42,9 @@ class StackEngine(Protocol):
 
     def cancel(self, project: str, fleet: str, cloud: str) -> None:
         """Cancel a running update and release its lock."""
+
+    def list_stacks(self) -> list[StackRef]:
+        """Every fleet stack in this engine's backend (of every project)."""
 
 
 EngineFactory = Callable[[dict[str, str]], StackEngine]  # provider settings -> engine

@@ -241,6 +241,9 @@ def _guest_accelerators(spec: StackSpec) -> list | None:
 def _scheduling(spec: StackSpec) -> gcp.compute.InstanceSchedulingArgs:
     import pulumi_gcp as gcp
 
+    # A power-off from inside (the backstop, templates/backstop.py) leaves a GCP instance
+    # TERMINATED (GCP's word for stopped): its vCPUs and GPUs are no longer billed, its disk
+    # is until the stack is destroyed. GCP has no "delete on guest shutdown".
     # GPU instances cannot live-migrate: they must stop for host maintenance
     on_host_maintenance = "TERMINATE" if spec.gpu_count > 0 or spec.spot else "MIGRATE"
     if not spec.spot:

@@ -48,6 +48,16 @@ class StackSpec:
         return {"owner": "fleetstack", "project": self.project, "fleet": self.fleet, **self.tags}
 
 
+@dataclass(frozen=True)
+class StackRef:
+    """One stack a state backend holds, with the fleet it was brought up for."""
+
+    name: str
+    project: str
+    fleet: str
+    cloud: str
+
+
 def _slug(value: str) -> str:
     slug = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
     return slug or "default"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 import yaml
 
 from . import render
+from .backstop import Backstop, locked_command
 from .jobspec import JobInput
 from .render import INSTANCE_JOB_SCRIPT_PATH, render_job_script
 
@@ -21,6 +23,7 @@ def render_user_data(
     ssh_public_keys: list[str],
     gpu_vendor: str | None,
     job_script_path: str = INSTANCE_JOB_SCRIPT_PATH,
+    backstop: Backstop | None = None,
 ) -> str:
     """cloud-init user-data ("#cloud-config" YAML) that prepares an instance and starts the job.
 
@@ -29,7 +32,11 @@ def render_user_data(
     (plus the NVIDIA container toolkit when gpu_vendor is "nvidia"), writes the job script to
     job_script_path and starts it as the systemd unit fleetstack-job.service, which runs in
     /opt/fleetstack/work, logs to the journal and /var/log/fleetstack/job.log and records the
-    exit status in /var/lib/fleetstack/exit-status.
+    exit status in /var/lib/fleetstack/exit-status. With a `backstop`, it also installs the
+    timer that powers an unattended idle instance off (templates/backstop.py).
+
+    The user-data holds no secret env value: the job script reads those from job.env beside
+    it (INSTANCE_JOB_ENV_PATH), uploaded over SSH as a 0600 file.
 
     Raises ValueError when ssh_public_keys is empty or holds an empty or multi-line key, and
     for any job value render_job_script refuses.
@@ -45,6 +52,8 @@ def render_user_data(
         gpu_vendor=gpu_vendor,
         job_script_path=job_script_path,
         stop_grace_seconds=job.stop_grace_seconds,
+        wait_for_env_file=bool(job.secret_env),
+        backstop=backstop,
     )
 
 
@@ -55,8 +64,14 @@ def build_user_data(
     gpu_vendor: str | None,
     job_script_path: str,
     stop_grace_seconds: int,
+    wait_for_env_file: bool = False,
+    backstop: Backstop | None = None,
 ) -> str:
-    """The "#cloud-config" document for one instance (see render_user_data)."""
+    """The "#cloud-config" document for one instance (see render_user_data).
+
+    With `wait_for_env_file` (the job has secret env values) the job starts when its
+    job.env appears beside the script (a systemd path unit), i.e. once it was uploaded over
+    SSH, instead of at boot."""
     if isinstance(ssh_public_keys, str):
         raise ValueError("ssh_public_keys: expected a list of keys, got one string")
     keys = [_check_key(key) for key in ssh_public_keys]
@@ -66,13 +81,31 @@ def build_user_data(
     nvidia = gpu_vendor == "nvidia"
     unit = render.render_static(
         "fleetstack-job.service.j2",
-        job_script_path=render.shell_quote(job_script_path),
+        locked_job=locked_command(job_script_path),
         work_dir=render.shell_quote(render.INSTANCE_WORK_DIR),
         log_file=render.shell_quote(render.INSTANCE_JOB_LOG_PATH),
         exit_status_file=render.shell_quote(render.INSTANCE_EXIT_STATUS_PATH),
         timeout_stop=stop_grace_seconds + _STOP_MARGIN_SECONDS,
     )
     setup = render.render_static("setup_instance.sh.j2", nvidia=nvidia)
+    start_unit = render.INSTANCE_JOB_UNIT
+    extra_files: list[dict[str, str]] = []
+    if wait_for_env_file:
+        start_unit = render.INSTANCE_JOB_UNIT.removesuffix(".service") + ".path"
+        env_file = posixpath.join(posixpath.dirname(job_script_path), "job.env")
+        path_unit = render.render_static(
+            "fleetstack-job.path.j2",
+            env_file=render.shell_quote(env_file),
+            unit=render.shell_quote(render.INSTANCE_JOB_UNIT),
+        )
+        extra_files.append(
+            {
+                "path": f"/etc/systemd/system/{start_unit}",
+                "content": path_unit,
+                "owner": "root:root",
+                "permissions": "0644",
+            }
+        )
     document: dict[str, object] = {  # plain values: what a SafeDumper writes
         "ssh_authorized_keys": keys,
         # keys only: no password login for anyone, and no root login (the image's user sudoes)
@@ -84,14 +117,14 @@ def build_user_data(
                 "encoding": "gz+b64",
                 "content": render.gzip_b64(job_script),
                 "owner": "root:root",
-                "permissions": "0755",
+                "permissions": "0700",  # owner-only, as is the job.env uploaded beside it
             },
             {
                 "path": render.INSTANCE_SETUP_SCRIPT_PATH,
                 "encoding": "b64",
                 "content": render.b64encode_text(setup),
                 "owner": "root:root",
-                "permissions": "0755",
+                "permissions": "0700",
             },
             {
                 "path": f"/etc/systemd/system/{render.INSTANCE_JOB_UNIT}",
@@ -99,12 +132,16 @@ def build_user_data(
                 "owner": "root:root",
                 "permissions": "0644",
             },
+            *extra_files,
+            *(backstop.write_files() if backstop else []),
         ],
         "runcmd": [
             ["mkdir", "-p", render.INSTANCE_WORK_DIR],
-            ["bash", render.INSTANCE_SETUP_SCRIPT_PATH],
             ["systemctl", "daemon-reload"],
-            ["systemctl", "start", "--no-block", render.INSTANCE_JOB_UNIT],
+            # the backstop first: a setup that fails or hangs is covered too
+            *(backstop.runcmd() if backstop else []),
+            ["bash", render.INSTANCE_SETUP_SCRIPT_PATH],
+            ["systemctl", "start", "--no-block", start_unit],
         ],
     }
     body = yaml.dump(

@@ -23,6 +23,7 @@ __all__ = [
     "EXIT_SETUP_FAILED",
     "EXIT_TERMINATED",
     "INSTANCE_EXIT_STATUS_PATH",
+    "INSTANCE_JOB_ENV_PATH",
     "INSTANCE_JOB_LOG_PATH",
     "INSTANCE_JOB_SCRIPT_PATH",
     "INSTANCE_JOB_UNIT",
@@ -38,6 +39,9 @@ EXIT_TERMINATED = 143  # stopped by SIGTERM
 EXIT_INTERRUPTED = 130  # stopped by SIGINT
 
 INSTANCE_JOB_SCRIPT_PATH = "/opt/fleetstack/job.sh"
+# The job's secret env values on an instance: uploaded over SSH (0600), never in user-data;
+# the job script reads job.env beside itself.
+INSTANCE_JOB_ENV_PATH = "/opt/fleetstack/job.env"
 INSTANCE_SETUP_SCRIPT_PATH = "/opt/fleetstack/setup.sh"
 INSTANCE_WORK_DIR = "/opt/fleetstack/work"
 INSTANCE_JOB_UNIT = "fleetstack-job.service"
@@ -54,6 +58,7 @@ def render_job_script(job: JobInput, *, gpu_vendor: str | None = None) -> str:
     when a value cannot be carried (bad env name, NUL byte, bad port...).
     """
     job.validate()
+    secret = set(job.secret_env)
     commands = "".join(
         command if command.endswith("\n") else command + "\n" for command in job.commands
     )
@@ -65,18 +70,29 @@ def render_job_script(job: JobInput, *, gpu_vendor: str | None = None) -> str:
         "gpu_vendor": effective_gpu_vendor(job, gpu_vendor) or "",
         "stop_grace": str(job.stop_grace_seconds),
         "commands_b64": b64encode_text(commands),
-        "env": [(name, b64encode_text(value)) for name, value in job.env.items()],
+        "env": [
+            (name, b64encode_text(value)) for name, value in job.env.items() if name not in secret
+        ],
         "runtime_env": [
             (name, b64encode_text(value))
             for name, value in job.env.items()
-            if passed_to_runtime(name)
+            if passed_to_runtime(name) and name not in secret
         ],
-        "publish_args": [f"{host}:{container}" for host, container in job.ports],
+        # names whose values the script reads from job.env beside it (never written here)
+        "env_file_names": " ".join(name for name in job.secret_env if name in job.env),
+        "publish_args": [
+            f"{_bracketed(job.publish_address(i))}:{host}:{container}"
+            for i, (host, container) in enumerate(job.ports)
+        ],
         "shm_size": f"{max(1, round(job.shm_size_gb * 1024))}m" if job.shm_size_gb else "",
         "exit_no_runtime": EXIT_NO_CONTAINER_RUNTIME,
         "exit_setup": EXIT_SETUP_FAILED,
     }
     return _environment().get_template("job.sh.j2").render(context)
+
+
+def _bracketed(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def render_static(name: str, **context: object) -> str:

@@ -28,6 +28,10 @@ TEST_VAR = "FLEETSTACK_TEST_ID"
 SESSION_ID = uuid.uuid4().hex
 LEAK_GRACE = 5.0  # seconds a process being killed by its test's teardown may take to vanish
 os.environ[SESSION_VAR] = SESSION_ID  # before any test or fixture starts a process
+# fleetstack's processes run with umask 077 (engine/paths.py private_process); the test
+# process does too, so a $DSTACK_HOME a test prepares is what fleetstack would make (a
+# looser one is tightened with a notice; tests/security sets umask 022 where it checks that)
+os.umask(0o077)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,14 @@ if TYPE_CHECKING:
 
 class AzureBackend(StackBackend):
     name = "azure"
+    capacity_errors = (  # Azure Resource Manager's error codes
+        "SkuNotAvailable",
+        "AllocationFailed",
+        "ZonalAllocationFailed",
+        "OverconstrainedAllocationRequest",
+        "QuotaExceeded",
+        "exceeding approved",  # "Operation could not be completed as it results in exceeding
+    )  # approved <family> Cores quota"
 
     def provider_config(self, entry: BackendConfig | None) -> dict[str, str]:
         """`azure-native:subscriptionId` from `subscription_id:`."""

@@ -52,6 +52,18 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class TaggedInstance:
+    """A cloud instance carrying fleetstack's tags (owner=fleetstack, project, fleet)."""
+
+    instance_id: str
+    region: str
+    state: str
+    project: str
+    fleet: str
+    instance_type: str = ""
+
+
+@dataclass(frozen=True)
 class ProvisionRequest:
     """What to provision: `nodes` machines of `offer` for the fleet `fleet` of `project`."""
 
@@ -71,6 +83,10 @@ class Backend:
     reasons: ClassVar[Mapping[Capability, str]] = {}  # why a capability is missing
     creds_types: ClassVar[frozenset[str]] = CREDS_TYPES
     has_instance_types: ClassVar[bool] = True  # False: one fixed machine, `instance_types` ignored
+    lists_tagged_instances: ClassVar[bool] = False  # True: tagged_instances works (orphans)
+    # Parts of the cloud's error texts that mean "no capacity or quota for this offer now":
+    # another offer may work (failover), and a run with retry on no-capacity may wait.
+    capacity_errors: ClassVar[tuple[str, ...]] = ()
 
     def supports(self, capability: Capability) -> bool:
         """Whether this backend has `capability`."""
@@ -81,6 +97,11 @@ class Backend:
         if self.supports(capability):
             return ""
         return self.reasons.get(capability, f"does not support {capability.value}")
+
+    def is_capacity_error(self, message: str) -> bool:
+        """Whether the cloud's error `message` means no capacity or quota for the offer."""
+        lowered = message.lower()
+        return any(marker.lower() in lowered for marker in self.capacity_errors)
 
     def catalog_file(self, catalog_dir: Path) -> Path | None:
         """This backend's `<provider>.csv` in `catalog_dir`, if it has one there."""
@@ -113,6 +134,17 @@ class Backend:
     def terminate(self, instances: list[Instance]) -> None:
         """Terminate `instances`; already gone is not an error."""
         raise self.missing("termination", self.reason(Capability.STACK))
+
+    def tagged_instances(self, entry: BackendConfig | None, project: str) -> list[TaggedInstance]:
+        """Live instances tagged owner=fleetstack and project=`project`, in every region of
+        the backend's config (FleetstackError when this backend cannot list them)."""
+        raise self.missing("listing tagged instances", "it does not list its instances")
+
+    def terminate_tagged(
+        self, entry: BackendConfig | None, instances: list[TaggedInstance]
+    ) -> None:
+        """Terminate `instances` (from tagged_instances); gone already is not an error."""
+        raise self.missing("terminating tagged instances", "it does not list its instances")
 
     def run_job(self, instance: Instance, job_id: str, script: str) -> None:
         """Start the job `job_id` running `script` on `instance`."""

@@ -70,8 +70,11 @@ def load_backends_config(path: Path | None = None) -> BackendsConfig:
         return BackendsConfig(path=path)
     import yaml
 
+    # bounded read (a size limit on the bytes read); loaded here with its YAML dependency
+    from ..config.yamlfile import read_bounded
+
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(read_bounded(path, str(path), what="backends configuration")) or {}
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise ConfigurationError(

@@ -12,6 +12,12 @@ if TYPE_CHECKING:
 
 class GCPBackend(StackBackend):
     name = "gcp"
+    capacity_errors = (  # Compute Engine's error reasons
+        "ZONE_RESOURCE_POOL_EXHAUSTED",
+        "QUOTA_EXCEEDED",
+        "does not have enough resources available",
+        "Quota '",
+    )
 
     def provider_config(self, entry: BackendConfig | None) -> dict[str, str]:
         """`gcp:project` from `project_id:`, `gcp:credentials` from the creds' key file."""

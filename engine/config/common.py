@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, ClassVar, Literal
 
@@ -10,8 +11,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -50,8 +53,14 @@ class Strict(BaseModel):
 
 
 class PortMapping(ShortForms, Strict):
-    """`8000` (same port on both ends), `"9000:9090"` (local:container), `"*:8080"` (any local)."""
+    """`8000` (same port on both ends), `"9000:9090"` (local:container), `"*:8080"` (any local),
+    `"0.0.0.0:8080:8080"` (fleetstack: the address a local container's port is published on)."""
 
+    local_address: str | None = Field(
+        default=None,
+        description="fleetstack: where a local container publishes the port (default "
+        "127.0.0.1, this machine only; 0.0.0.0 for every interface)",
+    )
     local_port: int | None = Field(
         default=None, ge=1, le=65535, description="Port on your machine (null: any free port)"
     )
@@ -67,6 +76,14 @@ class PortMapping(ShortForms, Strict):
     def _parse(cls, value: object) -> object:
         return parse_port(value)
 
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # local_address is fleetstack's own: a port that does not set it dumps as dstack's
+        data: dict[str, object] = handler(self)
+        if data.get("local_address") is None:
+            data.pop("local_address", None)
+        return data
+
 
 def parse_port(value: object) -> object:
     """{local_port, container_port} from 8000, "8000", "9000:9090" or "*:8080"."""
@@ -80,6 +97,11 @@ def parse_port(value: object) -> object:
     if not isinstance(value, str):
         raise ValueError(f'expected a port such as 8000 or "9000:9090", got {value!r}')
     text = value.strip()
+    address = None
+    if text.count(":") >= 2 or text.startswith("["):  # ADDRESS:LOCAL:CONTAINER
+        head, local_part, container_part = text.rsplit(":", 2)
+        address = _publish_address(head, value)
+        text = f"{local_part}:{container_part}"
     if ":" not in text:
         port = _port_number(text, value)
         return {"local_port": port, "container_port": port}
@@ -89,10 +111,25 @@ def parse_port(value: object) -> object:
             f"{value!r} has no container port: write {local or 8080}:{local or 8080} "
             f"(local:container) or just {local or 8080}"
         )
-    return {
+    mapping: dict[str, object] = {
         "local_port": None if local in ("*", "") else _port_number(local, value),
         "container_port": _port_number(container, value),
     }
+    if address is not None:
+        mapping["local_address"] = address
+    return mapping
+
+
+def _publish_address(text: str, whole: object) -> str:
+    """The IP address of `ADDRESS:LOCAL:CONTAINER` ([v6] brackets dropped)."""
+    address = text.strip().removeprefix("[").removesuffix("]")
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        raise ValueError(
+            f"{whole!r}: {text!r} is not an IP address: write e.g. 0.0.0.0:8080:8080 "
+            "(every interface) or 127.0.0.1:8080:8080 (this machine only)"
+        ) from None
 
 
 def _port_number(text: str, whole: object) -> int:

@@ -90,7 +90,7 @@ class _Context:
             hint = (
                 "set it in env or in your environment"
                 if namespace == "env"
-                else "add the secret or pass it"
+                else f"store it with `dstack secret set {name}`"
             )
             raise InterpolationError(f"${{{{ {namespace}.{name} }}}} is not set: {hint}", path)
         return str(source[name])

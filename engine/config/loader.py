@@ -14,12 +14,14 @@ from ..errors import ConfigurationError
 from .errors import validation_error
 from .fleet import FleetConfiguration
 from .interpolate import InterpolationError, interpolate
+from .limits import check_limits
 from .profiles import LoadedProfile, find_profile
 from .run import (
     DevEnvironmentConfiguration,
     ServiceConfiguration,
     TaskConfiguration,
 )
+from .secret_refs import secret_env
 from .yamlfile import YamlDocument, YamlPath, format_path, read_yaml
 
 AnyConfiguration = (
@@ -48,6 +50,8 @@ class LoadedConfiguration:
     # names the run takes from the caller's environment at submit (`- NAME`, `${{ env.NAME }}`),
     # in the order the file names them; empty once they are resolved
     env_required: list[str] = field(default_factory=list)
+    # the stored secrets the file uses (${{ secrets.NAME }}), in the file's order
+    secrets_required: list[str] = field(default_factory=list)
 
 
 class LoadOptions(TypedDict, total=False):
@@ -83,6 +87,7 @@ def load_document(
     """load_configuration() for an already parsed YAML document (`cwd`: where profiles of the
     project are looked for)."""
     model, data = _model_for(doc)
+    found = secret_env(doc)  # refuses secrets where they would be stored as written
     environ = options.get("environ")
     source = _Source(
         doc,
@@ -96,6 +101,7 @@ def load_document(
         cwd,
     )
     loaded, required = source.load({})
+    loaded.secrets_required = list(found.secrets_used)
     if environ is None or not required:
         return loaded
     supplied: dict[str, str] = {}
@@ -104,6 +110,7 @@ def load_document(
             raise _unset(doc, name, where)
         supplied[name] = environ[name]
     resolved, _ = source.load(supplied)
+    resolved.secrets_required = list(found.secrets_used)
     return resolved
 
 
@@ -162,6 +169,7 @@ class _Source:
             configuration = model.model_validate(raw)
         except ValidationError as exc:
             raise validation_error(exc, doc, model) from None
+        check_limits(configuration, doc)
         loaded = LoadedConfiguration(
             path=self.path,
             configuration=configuration,

@@ -18,11 +18,12 @@ class FileReport:
     resources: dict[str, object] | None = None  # ResourcesSpec.normalized()
     error: str | None = None
     env_required: list[str] = field(default_factory=list)  # taken from the env at submit
+    secrets_required: list[str] = field(default_factory=list)  # `dstack secret set` them
     summary: str = ""  # resources in one line, for the text output
 
     def as_json(self) -> dict[str, object]:
-        """{"file", "ok", "type", "name", "resources", "env_required", "error"}, as `--json`
-        prints it."""
+        """{"file", "ok", "type", "name", "resources", "env_required", "secrets_required",
+        "error"}, as `--json` prints it."""
         return {
             "file": self.file,
             "ok": self.ok,
@@ -30,6 +31,7 @@ class FileReport:
             "name": self.name,
             "resources": self.resources,
             "env_required": self.env_required,
+            "secrets_required": self.secrets_required,
             "error": self.error,
         }
 
@@ -39,6 +41,8 @@ class FileReport:
             return str(self.error)
         name = f" {self.name}" if self.name else ""
         needs = f"; needs {', '.join(self.env_required)} at apply" if self.env_required else ""
+        if self.secrets_required:
+            needs += f"; needs secrets {', '.join(self.secrets_required)}"
         return f"{self.file}: OK ({self.type}{name}: {self.summary}{needs})"
 
 
@@ -64,6 +68,7 @@ def validate_file(file: str, *, profile: str | None = None) -> FileReport:
         name=configuration.name,
         resources=configuration.resources.normalized(),
         env_required=loaded.env_required,
+        secrets_required=loaded.secrets_required,
         summary=configuration.resources.pretty(),
     )
 

@@ -76,6 +76,7 @@ def stack_spec_for(
 ) -> StackSpec:
     """The StackSpec of `offer` for the plan's configuration, with its cloud-init user-data."""
     # templates/ wraps jinja2 (heavy): loaded when a stack is declared, not at import.
+    from ...templates.backstop import Backstop
     from ...templates.cloud_init import render_user_data
     from ...templates.render import INSTANCE_WORK_DIR
 
@@ -105,8 +106,15 @@ def stack_spec_for(
             run_id=run_id,
             gpus=offer.gpu_count,
             placement=placement,
+            secret_env=plan.secret_env,  # values reach the job over SSH, never the user-data
         )
-    user_data = render_user_data(job, ssh_public_keys=[ssh_public_key], gpu_vendor=gpu_vendor)
+    user_data = render_user_data(
+        job,
+        ssh_public_keys=[ssh_public_key],
+        gpu_vendor=gpu_vendor,
+        # an instance nobody looks after powers itself off (none for `idle_duration: off`)
+        backstop=Backstop.for_idle_duration(configuration.idle_duration),
+    )
     backend_config = config.get(offer.backend) if config is not None else None
     extra = backend_config.extra if backend_config is not None else {}
     is_fleet = isinstance(configuration, FleetConfiguration)

@@ -3,11 +3,15 @@ validation: a value that cannot be carried safely into a shell script is refused
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import sys
 from dataclasses import dataclass, field
 
 CONTAINER_RUNTIMES = ("auto", "docker", "podman")
+# Where a container's ports are published unless the configuration says otherwise
+# (`ports: ["0.0.0.0:8080:8080"]`): this machine only.
+PUBLISH_ADDRESS = "127.0.0.1"
 
 # The image a cloud job runs in when the configuration gives `python:` (or nothing) but no
 # `image:`, as dstack does. dstack publishes one image per Python version, tagged
@@ -31,8 +35,10 @@ _RESERVED_ENV_PREFIX = "_fs_"
 class JobSpec:
     """One job as the job script and the cloud-init user-data see it.
 
-    ports are (host_port, container_port) pairs, published with `-p host:container` when an
-    image is set. gpu_vendor picks the GPU flags of the container (nvidia when None and gpus > 0).
+    ports are (host_port, container_port) pairs, published with `-p ADDRESS:host:container`
+    when an image is set (ADDRESS: publish_address(i), 127.0.0.1 unless the configuration
+    says otherwise). gpu_vendor picks the GPU flags of the container (nvidia when None and
+    gpus > 0).
     stop_grace_seconds is how long the commands get after SIGTERM before they are killed.
     """
 
@@ -49,6 +55,17 @@ class JobSpec:
     container_runtime: str = "auto"
     gpu_vendor: str | None = None
     stop_grace_seconds: int = 10
+    # env names whose values are secret: env holds their digest, the job reads the values
+    # from job.env beside its script (engine/secrets)
+    secret_env: list[str] = field(default_factory=list)
+    # the address each of `ports` is published on (by index; missing: PUBLISH_ADDRESS)
+    publish_addresses: list[str] = field(default_factory=list)
+
+    def publish_address(self, index: int) -> str:
+        """Where port `index` of `ports` is published by the container runtime."""
+        if index < len(self.publish_addresses):
+            return self.publish_addresses[index]
+        return PUBLISH_ADDRESS
 
     def validate(self) -> None:
         """Raise ValueError naming the field when a value cannot be carried into the script."""
@@ -64,12 +81,19 @@ def validate_job(job: JobSpec) -> None:
     for name, value in job.env.items():
         validate_env_name(name)
         _check_text(f"env.{name}", value)
+    for name in job.secret_env:
+        validate_env_name(name)
     if job.working_dir is not None:
         _check_text("working_dir", job.working_dir, allow_empty=False)
     if job.image is not None:
         _check_image(job.image)
     if job.python is not None:
         _check_text("python", job.python)
+    for address in job.publish_addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ValueError(f"ports: {address!r} is not an IP address to publish on") from None
     for host_port, container_port in job.ports:
         for label, port in (("host", host_port), ("container", container_port)):
             if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:

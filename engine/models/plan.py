@@ -91,6 +91,10 @@ class Plan:
     basis: PlanBasis | None = None  # set by the plan service
     overrides: dict[str, OverrideValue] = field(default_factory=dict)  # CLI flags, env left out
     run_args: list[str] = field(default_factory=list)
+    # env names whose values are secret (the configuration holds their digests), and the
+    # values of a plan made to submit: kept in memory only, never in to_json or a view
+    secret_env: list[str] = field(default_factory=list)
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def has_changes(self) -> bool:

@@ -10,6 +10,8 @@ A job dir holds (written by fleetstack.engine.runner.supervisor):
     supervisor.json     what the supervisor runs (script, working dir, env...), mode 0600
     supervisor.log      the supervisor's own diagnostics
     stop_request        {"abort", "reason"}: why the supervisor is being signalled to stop
+    job.env             the job's secret env values (engine/secrets), 0600, deleted when
+                        the job ends
 
 `read_log` and `follow_log` return bytes: decoding (and replacing bad bytes) is the
 caller's choice, so nothing the job printed is lost on the way.
@@ -30,6 +32,7 @@ from typing import BinaryIO, TypedDict
 from ..paths import dstack_home
 
 LOG_FILE = "output.log"
+ENV_FILE = "job.env"  # the job's secret env values (engine/secrets writes it), 0600
 INDEX_FILE = "output.idx"
 EXIT_STATUS_FILE = "exit_status.json"
 PID_FILE = "supervisor.pid"
@@ -87,7 +90,7 @@ def write_exit_status(job_dir: Path | str, exit_status: ExitStatus) -> None:
     write_json_atomic(Path(job_dir) / EXIT_STATUS_FILE, exit_status.to_json())
 
 
-def write_json_atomic(path: Path, data: Mapping[str, object], mode: int = 0o644) -> None:
+def write_json_atomic(path: Path, data: Mapping[str, object], mode: int = 0o600) -> None:
     """Write `data` as JSON to `path` at once: readers see the old file or the new one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from .. import state as store  # its names load SQLAlchemy on first use, not on import
 from ..models.statuses import JobStatus, JobTerminationReason
+from ..paths import private_process
 from ..state import fastread
 from . import jobfiles
 from .jobcontrol import (
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grace", type=float, dest="grace_seconds")
     parser.add_argument("--max-duration", type=float, help="seconds; the job is stopped then")
     args = parser.parse_args(argv)
+    private_process()  # its files (log, index, exit status) are its user's only
 
     # Handlers first: a stop that arrives while we start up must not be lost.
     signal.signal(signal.SIGTERM, _on_stop)
@@ -253,6 +255,9 @@ class Supervisor:
     def _finish(self, code: int | None, sig: int | None, *, error: str | None = None) -> int:
         if self._start_thread is not None:
             self._start_thread.join()  # running is recorded before the final status
+        # the job's secret values (job.env) outlive it on disk never, however it ended
+        with contextlib.suppress(OSError):
+            (self.job_dir / jobfiles.ENV_FILE).unlink()
         status, reason = self._outcome(code, sig, error)
         exit_status = code if code is not None else (128 + sig if sig is not None else None)
         if error is None and status == "failed" and sig is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -76,12 +77,19 @@ def copy_project(src: Path, dst: Path, *, skip: Iterable[Path] = ()) -> int:
             else:
                 try:
                     shutil.copy2(path, target / name)
+                    _owner_only(target / name)
                 except OSError:
                     continue  # a socket, fifo or unreadable file: not part of the project
             copied += 1
         if rel_here != Path("."):
             shutil.copystat(here, target, follow_symlinks=False)
+            _owner_only(target)
     return copied
+
+
+def _owner_only(path: Path) -> None:
+    """The copy keeps the owner's bits only: a copy under $DSTACK_HOME is private."""
+    os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & 0o700)
 
 
 def _read_specs(folder: Path) -> list[pathspec.PathSpec]:

@@ -29,6 +29,7 @@ from ..models.statuses import (
 )
 from ..paths import dstack_home
 from ..runner import jobfiles, supervisor
+from ..secrets import forget_run_values
 from ..state import delete_run as _delete_run_row
 from ..state import (
     finish_job,
@@ -96,6 +97,7 @@ def delete_run(state: State, name: str) -> None:
         )
     jobs = jobs_of_run(state, run.id)
     _delete_run_row(state, run.id)
+    forget_run_values(run)
     for path in _run_dirs(run, jobs):
         shutil.rmtree(path, ignore_errors=True)
 

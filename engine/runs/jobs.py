@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,9 +22,12 @@ from ..config import (
     ServiceConfiguration,
     TaskConfiguration,
 )
-from ..models.jobs import JobSpec, default_image
+from ..models.jobs import PUBLISH_ADDRESS, JobSpec, default_image
 
 LOCAL_IP = "127.0.0.1"
+# On an instance a port is published on every interface: the stack's firewall decides who
+# reaches it (StackSpec.ports, allowed_cidr).
+INSTANCE_PUBLISH_ADDRESS = "0.0.0.0"
 CONTAINER_WORKDIR = "/workflow"  # where the job script mounts the project in a container
 DEFAULT_STOP_GRACE_SECONDS = 300  # dstack's stop_duration default (5m)
 # Known only once a multi-node run's instances exist: withheld where they are not known yet.
@@ -68,16 +72,22 @@ def build_job(
     run_id: str,
     gpus: int,
     placement: JobPlacement = LOCAL,
+    secret_env: Iterable[str] = (),
 ) -> JobSpec:
     """The job that runs the configuration's commands at `placement` (None: no commands, an
     instance that only gets ready). Without a code_dir, DSTACK_WORKING_DIR is added per
-    submission by `job_for_submission`."""
+    submission by `job_for_submission`. `secret_env` names the env entries whose values
+    are secret (the configuration holds their digest; the job reads them from job.env)."""
     if configuration is None:
         return JobSpec(run_name=run_name, run_id=run_id, commands=[])
     commands = list(configuration.setup or []) + list(configuration.commands)
-    ports = [(p.local_port or p.container_port, p.container_port) for p in _ports(configuration)]
+    mappings = _ports(configuration)
+    ports = [(p.local_port or p.container_port, p.container_port) for p in mappings]
+    # this machine: 127.0.0.1 unless the port says otherwise; an instance: its firewall
+    addresses = [p.local_address or PUBLISH_ADDRESS for p in mappings]
     if placement.ports_as_container:
         ports = [(container, container) for _, container in ports]
+        addresses = [INSTANCE_PUBLISH_ADDRESS for _ in ports]
     # a name without a value is left to the caller's environment: only in a plan that is not
     # submitted (validate, --dry-run); execute_plan refuses a plan that still has one
     env = {k: v for k, v in (configuration.env or {}).items() if v is not None}
@@ -102,6 +112,8 @@ def build_job(
         gpus=gpus,
         gpu_vendor=placement.gpu_vendor,
         stop_grace_seconds=int(stop_duration) if stop_duration else DEFAULT_STOP_GRACE_SECONDS,
+        secret_env=[name for name in dict.fromkeys(secret_env) if name in env],
+        publish_addresses=addresses,
     )
     if placement.code_dir is None:
         return job
@@ -123,9 +135,12 @@ def working_dir_seen_by_job(job: JobSpec, code_dir: Path) -> str:
     return posixpath.normpath(posixpath.join(base, job.working_dir))
 
 
-def supervisor_environment() -> dict[str, str]:
-    """The environment the job script starts with: the CLI's, less fleetstack's own knobs."""
-    return {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+def supervisor_environment(job: JobSpec | None = None) -> dict[str, str]:
+    """The environment the job script starts with: the CLI's, less fleetstack's own knobs and
+    the job's secret names (their values reach the job through job.env only, never the
+    supervisor's spec file)."""
+    secret = set(job.secret_env) if job is not None else set()
+    return {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED and k not in secret}
 
 
 def stop_grace_for_supervisor(job: JobSpec) -> float:

@@ -17,6 +17,7 @@ from ..models.runs import RunSpec
 from ..paths import dstack_home
 from ..runner import jobfiles
 from ..runner.supervisor import process_token, start_supervisor
+from ..secrets import ENV_FILE, job_environment, write_env_file
 from ..state import (
     JobRecord,
     JobTerminationReason,
@@ -85,12 +86,14 @@ def start_job_reporting(
             raise FleetstackError(f"the project folder {root} is gone")
         copy_project(root, code_dir, skip=[dstack_home()])
         script = job_dir / "job.sh"
+        if spec.job.secret_env:
+            write_env_file(job_dir / ENV_FILE, job_environment(run))
         script.write_text(render_job_script(job_for_submission(spec.job, code_dir)))
         handle = start_supervisor(
             job_dir,
             script=script,
             working_dir=code_dir,
-            env=supervisor_environment(),
+            env=supervisor_environment(spec.job),
             inherit_env=False,
             job_id=job.id,
             database_url=state.url,

@@ -4,7 +4,11 @@
 
 Files of a job go to $DSTACK_HOME/runs/NAME-RUNID8/job-N-S/ (the run id keeps a new run
 that reuses a finished run's name apart): `code/` (the project copy the commands run in),
-`job.sh` (the rendered job script), and what the supervisor writes (output.log...).
+`job.sh` (the rendered job script), `job.env` (its secret env values, 0600), and what the
+supervisor writes (output.log...). Secret env values (stored secrets, `- NAME` entries
+from the caller's environment) are digests in every row; their values are kept encrypted
+in the project's secret store under the run's id (engine/secrets) from before the run_spec
+is written until the run is deleted.
 Only the local backend runs jobs for now: a cloud offer needs a fleet. The run's RunSpec
 (engine/models/runs.py) is written right after the run row, before its first job starts.
 """
@@ -26,6 +30,7 @@ from ..models.plan import Plan
 from ..models.runs import RetrySpec, RunSpec
 from ..offers.match import find_offers
 from ..paths import dstack_home
+from ..secrets import keep_run_values
 from ..state import RunRecord, State, create_run, get_run, open_state, update_run
 from .code import project_root
 from .jobs import build_job
@@ -75,13 +80,21 @@ def submit_run(
         project_root=str(root),
         run_args=list(run_args),
         run_dir=str(dstack_home() / "runs" / f"{run.name}-{run.id[:8]}"),
-        job=build_job(configuration, run_name=run.name, run_id=run.id, gpus=offer.gpu_count),
+        job=build_job(
+            configuration,
+            run_name=run.name,
+            run_id=run.id,
+            gpus=offer.gpu_count,
+            secret_env=plan.secret_env,
+        ),
         max_duration=configuration.max_duration,
         retry=RetrySpec(on_events=list(retry.on_events), duration=retry.duration)
         if retry
         else None,
         offer=offer.to_json(plan.requirements.nodes),
     )
+    # the configuration, run_spec and job rows hold digests; the values go to the store
+    keep_run_values(run, plan.secret_values)
     run = update_run(state, run.id, run_spec=run_spec.model_dump(mode="json"))
     job, error = start_job_reporting(state, run, job_num=0, submission_num=0)
     if error is not None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from ..paths import private_process
 from ..runner.supervisor import reconcile_jobs
 from ..state import get_run, open_state
 from .lifecycle import refresh_run
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--detach", action="store_true", help="fork and return at once")
     args = parser.parse_args(argv)
+    private_process()
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if args.detach and os.fork():
         os._exit(0)

@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..backends.config import load_backends_config
-from ..config import load_configuration, load_document
-from ..config.validation import _AnySecret
-from ..config.yamlfile import parse_yaml
+from ..config import load_document
+from ..config.secret_refs import secret_env
+from ..config.yamlfile import parse_yaml, read_yaml
 from ..errors import FleetstackError
 from ..models.plan import Plan
+from ..runner.exposure import port_exposure
 from ..state import RunRecord
 from .fleets import ApplyProgress, FleetApplied, apply_fleet_plan
 from .plan import OverrideValue, build_plan, plan_stack
 from .runs import submit_run
+from .secrets import plan_secrets, protect_plan
 
 
 @dataclass(frozen=True)
@@ -45,33 +47,29 @@ def plan_apply(
     the Pulumi CLI, else a preview). `env` (-e) is added to the run's env, and wins."""
     # a submit resolves `- NAME` env entries from the caller's environment and -e
     environ = None if dry_run else {**os.environ, **(env or {})}
-    # a dry run, like validate, takes every `${{ secrets.NAME }}` as a placeholder
-    secrets = _AnySecret() if dry_run else None
     if text is None:
-        loaded = load_configuration(
-            file,
-            run_args=run_args,
-            profile=profile,
-            profiles=profiles,
-            environ=environ,
-            secrets=secrets,
-        )
+        doc = read_yaml(Path(file), display=file)
+        path, cwd = Path(file), Path(file).resolve().parent
     else:
-        loaded = load_document(
-            parse_yaml(text, "<stdin>"),
-            path=Path("stdin"),  # a run without a name is called `stdin`
-            cwd=Path.cwd(),
-            run_args=run_args,
-            profile=profile,
-            profiles=profiles,
-            environ=environ,
-            secrets=secrets,
-        )
+        doc = parse_yaml(text, "<stdin>")
+        path, cwd = Path("stdin"), Path.cwd()  # a run without a name is called `stdin`
+    found = secret_env(doc)
+    # `-e NAME` took NAME's value from this shell (cli/apply.py): a secret like `- NAME`
+    from_shell = [k for k, v in (env or {}).items() if os.environ.get(k) == v]
+    found.from_caller += [k for k in from_shell if k not in found.names]
+    found.names += [k for k in from_shell if k not in found.names]
+    secrets = plan_secrets(found, dry_run=dry_run)
+    loaded = load_document(doc, path=path, cwd=cwd, run_args=run_args, profile=profile,
+                           profiles=profiles, environ=environ, secrets=secrets)  # fmt: skip
     if env:
         overrides = {**overrides, "env": dict(env)}
     plan = build_plan(loaded, overrides)
+    protect_plan(plan, found, resolved=not dry_run)
     plan.run_args = list(run_args)
     plan_stack(plan, offline=dry_run, config=load_backends_config())
+    exposure = port_exposure(plan)
+    if exposure is not None:
+        plan.properties.append(("Ports", exposure))
     return plan
 
 

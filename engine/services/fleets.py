@@ -15,6 +15,7 @@ from ..backends.config import load_backends_config
 from ..backends.registry import get_backend, names_with
 from ..config import FleetConfiguration
 from ..errors import FleetstackError
+from ..fleets.failover import Attempt, apply_with_failover, failover_offers
 from ..fleets.lifecycle import (
     apply_fleet,
     delete_fleet,
@@ -26,9 +27,18 @@ from ..fleets.lifecycle import (
 )
 from ..fleets.stacks import stack_engine_for
 from ..fleets.update import applied_from
+from ..fleets.usage import runs_using
 from ..models.fleets import FleetSpec
 from ..models.plan import Plan, ResourcePlan
-from ..state import FleetRecord, InstanceRecord, instances_of_fleet, list_fleets, open_state
+from ..runs.control import stop_run
+from ..state import (
+    FleetRecord,
+    InstanceRecord,
+    RunRecord,
+    instances_of_fleet,
+    list_fleets,
+    open_state,
+)
 
 
 class ApplyProgress(Protocol):
@@ -39,6 +49,9 @@ class ApplyProgress(Protocol):
 
     def stack_output(self, line: str) -> None:
         """One line of Pulumi's output."""
+
+    def attempt(self, attempt: Attempt, of: int) -> None:
+        """Attempt `attempt.number` of `of` ended (failed over when it has an error)."""
 
 
 @dataclass(frozen=True)
@@ -82,17 +95,28 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
             f"{plan.configuration_path}: a fleet needs a cloud offer ({', '.join(clouds)} or "
             f"{last}); the local machine is already a fleet of one. Set `backends:` in the file"
         )
-    driver = stack_engine_for(rp.offer.backend, load_backends_config())
-    driver.ensure_ready()
+    config = load_backends_config()
+    stack_engine_for(rp.offer.backend, config).ensure_ready()
     state = open_state()
     progress.provisioning(rp)
-    fleet = apply_fleet(
+    if change is not None and change.action == "update":
+        # in place: no failover, which destroys what a failed `up` left (the live instances)
+        fleet = apply_fleet(state, rp, driver=stack_engine_for(rp.offer.backend, config),
+                            on_output=progress.stack_output,
+                            idle_duration=configuration.idle_duration,
+                            applied=applied_from(configuration, rp.spec))  # fmt: skip
+        return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
+    tried = len(failover_offers(plan, rp.offer))
+    fleet = apply_with_failover(
         state,
+        plan,
         rp,
-        driver=driver,
+        driver_for=lambda cloud: stack_engine_for(cloud, config),
+        config=config,
+        on_attempt=lambda attempt: progress.attempt(attempt, tried),
         on_output=progress.stack_output,
         idle_duration=configuration.idle_duration,
-        applied=applied_from(configuration, rp.spec),
+        applied_for=lambda spec: applied_from(configuration, spec),
     )
     return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
 
@@ -128,11 +152,30 @@ def delete_instance(name: str, num: int) -> None:
     )
 
 
-def delete(name: str, *, reason: str = "deleted by user") -> FleetRecord:
-    """Destroy the fleet's stack and forget the fleet; returns it as terminated."""
+def check_deletable(name: str, *, force: bool = False) -> list[RunRecord]:
+    """The runs using the live fleet `name` (stopped first by a forced delete); without
+    `force`, FleetstackError naming them when there are any."""
+    state = open_state()
+    users = runs_using(state, find_fleet(state, name))
+    if users and not force:
+        names = ", ".join(f"{r.name} ({r.status.value})" for r in users)
+        them = "them" if len(users) > 1 else "it"
+        raise FleetstackError(
+            f"fleet {name} is in use by {names}: stop {them} first "
+            f"(`dstack stop {users[0].name}`), or delete with --force, which stops {them} first"
+        )
+    return users
+
+
+def delete(name: str, *, force: bool = False, reason: str = "deleted by user") -> FleetRecord:
+    """Destroy the fleet's stack and forget the fleet; returns it as terminated. Refused
+    while runs use the fleet; `force` stops them first (check_deletable)."""
     config = load_backends_config()
+    state = open_state()
+    for run in check_deletable(name, force=force):
+        stop_run(state, run.name)
     return delete_fleet(
-        open_state(), name, driver_for=lambda cloud: stack_engine_for(cloud, config), reason=reason
+        state, name, driver_for=lambda cloud: stack_engine_for(cloud, config), reason=reason
     )
 
 

@@ -16,6 +16,7 @@ head, alembic is not even imported (that keeps `dstack ps` fast).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -138,9 +139,17 @@ def _read_revision(conn: Connection) -> str | None:
 
 
 def _ensure_sqlite_dir(url: str) -> None:
+    """The database's folder exists; the database and its -wal/-shm (SQLite gives them the
+    database's mode) are 0600 even when an older fleetstack or another umask made them."""
     path = url.split("///", 1)[-1].split("?", 1)[0]
     if path and path != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        db = Path(path).expanduser()
+        db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in (db.name, f"{db.name}-wal", f"{db.name}-shm", f"{db.name}-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                file = db.with_name(name)
+                if file.stat().st_mode & 0o077:
+                    os.chmod(file, 0o600)
 
 
 def _tune_sqlite(engine: Engine) -> None:

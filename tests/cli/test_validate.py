@@ -76,7 +76,16 @@ def test_json_lines_in_dstacks_structure(tmp_path):
     result = validate("-f", str(a), "-f", str(b), "-f", str(c), "--json")
     assert result.exit_code == 1
     first, second, third = (json.loads(line) for line in result.output.splitlines())
-    assert set(first) == {"file", "ok", "type", "name", "resources", "env_required", "error"}
+    assert set(first) == {
+        "file",
+        "ok",
+        "type",
+        "name",
+        "resources",
+        "env_required",
+        "secrets_required",
+        "error",
+    }
     assert (first["ok"], first["type"], first["name"], first["error"]) == (
         True,
         "task",

@@ -7,7 +7,7 @@ shows) and keeps one JSON file per stack in `state_dir`, with the spec it was br
 its outputs name instances that do not exist: ids `i-rec-<stack>-<n>` and addresses from
 TEST-NET-1 (192.0.2.0/24, RFC 5737: never routed), so nothing can mistake them for machines.
 `calls.jsonl` lists every verb in order (a test reads it with `calls()`). An `up` can be told
-to fail, as a cloud out of capacity does: `fail_up(instance_type, message)` writes
+to fail, as a cloud out of capacity does: `fail_up(instance_type, message, region)` writes
 `fail-up.json`, read by every process sharing the state directory. A `preview` compares the
 spec with the recorded one (a second `up` of a changed spec is an update); `fail_preview`
 makes previews fail, as missing credentials do.
@@ -25,7 +25,7 @@ from fleetstack.stacks.diff import StackDiff, compare
 from fleetstack.stacks.driver import StackOutputs, stack_name_for
 from fleetstack.stacks.errors import StackError
 from fleetstack.stacks.offline import offline_plan
-from fleetstack.stacks.spec import StackSpec
+from fleetstack.stacks.spec import StackRef, StackSpec
 
 SSH_USER = "ubuntu"
 FAILURES_FILE = "fail-up.json"
@@ -37,7 +37,7 @@ PREVIEW_FAILURE = "(preview)"  # the key of fail-up.json that makes previews fai
 class Call:
     """One verb the engine was asked for."""
 
-    verb: str  # preview | up | destroy | outputs | cancel
+    verb: str  # preview | up | destroy | outputs | cancel | list
     stack: str
     at: float  # time.time() of the call
     detail: str = ""  # for up: the instance type; for a failed up: the error
@@ -70,7 +70,10 @@ class RecordingEngine:
 
     def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
         say = on_output or (lambda _line: None)
-        failure = self.failures().get(spec.instance_type)
+        failures = self.failures()
+        failure = failures.get(
+            f"{spec.instance_type}@{spec.region}", failures.get(spec.instance_type)
+        )
         if failure is not None:
             self._record("up", spec.stack_name, f"failed: {failure}")
             raise StackError(failure)
@@ -85,8 +88,7 @@ class RecordingEngine:
             private_ips=[f"192.0.2.{n + 1}" for n in range(spec.nodes)],
             ssh_user=SSH_USER,
         )
-        document = {"spec": asdict(spec), "outputs": asdict(outputs)}
-        self._path(stack).write_text(json.dumps(document, indent=2, sort_keys=True))
+        self.write_stack(spec, outputs)
         return outputs
 
     def destroy(self, project: str, fleet: str, cloud: str) -> None:
@@ -102,6 +104,14 @@ class RecordingEngine:
 
     def cancel(self, project: str, fleet: str, cloud: str) -> None:
         self._record("cancel", stack_name_for(project, fleet, cloud))
+
+    def list_stacks(self) -> list[StackRef]:
+        self._record("list", "*")
+        refs = []
+        for name in self.stacks():
+            spec = (self.stack(name) or {})["spec"]
+            refs.append(StackRef(name, spec["project"], spec["fleet"], spec["cloud"]))
+        return refs
 
     # What a test reads and sets.
 
@@ -121,9 +131,18 @@ class RecordingEngine:
         calls = [Call(**json.loads(line)) for line in lines]
         return [c for c in calls if verb is None or c.verb == verb]
 
-    def fail_up(self, instance_type: str, message: str) -> None:
-        """Make every later `up` of `instance_type` fail with `message` (in every process)."""
-        failures = {**self.failures(), instance_type: message}
+    def write_stack(self, spec: StackSpec, outputs: StackOutputs) -> None:
+        """Record `spec`'s stack as brought up with `outputs` (what `up` leaves; a test may
+        also plant one, e.g. a stack owning instances of a moto EC2 server)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        document = {"spec": asdict(spec), "outputs": asdict(outputs)}
+        self._path(spec.stack_name).write_text(json.dumps(document, indent=2, sort_keys=True))
+
+    def fail_up(self, instance_type: str, message: str, region: str | None = None) -> None:
+        """Make every later `up` of `instance_type` (in `region` only, when given) fail with
+        `message`, in every process sharing the state directory."""
+        key = f"{instance_type}@{region}" if region else instance_type
+        failures = {**self.failures(), key: message}
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / FAILURES_FILE).write_text(json.dumps(failures))
 

@@ -1,14 +1,11 @@
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from fleetstack.stacks.driver import StackDriver, outputs_from, stack_config, stack_name_for
 from fleetstack.stacks.errors import PULUMI_INSTALL_HINT, PulumiCLIMissing
 from fleetstack.stacks.spec import StackSpec
+
+from ..helpers import moto_server
 
 SPEC = StackSpec(
     project="main", fleet="train", cloud="aws", region="us-east-1",
@@ -25,6 +22,7 @@ def test_every_method_raises_pulumi_cli_missing_without_the_cli(monkeypatch, tmp
         lambda: driver.up(SPEC),
         lambda: driver.destroy("main", "train", "aws"),
         lambda: driver.cancel("main", "train", "aws"),
+        driver.list_stacks,
     ]
     for call in calls:
         with pytest.raises(PulumiCLIMissing) as info:
@@ -36,9 +34,9 @@ def test_every_method_raises_pulumi_cli_missing_without_the_cli(monkeypatch, tmp
 
 def test_stack_config_carries_region_spec_and_provider_overrides():
     config = stack_config(SPEC, {"aws:skipCredentialsValidation": True})
-    assert config["aws:region"] == "us-east-1"
-    assert '"fleet": "train"' in config["fleetstack:spec"]
-    assert config["aws:skipCredentialsValidation"] == "true"
+    assert config["aws:region"].value == "us-east-1"
+    assert '"fleet": "train"' in config["fleetstack:spec"].value
+    assert config["aws:skipCredentialsValidation"].value == "true"
     assert stack_name_for("main", "train", "aws") == SPEC.stack_name
 
 
@@ -52,30 +50,10 @@ def test_outputs_are_typed():
     assert outputs.private_ips == [] and outputs.ssh_user == ""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def moto_endpoint():
-    port = _free_port()
-    server = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen(
-        [str(server), "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @needs_cli

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fleetstack.engine.secrets import env_file_bytes
 from fleetstack.templates.render import (
     EXIT_NO_CONTAINER_RUNTIME,
     EXIT_TERMINATED,
@@ -124,6 +125,7 @@ def test_docker_run_gets_the_image_ports_gpus_shm_and_mounts(
     job = make_job(
         image=IMAGE,
         ports=[(8000, 80), (9000, 9000)],
+        publish_addresses=["127.0.0.1", "0.0.0.0"],
         gpus=2,
         shm_size_gb=1.5,
         working_dir="src",
@@ -138,7 +140,7 @@ def test_docker_run_gets_the_image_ports_gpus_shm_and_mounts(
     project = container_job.runner.project
     assert argv[:3] == ["run", "--rm", "--init"]
     assert option_values(argv, "--name") == [container_name(job)]
-    assert option_values(argv, "-p") == ["8000:80", "9000:9000"]
+    assert option_values(argv, "-p") == ["127.0.0.1:8000:80", "0.0.0.0:9000:9000"]
     assert option_values(argv, "--gpus") == ["all"]
     assert option_values(argv, "--shm-size") == ["1536m"]
     assert option_values(argv, "-v") == [f"{project}:/workflow", f"{script}:/fleetstack/job.sh:ro"]
@@ -260,7 +262,7 @@ def test_podman_runs_the_job_when_docker_is_absent(container_job, fake_runtime_b
     assert container_job.log() == ["podman info", "podman rm", "podman run"]
     argv = container_job.argv()
     assert argv[0] == "run"
-    assert option_values(argv, "-p") == ["8080:80"]
+    assert option_values(argv, "-p") == ["127.0.0.1:8080:80"]  # this machine only, by default
     # podman reaches NVIDIA GPUs through CDI, not --gpus.
     assert option_values(argv, "--device") == ["nvidia.com/gpu=all"]
     assert "--gpus" not in argv
@@ -393,6 +395,26 @@ def test_inside_the_container_the_commands_run_in_working_dir_with_the_env(
     for name, value in env.items():
         assert (project / "src" / "out" / name).read_bytes() == value.encode("utf-8"), name
     assert not marker.exists()
+
+
+def test_the_secret_env_file_is_mounted_read_only_and_read_inside(
+    container_job, make_job, tmp_path
+):
+    docker = container_job.bin / "docker"
+    docker.write_text(EMULATOR)  # it runs the host's script, which finds job.env beside it
+    docker.chmod(0o755)
+    env_file = container_job.runner.tmp_path / "job.env"
+    env_file.write_bytes(env_file_bytes({"TOKEN": "hf_in_the_container"}))
+    job = make_job(image=IMAGE, env={"TOKEN": "sha256:digest"}, secret_env=["TOKEN"],
+                   commands=["printf '%s' \"$TOKEN\" > token.out"])  # fmt: skip
+
+    result = container_job.run(job)
+
+    assert result.returncode == 0, result.stderr
+    assert (container_job.runner.project / "token.out").read_text() == "hf_in_the_container"
+    assert not env_file.exists()  # deleted by the host's script once the container ended
+    script = (container_job.runner.tmp_path / "job.sh").read_text()
+    assert 'args+=(-v "$_fs_env_file:/fleetstack/job.env:ro")' in script
 
 
 def test_inside_the_container_a_missing_working_dir_fails_clearly(container_job, make_job):

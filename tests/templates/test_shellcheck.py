@@ -34,6 +34,15 @@ JOB_VARIANTS = {
         "gpu_vendor": "amd",
     },
     "image-no-gpu-no-env": {"image": "alpine"},
+    "secret-env-from-job-env": {
+        "env": {"HF_TOKEN": "sha256:0123456789ab"},
+        "secret_env": ["HF_TOKEN"],
+    },
+    "image-secret-env": {
+        "image": "alpine",
+        "env": {"HF_TOKEN": "sha256:0123456789ab", "A": "b"},
+        "secret_env": ["HF_TOKEN"],
+    },
     "image-only-runtime-steering-env": {
         "image": "alpine",
         "env": {"PATH": "/x", "DOCKER_HOST": ""},

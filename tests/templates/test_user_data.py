@@ -148,7 +148,7 @@ def test_the_job_script_is_written_exactly_as_rendered(make_job, tmp_path, varia
     expected_job = dataclasses.replace(job, gpu_vendor=vendor) if job.gpus and vendor else job
     assert files[INSTANCE_JOB_SCRIPT_PATH] == render_job_script(expected_job).encode("utf-8")
     assert entries[INSTANCE_JOB_SCRIPT_PATH]["encoding"] == "gz+b64"
-    assert entries[INSTANCE_JOB_SCRIPT_PATH]["permissions"] == "0755"
+    assert entries[INSTANCE_JOB_SCRIPT_PATH]["permissions"] == "0700"  # owner-only
     assert files[SETUP_PATH] == render_static(
         "setup_instance.sh.j2", nvidia=vendor == "nvidia"
     ).encode("utf-8")
@@ -225,12 +225,12 @@ def test_the_unit_is_written_then_started_after_the_setup(make_job):
 
     assert document["runcmd"] == [
         ["mkdir", "-p", "/opt/fleetstack/work"],
-        ["bash", SETUP_PATH],
         ["systemctl", "daemon-reload"],
+        ["bash", SETUP_PATH],
         ["systemctl", "start", "--no-block", INSTANCE_JOB_UNIT],
     ]
     unit = written_files(document)[UNIT_PATH].decode()
-    assert f"ExecStart=/bin/bash {INSTANCE_JOB_SCRIPT_PATH}\n" in unit
+    assert f"exec /bin/bash {INSTANCE_JOB_SCRIPT_PATH}'\n" in unit  # holding the job lock
     assert "WorkingDirectory=/opt/fleetstack/work\n" in unit
     assert "After=network-online.target docker.service\n" in unit
     assert "Restart=no\n" in unit
@@ -264,7 +264,7 @@ def test_a_custom_job_script_path_is_used_everywhere(make_job):
     )
 
     assert "/srv/jobs/job-1.sh" in written_files(document)
-    assert "ExecStart=/bin/bash /srv/jobs/job-1.sh\n" in written_files(document)[UNIT_PATH].decode()
+    assert "exec /bin/bash /srv/jobs/job-1.sh'\n" in written_files(document)[UNIT_PATH].decode()
 
 
 @pytest.mark.parametrize("path", ["relative/job.sh", "/opt/job $(x).sh", "/opt/job\n.sh", ""])

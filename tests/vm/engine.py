@@ -27,7 +27,7 @@ from fleetstack.stacks.driver import PROJECT_NAME, StackOutputs, outputs_from, s
 from fleetstack.stacks.errors import StackError
 from fleetstack.stacks.offline import offline_plan, run_mocked
 from fleetstack.stacks.programs import program_for
-from fleetstack.stacks.spec import StackSpec
+from fleetstack.stacks.spec import StackRef, StackSpec
 
 from .harness import Bench, Instance, machine_running, missing_pieces, stop_machine
 
@@ -113,6 +113,14 @@ class VMEngine:
 
     def cancel(self, project: str, fleet: str, cloud: str) -> None:
         return None  # an up here runs in the caller's thread and holds no lock to release
+
+    def list_stacks(self) -> list[StackRef]:
+        refs = []
+        for stack in self.stacks():
+            tags = next((r.tags for r in self._read(stack)), {})
+            if "project" in tags and "fleet" in tags:  # its machines carry the stack's tags
+                refs.append(StackRef(stack, tags["project"], tags["fleet"], "aws"))
+        return refs
 
     def boot(
         self, record_of: Callable[[Instance], MachineRecord], user_data: bytes

@@ -116,3 +116,33 @@ def test_a_mapped_port_is_published_on_the_instance_as_the_container_port(tmp_pa
     script = _job_script(spec.user_data)
     assert "9090:9090" in script and "8000:8000" in script
     assert "9000:9090" not in script
+
+
+def _backstop_settings(user_data: str) -> str | None:
+    from fleetstack.templates.backstop import CONFIG_PATH
+
+    document = yaml.safe_load(user_data.split("\n", 1)[1])
+    entry = next((f for f in document["write_files"] if f["path"] == CONFIG_PATH), None)
+    return None if entry is None else entry["content"]
+
+
+@pytest.mark.parametrize(
+    ("text", "settings"),
+    [
+        ("type: fleet\nname: fl\nnodes: 1\nidle_duration: 1h\n", "IDLE_SECONDS=3900\n"),
+        ("type: fleet\nname: fl\nnodes: 1\nidle_duration: off\n", None),
+        ("type: task\nname: tk\ncommands: [echo hi]\n", "IDLE_SECONDS=600\n"),  # 5m default
+        (
+            "type: task\nname: tk\ncommands: [echo]\ntermination_idle_time: 2m\n",
+            "IDLE_SECONDS=420\n",
+        ),
+    ],
+    ids=["fleet-1h", "fleet-off", "run-default", "run-legacy-key"],
+)
+def test_the_backstop_follows_the_idle_duration_plus_its_margin(tmp_path, text, settings):
+    plan = _plan(tmp_path, text + "backends: [aws]\n")
+
+    spec = stack_spec_for(plan, plan.chosen_offer, ssh_public_key=KEY)
+
+    found = _backstop_settings(spec.user_data)
+    assert (found.splitlines()[0] + "\n" if found else None) == settings
