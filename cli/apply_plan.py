@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from ..engine.services.fleets import FleetApplied
 from ..engine.services.plan import OverrideValue
 from ..engine.services.plans import read_saved_plan, replan_saved
 from .apply_run import submit_and_attach
+from .server import need_server
 from .views.confirm import confirm
 from .views.output import console as make_console
 from .views.plan_text import render_fleet_change
@@ -40,6 +42,8 @@ def plan_and_confirm(
     text: str | None = None,
     force: bool = False,
 ) -> None:
+    # The server starts while we plan (its job starts sooner); it is named once applied.
+    started = None if dry_run else need_server(quiet=True)
     plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
                       dry_run=dry_run, profiles=profiles, env=env, text=text)  # fmt: skip
     console = make_console()
@@ -48,7 +52,7 @@ def plan_and_confirm(
     render_stack_plan(plan, console)
     if dry_run:
         return
-    execute_confirmed(plan, console, yes=yes, force=force, detach=detach)
+    execute_confirmed(plan, console, yes=yes, force=force, detach=detach, started=started)
 
 
 def apply_saved_plan(source: str, *, yes: bool, force: bool, detach: bool) -> None:
@@ -58,17 +62,25 @@ def apply_saved_plan(source: str, *, yes: bool, force: bool, detach: bool) -> No
         document = json.loads(Path(source).read_text())
     except (OSError, ValueError) as exc:
         raise FleetstackError(f"{source}: cannot read the saved plan ({exc})") from None
+    started = need_server(quiet=True)  # it starts while we plan, as for apply
     plans = replan_saved(read_saved_plan(document, source), force=force, source=source)
     console = make_console()
     for plan in plans:
         console.print(f"Applying the saved plan of {plan.configuration_path} ({plan.action})")
         render_fleet_change(plan, console)
         render_stack_plan(plan, console)
-        execute_confirmed(plan, console, yes=yes, force=force, detach=detach)
+        execute_confirmed(plan, console, yes=yes, force=force, detach=detach, started=started)
+        started = None  # said once
 
 
 def execute_confirmed(
-    plan: Plan, console: Console, *, yes: bool, force: bool, detach: bool
+    plan: Plan,
+    console: Console,
+    *,
+    yes: bool,
+    force: bool,
+    detach: bool,
+    started: str | None = None,
 ) -> None:
     """Confirm (unless `yes`) and execute the plan; a fleet with no changes is left alone and
     a fleet re-creation needs --force when nobody is asked."""
@@ -89,6 +101,8 @@ def execute_confirmed(
         _confirm(plan, console)
     progress = _Progress(console)
     result = execute_plan(plan, run_args=plan.run_args, progress=progress)
+    if started:
+        print(started, file=sys.stderr, flush=True)
     if isinstance(result, FleetApplied):
         _show_fleet(plan, result, console)
         return

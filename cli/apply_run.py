@@ -18,6 +18,7 @@ from ..engine.models.durations import format_duration
 from ..engine.runner.jobfiles import EXIT_STATUS_FILE
 from ..engine.services.runs import AttachedRun
 from ..engine.state import RunRecord
+from .server import need_server
 from .views.output import print_error, status_console
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ _STYLES = {"done": "green", "failed": "red", "terminated": "yellow", "pending": 
 
 
 def submit_and_attach(run: RunRecord, *, detach: bool, console: Console) -> int:
-    """For a run just submitted: with `detach` say how to follow it and return 0, else attach."""
+    """For a run just submitted: with `detach` say how to follow it and return 0, else attach.
+    Either way the server (which starts the run's job) is woken, or started."""
+    need_server()
     if detach:
         console.print(f"Run [bold]{run.name}[/bold] submitted and detached.")
         console.print(

@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List fleets and their instances; delete a fleet (destroys its Pulumi stack).",
     ),
     "secret": ("secret", "Set, list and delete secrets, used as ${{ secrets.NAME }} in env."),
+    "event": ("event", "List status changes of runs, jobs, fleets, instances; -w follows."),
+    "server": (
+        "server",
+        "Run the reconciler in the foreground (commands start one in the background); --stop.",
+    ),
 }
 
 

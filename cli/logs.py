@@ -9,6 +9,7 @@ import typer
 
 from ..engine.services.logs import stream_logs
 from .commands import help_of
+from .server import need_server
 
 app = typer.Typer(add_completion=False)
 
@@ -26,6 +27,8 @@ def logs_command(
         False, "-d", "--diagnose", help="Show the job supervisor's own log instead"
     ),
 ) -> None:
+    if follow:
+        need_server()  # the run must move while we follow it
     chunks = stream_logs(run_name, since=since, follow=follow, diagnose=diagnose)
     out = sys.stdout.buffer
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ..engine.reconciler.daemon import may_have_work
 from .commands import help_of
+from .server import need_server
 from .views.ps import show_runs
 
 app = typer.Typer(add_completion=False)
@@ -20,4 +22,6 @@ def ps_command(
     as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON"),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Add the ERROR column"),
 ) -> None:
+    if may_have_work():
+        need_server()
     show_runs(all_runs=all_runs, last=last, watch=watch, as_json=as_json, verbose=verbose)

@@ -6,6 +6,7 @@ import typer
 
 from ..engine.services import runs
 from .commands import help_of
+from .server import need_server
 from .views.confirm import confirm
 
 app = typer.Typer(add_completion=False)
@@ -26,6 +27,7 @@ def stop_command(
         print(f"Run {run.name} left {run.status.value}.")
         raise typer.Exit(1)
     print(f"{'Aborting' if abort else 'Stopping'} {run.name}...", flush=True)
+    need_server()  # it finishes what the stop leaves (a job that outlives the wait)
     run = runs.stop(run.name, abort=abort)
     if run.status.is_finished:
         print(f"Run {run.name} {'aborted' if abort else 'stopped'}: {run.status.value}.")

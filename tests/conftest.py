@@ -11,6 +11,7 @@ cannot be flagged. A process started with a scrubbed environment is not seen.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -49,6 +50,52 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("GPUHUNT_CATALOG_DIR", raising=False)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def stop_background_servers(isolated_home):
+    """A command run by the test may have started a background server (engine/reconciler/
+    daemon.py) for the test's DSTACK_HOME: stop it with the test, as a user would."""
+    yield
+    folder = isolated_home / ".dstack" / "server"
+    for pid_file in folder.glob("*.pid") if folder.is_dir() else []:
+        try:
+            pid = int(json.loads(pid_file.read_text())["pid"])
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError, KeyError):
+            continue
+        deadline = time.monotonic() + LEAK_GRACE
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the session (tests/pgserver.py), or a skip."""
+    from .helpers import all_tests_required
+    from .pgserver import start_cluster
+
+    cluster = start_cluster()
+    if cluster is None:
+        reason = all_tests_required()
+        message = "postgresql is not installed (apt-get install -y postgresql)"
+        if reason:
+            pytest.fail(f"{message}; {reason} requires every test to run")
+        pytest.skip(message)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, isolated_home, monkeypatch):
+    """The state database of the test, on SQLite and on PostgreSQL (a fresh database), also
+    given to every process the test starts through DSTACK_DATABASE_URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{isolated_home / '.dstack' / 'state.db'}"
+    else:
+        url = request.getfixturevalue("postgres_cluster").new_database()
+    monkeypatch.setenv("DSTACK_DATABASE_URL", url)
+    return url
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
+from ...engine.fleets.lifecycle import release_at
 from ...engine.services.fleets import FleetListing
 from .output import console as make_console
 from .output import redraw
@@ -41,6 +43,7 @@ def show_fleets(
 def fleet_json(item: FleetListing) -> dict[str, JsonValue]:
     """One fleet as `dstack fleet --json` and `dstack fleet get NAME --json` print it."""
     fleet = item.fleet
+    idle_since, released_at = release_at(fleet, item.instances)
     return {
         "name": fleet.name,
         "status": fleet.status.value,
@@ -49,6 +52,8 @@ def fleet_json(item: FleetListing) -> dict[str, JsonValue]:
         "stack_name": fleet.stack_name,
         "spec": item.spec.model_dump(mode="json"),
         "created_at": fleet.created_at.isoformat(),
+        "idle_since": idle_since.isoformat() if idle_since else None,
+        "released_at": released_at.isoformat() if released_at else None,
         "instances": [
             {
                 "num": i.instance_num,
@@ -86,8 +91,10 @@ def fleets_table(listed: Sequence[FleetListing], *, verbose: bool = False) -> Ta
         columns += ["STACK", "ADDRESS", "CREATED"]
     for column in columns:
         table.add_column(column, no_wrap=column in ("SPOT", "PRICE"))
+    now = datetime.now(UTC)
     for item in listed:
         fleet, spec = item.fleet, item.spec
+        idle = _idle_text(*release_at(fleet, item.instances), now)
         status = fleet.status.value + (f" ({fleet.status_message})" if fleet.status_message else "")
         row = [fleet.name, "", fleet.backend or "", spec.region or "", "", "", "", status]
         created = fleet.created_at.strftime("%Y-%m-%d %H:%M")
@@ -101,9 +108,29 @@ def fleets_table(listed: Sequence[FleetListing], *, verbose: bool = False) -> Ta
                 f"{instance.instance_type or ''} {spec.resources}".strip(),
                 "yes" if instance.spot else "no",
                 f"${instance.price:g}" if instance.price is not None else "",
-                instance.status.value,
+                instance.status.value + (idle if instance.status.value == "idle" else ""),
             ]
             address = instance.hostname or instance.internal_ip or ""
             created = instance.created_at.strftime("%Y-%m-%d %H:%M")
             table.add_row(*row, *(["", address, created] if verbose else []))
     return table
+
+
+def _idle_text(since: datetime | None, released_at: datetime | None, now: datetime) -> str:
+    """ " 3m (released in 2m)", " 3m (kept: idle_duration off)", or "" when not idle."""
+    if since is None:
+        return ""
+    idle = _rounded(int((now - since).total_seconds()))
+    if released_at is None:
+        return f" {idle} (kept: idle_duration off)"
+    left = int((released_at - now).total_seconds())
+    return f" {idle} (released in {_rounded(left)})" if left > 0 else f" {idle} (releasing)"
+
+
+def _rounded(seconds: int) -> str:
+    """A duration to read at a glance: 45s, 12m, 5h, 3d."""
+    seconds = max(0, seconds)
+    for unit, size, below in (("s", 1, 120), ("m", 60, 7200), ("h", 3600, 172800)):
+        if seconds < below:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 86400}d"

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from ...engine.errors import FleetstackError
+from ...engine.models.durations import format_duration
+from ...engine.runs.backoff import next_attempt
 from ...engine.services.run_list import RunSummary, list_runs
 from .output import redraw
 
@@ -143,12 +145,20 @@ def _row(run: RunSummary, now: datetime, verbose: bool) -> tuple[str, ...]:
         backend,
         run.gpu or "-",
         price,
-        run.status,
+        _status(run, now),
         relative_time(run.submitted_at, now),
     )
     if verbose:
         cells += (_one_line(run.error_text) or "-",)
     return cells
+
+
+def _status(run: RunSummary, now: datetime) -> str:
+    """The STATUS cell; a run waiting to be retried says when: "pending (retry in 25s)"."""
+    if run.status != "pending" or run.job_finished_at is None or run.submission_num is None:
+        return run.status
+    wait = int((next_attempt(run.job_finished_at, run.submission_num) - now).total_seconds())
+    return f"pending (retry in {format_duration(wait)})" if wait > 0 else "pending (retry now)"
 
 
 def _line(cells: Sequence[str], widths: Sequence[int], paint: Callable[[int, str], str]) -> str:

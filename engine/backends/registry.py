@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..config.common import allow_backend_name
 from ..errors import FleetstackError
 from .aws import AWSBackend
 from .azure import AzureBackend
@@ -75,10 +76,12 @@ def register(backend: Backend) -> None:
     if backend.name in _BACKENDS:
         raise FleetstackError(f"backend {backend.name!r} is already registered")
     _BACKENDS[backend.name] = backend
+    allow_backend_name(backend.name)
 
 
 def unregister(name: str) -> Backend:
     """Remove the backend called `name` and return it."""
+    allow_backend_name(name, allowed=False)
     return _BACKENDS.pop(get_backend(name).name)
 
 
@@ -90,3 +93,4 @@ def registered(backend: Backend) -> Iterator[Backend]:
         yield backend
     finally:
         _BACKENDS.pop(backend.name, None)
+        allow_backend_name(backend.name, allowed=False)

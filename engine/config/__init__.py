@@ -19,9 +19,9 @@ from .profiles import Profile, find_profile
 from .run import (
     BaseRunConfiguration,
     DevEnvironmentConfiguration,
-    ServiceConfiguration,
     TaskConfiguration,
 )
+from .service import ServiceConfiguration
 
 __all__ = [
     "CONFIGURATION_TYPES",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_serializer,
@@ -20,6 +23,9 @@ from pydantic import (
 
 from ..models.durations import parse_duration
 from ..models.short_forms import ShortForms
+from .base import Strict
+from .cron import check_cron
+from .selectors import BackendOptions, EntityReference, InstanceSelector
 
 _DURATION_SCHEMA = {
     "anyOf": [
@@ -37,6 +43,24 @@ Duration = Annotated[
     int | None, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA, mode="validation")
 ]
 
+# a list of strings, which YAML may also write as one string
+OneOrMany = Annotated[
+    list[str],
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        mode="validation",
+    ),
+]
+
+
+def _not_negative(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ValueError(f"a duration cannot be negative ({value}): write e.g. 2h, or off")
+    return value
+
+
+# seconds; None = off, as Duration, but -1 is refused (dstack's max_duration, inactivity)
+PositiveDuration = Annotated[Duration, BeforeValidator(_not_negative)]
 SpotPolicy = Literal["spot", "on-demand", "auto"]
 CreationPolicy = Literal["reuse", "reuse-or-create"]
 TerminationPolicy = Literal["dont-destroy", "destroy-after-idle"]
@@ -44,12 +68,37 @@ RetryEvent = Literal["no-capacity", "interruption", "error"]
 RETRY_EVENTS: list[RetryEvent] = ["no-capacity", "interruption", "error"]
 DEFAULT_RETRY_DURATION = 3600
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+_TRUE = {"true", "yes", "on", "y", "t", "1"}
+_FALSE = {"false", "no", "off", "n", "f", "0"}
+MIN_UTILIZATION_WINDOW = 300  # dstack: a shorter window reads noise as idleness
 
 
-class Strict(BaseModel):
-    """Unknown fields are errors (the loader says which fields exist)."""
+def listed(names: object, key: str) -> list[object]:
+    """The list under `key` of a mapping read from YAML (empty when missing)."""
+    value = names.get(key) if isinstance(names, dict) else None
+    return value if isinstance(value, list) else []
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+NAMES: dict[str, object] = yaml.safe_load((Path(__file__).parent / "names.yml").read_text())
+_KNOWN_BACKENDS = {str(n) for key in ("dstack", "fleetstack") for n in listed(NAMES, key)}
+
+
+def known_backends() -> list[str]:
+    """Every backend name a configuration may write: dstack's and fleetstack's (names.yml),
+    and those registered since."""
+    return sorted(_KNOWN_BACKENDS)
+
+
+def allow_backend_name(name: str, allowed: bool = True) -> None:
+    """Let configurations name the backend `name` (or no longer, with allowed=False)."""
+    (_KNOWN_BACKENDS.add if allowed else _KNOWN_BACKENDS.discard)(name)
+
+
+def check_backend(name: object) -> object:
+    """`name` unchanged when it is a known backend; else a ValueError listing them."""
+    if isinstance(name, str) and name not in known_backends():
+        raise ValueError(f"unknown backend {name!r}: use one of {', '.join(known_backends())}")
+    return name
 
 
 class PortMapping(ShortForms, Strict):
@@ -148,7 +197,9 @@ class RetryPolicy(ShortForms, Strict):
 
     on_events: list[RetryEvent] = Field(
         default_factory=lambda: list(RETRY_EVENTS),
-        description="Events that trigger a retry: no-capacity, interruption, error (default all)",
+        min_length=1,
+        description="Events that trigger a retry: no-capacity, interruption, error (default all; "
+        "an empty list is refused)",
     )
     duration: Duration = Field(
         default=DEFAULT_RETRY_DURATION,
@@ -158,6 +209,8 @@ class RetryPolicy(ShortForms, Strict):
 
 def parse_retry(value: object) -> object:
     """None/false -> no retry; true -> every event for 1h; a mapping -> as written."""
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        value = value.strip().lower() in _TRUE  # YAML 1.2 spellings pydantic reads as booleans
     if value is None or value is False:
         return None
     if value is True:
@@ -169,22 +222,41 @@ class UtilizationPolicy(Strict):
     min_gpu_utilization: int = Field(
         ge=0, le=100, description="Minimum GPU utilization, percent, over time_window"
     )
-    time_window: Duration = Field(description="Window over which utilization is averaged, e.g. 30m")
+    time_window: Duration = Field(
+        description="Window over which utilization is averaged, e.g. 30m (at least 5m)"
+    )
+
+    @field_validator("time_window")
+    @classmethod
+    def _long_enough(cls, value: int | None) -> int | None:
+        if value is not None and value < MIN_UTILIZATION_WINDOW:
+            raise ValueError(f"time_window {value}s is too short: write 5m or more")
+        return value
 
 
 class Schedule(Strict):
-    cron: list[str] = Field(description="Cron expression(s) (UTC) when the run starts")
+    cron: OneOrMany = Field(
+        min_length=1,
+        description="When the run starts: a cron expression (UTC, 5 fields) or a list of them",
+    )
 
     @field_validator("cron", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("cron")
+    @classmethod
+    def _valid(cls, value: list[str]) -> list[str]:
+        for expression in value:
+            check_cron(expression)
+        return value
+
 
 class ProfileParams(BaseModel):
     """Policies a run configuration, a fleet and a profile share (dstack's profile fields)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     backends: list[str] | None = Field(
         default=None, description="Backends to consider, e.g. [aws, gcp] (default: all configured)"
@@ -217,6 +289,9 @@ class ProfileParams(BaseModel):
     tags: dict[str, str] | None = Field(
         default=None, description="Tags (labels) put on cloud resources"
     )
+    backend_options: list[BackendOptions] | None = Field(
+        default=None, description="Options of one backend's offers, e.g. [{type: vastai, ...}]"
+    )
     # older documents (dstack < 0.18.30) — mapped onto idle_duration
     termination_policy: TerminationPolicy | None = Field(
         default=None,
@@ -233,15 +308,28 @@ class ProfileParams(BaseModel):
 
     @field_validator("backends", "regions", "availability_zones", "instance_types", mode="before")
     @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
+    def _a_list(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            raise ValueError(f"expected a list: write [{value}]")
+        if info.field_name == "backends" and isinstance(value, list):
+            for name in value:
+                check_backend(name)
+        return value
+
+    @field_validator("backend_options")
+    @classmethod
+    def _one_entry_per_backend(
+        cls, value: list[BackendOptions] | None
+    ) -> list[BackendOptions] | None:
+        kinds = [o.type for o in value or []]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("backend_options has a backend twice: merge its entries")
+        return value
 
     @field_validator("tags", mode="before")
     @classmethod
     def _tags(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
-        return value
+        return check_tags(value)
 
     @model_validator(mode="after")
     def _legacy_idle(self) -> ProfileParams:
@@ -266,7 +354,7 @@ class LegacyRetryPolicy(Strict):
 class RunProfileParams(ProfileParams):
     """Policies of runs (tasks, services, dev environments) and of profiles."""
 
-    max_duration: Duration = Field(
+    max_duration: PositiveDuration = Field(
         default=None, description="Stop the run after this long, e.g. 2h or 1d (default off)"
     )
     stop_duration: Duration = Field(
@@ -288,8 +376,14 @@ class RunProfileParams(ProfileParams):
     schedule: Schedule | None = Field(
         default=None, description="Start the run on a cron schedule: {cron: '0 * * * *'}"
     )
-    fleets: list[str] | None = Field(
-        default=None, description="Fleets the run may use (default: any fleet of the project)"
+    fleets: list[EntityReference] | None = Field(
+        default=None,
+        description="Fleets the run may use: names, or project/name (default: any fleet)",
+    )
+    instances: list[InstanceSelector] | None = Field(
+        default=None,
+        min_length=1,
+        description="Instances the run may use: names, {hostname: ...} or {fleet, instance}",
     )
     priority: int | None = Field(
         default=None, ge=0, le=100, description="Run priority 0..100 in the queue (default 0)"
@@ -308,6 +402,15 @@ class RunProfileParams(ProfileParams):
         self.retry = RetryPolicy(duration=legacy.duration or DEFAULT_RETRY_DURATION)
         self.model_fields_set.add("retry")
         return self
+
+
+def check_tags(value: object) -> object:
+    """`tags` unchanged when every value is text; else a ValueError naming the tag."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(item, str):
+                raise ValueError(f"tag {key!r} has {item!r}: tag values are text, quote it")
+    return value
 
 
 def check_name(value: str | None) -> str | None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ..errors import ConfigurationError
+from .base import FieldError
 from .yamlfile import YamlDocument, format_path
 
 Loc = tuple[int | str, ...]  # a pydantic error location: keys, indexes and union tags
@@ -38,7 +39,7 @@ def validation_error(
     """The most telling error of `exc`, located in `doc` (values under `prefix`)."""
     errors = exc.errors(include_url=False)
     data = _at(doc.data, prefix)
-    cleaned = [(_clean(err["loc"], data), err) for err in errors]
+    cleaned = [(_clean(_located(err), data), err) for err in errors]
     cleaned.sort(
         key=lambda item: (
             _RANK.get(item[1]["type"], 2),
@@ -56,6 +57,14 @@ def validation_error(
     if others > 0:
         message += f" (and {others} more problem{'s' if others > 1 else ''})"
     return ConfigurationError(message, file=doc.file, path=format_path(path) or None, line=line)
+
+
+def _located(err: ErrorDetails) -> Loc:
+    """The error's location; a model's rule about one field (FieldError) is at that field."""
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, FieldError):
+        return (*err["loc"], *cause.path)
+    return tuple(err["loc"])
 
 
 def field_names(model: type[BaseModel]) -> list[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import ipaddress
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -18,6 +19,7 @@ from .common import (
 from .run import Env
 
 DEFAULT_FLEET_IDLE_DURATION = 3 * 86400  # dstack: 3d
+Blocks = Annotated[int, Field(ge=1)] | Literal["auto"] | None
 
 
 class FleetNodes(ShortForms, Strict):
@@ -49,8 +51,8 @@ class FleetNodes(ShortForms, Strict):
 class ProxyJump(Strict):
     hostname: str = Field(description="Jump host")
     port: int | None = Field(default=None, ge=1, le=65535, description="SSH port")
-    user: str | None = Field(default=None, description="SSH user")
-    identity_file: str | None = Field(default=None, description="Private key file")
+    user: str = Field(description="SSH user on the jump host")
+    identity_file: str = Field(description="Private key file for the jump host")
 
 
 class SSHHost(Strict):
@@ -60,9 +62,7 @@ class SSHHost(Strict):
     identity_file: str | None = Field(default=None, description="Private key file")
     proxy_jump: ProxyJump | None = Field(default=None, description="Reach the host through this")
     internal_ip: str | None = Field(default=None, description="IP inside the cluster network")
-    blocks: int | Literal["auto"] | None = Field(
-        default=None, description="Split the host into blocks (GPU shares)"
-    )
+    blocks: Blocks = Field(default=None, description="Split the host into blocks (GPU shares)")
 
 
 class SSHConfig(Strict):
@@ -73,7 +73,22 @@ class SSHConfig(Strict):
     hosts: list[str | SSHHost] = Field(
         min_length=1, description="Hosts: hostnames/IPs, or mappings with hostname, user, ..."
     )
-    network: str | None = Field(default=None, description="Cluster network CIDR, e.g. 10.0.0.0/24")
+    network: str | None = Field(
+        default=None, description="Private cluster network of the hosts, e.g. 10.0.0.0/24"
+    )
+
+    @field_validator("network")
+    @classmethod
+    def _private(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"network {value!r} is not a CIDR such as 10.0.0.0/24") from None
+        if not network.is_private:
+            raise ValueError(f"network {value} is public: give the hosts' private network")
+        return value
 
 
 class FleetConfiguration(ProfileParams):
@@ -88,7 +103,9 @@ class FleetConfiguration(ProfileParams):
         default=None, description="Existing hosts reached over SSH (on-prem fleet)"
     )
     nodes: int | FleetNodes | None = Field(
-        default=None, description="Number of instances: 2, a range 0..2, or {min, target, max}"
+        default=None,
+        description="Number of instances: 2, a range 0..2, or {min, target, max} (omitted: "
+        "none provisioned ahead)",
     )
     placement: Literal["any", "cluster"] | None = Field(
         default=None, description="cluster: instances on one fast network (multi-node)"
@@ -97,8 +114,8 @@ class FleetConfiguration(ProfileParams):
         default_factory=ResourcesSpec.unconstrained,
         description="Resources of each instance (default: any instance)",
     )
-    blocks: int | Literal["auto"] | None = Field(
-        default=None, description="Split each instance into blocks (GPU shares)"
+    blocks: Blocks = Field(
+        default=None, description="Split each instance into blocks (GPU shares), or auto"
     )
     idle_duration: Duration = Field(
         default=DEFAULT_FLEET_IDLE_DURATION,
@@ -116,8 +133,8 @@ class FleetConfiguration(ProfileParams):
         if isinstance(value, bool):
             raise ValueError("nodes: expected a count such as 2, 0..2 or {min: 0, max: 2}")
         if isinstance(value, int):
-            if value < 1:
-                raise ValueError(f"nodes {value}: a fleet needs at least 1 node, or a range 0..2")
+            if value < 0:
+                raise ValueError(f"nodes {value} cannot be negative: write e.g. 2 or 0..2")
             return value
         if isinstance(value, str) and value.strip().isdigit():
             return cls._nodes(int(value.strip()))
@@ -129,15 +146,6 @@ class FleetConfiguration(ProfileParams):
     @classmethod
     def _env(cls, value: object) -> object:
         return validate_env(value)
-
-    @model_validator(mode="after")
-    def _cloud_or_ssh(self) -> FleetConfiguration:
-        if self.ssh_config is None and self.nodes is None:
-            raise ValueError(
-                "a fleet needs nodes (e.g. nodes: 2 or nodes: 0..2) for a cloud fleet, "
-                "or ssh_config.hosts for existing machines"
-            )
-        return self
 
     @property
     def node_count(self) -> int:

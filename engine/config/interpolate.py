@@ -1,7 +1,9 @@
 """`${{ run.args }}`, `${{ env.NAME }}`, `${{ secrets.NAME }}` in configuration strings.
 
-`$${{ ... }}` is an escape: it becomes the literal text `${{ ... }}`. An unknown namespace or
-name is an error that names the expression, the YAML path and the line.
+`$${{ ... }}` is an escape: it becomes the literal text `${{ ... }}`. References the job
+resolves when it runs (`${{ dstack.node_rank }}`, `${{ groups[0].nodes[0].IP_ADDRESS }}`)
+stay as written. Any other namespace or name is an error that names the expression, the YAML
+path and the line.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from collections.abc import Callable, Mapping
 from .yamlfile import YamlPath
 
 _EXPRESSION = re.compile(r"(\$?)\$\{\{(.*?)\}\}", re.DOTALL)
+# resolved on the node when the job runs, not when the file is loaded
+_RUNTIME = re.compile(
+    r"^(dstack\.[A-Za-z_][A-Za-z0-9_]*|groups\[\d+\](\.[A-Za-z_][\w]*(\[\d+\])?)+)$"
+)
 _REFERENCE = re.compile(r"^(run|env|secrets)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -120,6 +126,8 @@ def _substitute(text: str, context: _Context, path: YamlPath) -> str:
     def replace(match: re.Match[str]) -> str:
         if match.group(1):  # $${{ ... }} -> ${{ ... }}
             return "${{" + match.group(2) + "}}"
+        if _RUNTIME.match(match.group(2).strip()):
+            return match.group(0)
         return context.resolve(match.group(2), path)
 
     return _EXPRESSION.sub(replace, text)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from ..errors import ConfigurationError
 from .common import PortMapping
 from .fleet import FleetConfiguration
-from .run import DevEnvironmentConfiguration, ServiceConfiguration, TaskConfiguration
+from .run import DevEnvironmentConfiguration, TaskConfiguration
+from .service import ServiceConfiguration
 from .yamlfile import YamlDocument, YamlPath, format_path
 
 # Linux's MAX_ARG_STRLEN (32 pages): one "NAME=VALUE" string of the environment, NUL included.

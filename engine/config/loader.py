@@ -13,30 +13,49 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigurationError
 from .errors import validation_error
 from .fleet import FleetConfiguration
+from .gateway import GatewayConfiguration, VolumeConfiguration
 from .interpolate import InterpolationError, interpolate
 from .limits import check_limits
 from .profiles import LoadedProfile, find_profile
 from .run import (
     DevEnvironmentConfiguration,
-    ServiceConfiguration,
     TaskConfiguration,
 )
 from .secret_refs import secret_env
+from .service import ServiceConfiguration
 from .yamlfile import YamlDocument, YamlPath, format_path, read_yaml
 
 AnyConfiguration = (
     TaskConfiguration | ServiceConfiguration | DevEnvironmentConfiguration | FleetConfiguration
 )
-CONFIGURATION_TYPES: dict[str, type[AnyConfiguration]] = {
+# read and validated, but not created by fleetstack yet (NotCreatedYet says so)
+OtherConfiguration = GatewayConfiguration | VolumeConfiguration
+CONFIGURATION_TYPES: dict[str, type[AnyConfiguration | OtherConfiguration]] = {
     "task": TaskConfiguration,
     "service": ServiceConfiguration,
     "dev-environment": DevEnvironmentConfiguration,
     "fleet": FleetConfiguration,
+    "gateway": GatewayConfiguration,
+    "volume": VolumeConfiguration,
 }
-# dstack types fleetstack does not run (yet): named in the error instead of "unknown type"
-_NOT_SUPPORTED = {"volume", "gateway"}
+# dstack types fleetstack does not read: named in the error instead of "unknown type"
+_NOT_SUPPORTED = {"preset"}
 _LEGACY_IDLE_KEYS = ("idle_duration", "termination_idle_time", "termination_policy")
 _LEGACY_RETRY_KEYS = ("retry", "retry_policy")
+
+
+class NotCreatedYet(ConfigurationError):
+    """A valid configuration of a type fleetstack reads but does not create yet."""
+
+    def __init__(self, configuration: OtherConfiguration, file: str, line: int | None) -> None:
+        super().__init__(
+            f"a valid {configuration.type}, but fleetstack does not create "
+            f"{configuration.type}s yet: nothing was done",
+            file=file,
+            path="type",
+            line=line,
+        )
+        self.configuration = configuration
 
 
 @dataclass
@@ -119,7 +138,7 @@ class _Source:
     """One document and everything it is loaded with, but the caller's environment."""
 
     doc: YamlDocument
-    model: type[AnyConfiguration]
+    model: type[AnyConfiguration | OtherConfiguration]
     data: dict[str, object]
     path: Path
     run_args: list[str]
@@ -132,8 +151,32 @@ class _Source:
         """The configuration with `supplied` values of names the file leaves to the caller's
         environment, and where each name still unresolved is first needed."""
         doc, model = self.doc, self.model
-        raw = dict(self.data)
         required: dict[str, YamlPath] = {}
+        if issubclass(model, OtherConfiguration):  # dstack reads these as written
+            _validate(doc, model, dict(self.data))
+        raw = self._interpolated(supplied, required)
+        loaded_profile = (
+            find_profile(self.profile, cwd=self.cwd or Path.cwd()) if self.profiles else None
+        )
+        if loaded_profile is not None:
+            raw = _merge_profile(raw, loaded_profile, model)
+        configuration = _validate(doc, model, raw)
+        loaded = LoadedConfiguration(
+            path=self.path,
+            configuration=configuration,
+            raw=raw,
+            profile=loaded_profile.profile.name if loaded_profile else None,
+            env_required=list(required),
+        )
+        return loaded, required
+
+    def _interpolated(
+        self, supplied: Mapping[str, str], required: dict[str, YamlPath]
+    ) -> dict[str, object]:
+        """The document's mapping with `env` as a mapping and every ${{ }} it can resolve
+        resolved; names left to the caller's environment are recorded in `required`."""
+        doc = self.doc
+        raw = dict(self.data)
         if "env" in raw:
             raw["env"] = _env_mapping(doc, raw["env"], supplied, required)
         try:
@@ -160,24 +203,21 @@ class _Source:
             raise ConfigurationError(
                 str(exc), file=doc.file, path=format_path(exc.path), line=doc.line_of(exc.path)
             ) from None
-        loaded_profile = (
-            find_profile(self.profile, cwd=self.cwd or Path.cwd()) if self.profiles else None
-        )
-        if loaded_profile is not None:
-            raw = _merge_profile(raw, loaded_profile, model)
-        try:
-            configuration = model.model_validate(raw)
-        except ValidationError as exc:
-            raise validation_error(exc, doc, model) from None
-        check_limits(configuration, doc)
-        loaded = LoadedConfiguration(
-            path=self.path,
-            configuration=configuration,
-            raw=raw,
-            profile=loaded_profile.profile.name if loaded_profile else None,
-            env_required=list(required),
-        )
-        return loaded, required
+        return raw
+
+
+def _validate(
+    doc: YamlDocument, model: type[AnyConfiguration | OtherConfiguration], raw: dict[str, object]
+) -> AnyConfiguration:
+    """`raw` validated by `model`; NotCreatedYet for a type fleetstack does not create."""
+    try:
+        configuration = model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc, doc, model) from None
+    check_limits(configuration, doc)
+    if isinstance(configuration, OtherConfiguration):
+        raise NotCreatedYet(configuration, doc.file, doc.line_of(("type",)))
+    return configuration
 
 
 def apply_overrides(configuration: AnyConfiguration, **flags: object) -> AnyConfiguration:
@@ -211,7 +251,9 @@ def apply_overrides(configuration: AnyConfiguration, **flags: object) -> AnyConf
         ) from None
 
 
-def _model_for(doc: YamlDocument) -> tuple[type[AnyConfiguration], dict[str, object]]:
+def _model_for(
+    doc: YamlDocument,
+) -> tuple[type[AnyConfiguration | OtherConfiguration], dict[str, object]]:
     """The model of the document's `type`, and the document's top-level mapping."""
     data = doc.data
     kinds = ", ".join(CONFIGURATION_TYPES)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from ..models.resources import IntRange, ResourcesSpec
+from ..models.resources import ResourcesSpec
+from .base import FieldError
 from .common import (
     Duration,
     PortMapping,
+    PositiveDuration,
     RunProfileParams,
     Strict,
     check_name,
     parse_port,
     validate_env,
 )
+from .mounts import FileMount, RepoSpec, VolumeMount
 
 ENV_SCHEMA = {
     "anyOf": [
@@ -29,43 +35,39 @@ ENV_SCHEMA = {
 # None: a `- NAME` entry, taken from the caller's environment when the run is submitted
 Env = Annotated[dict[str, str | None], WithJsonSchema(ENV_SCHEMA, mode="validation")]
 DEFAULT_RUN_IDLE_DURATION = 300  # dstack: a fleet created for a run idles 5m
-PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")  # those fleetstack has images of
+ACCEPTED_PYTHON_VERSIONS = (*PYTHON_VERSIONS, "3.14", "3.15")  # dstack's (apply refuses the rest)
+GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def python_version(value: object) -> object:
+    """`python` as text ("3.10" from YAML's 3.1), refused unless it is one of PYTHON_VERSIONS."""
+    if isinstance(value, float):  # YAML reads 3.10 as 3.1
+        value = "3.10" if value == 3.1 else str(value)
+    if value is not None and str(value) not in ACCEPTED_PYTHON_VERSIONS:
+        raise ValueError(f"python {value} is not offered: use one of {', '.join(PYTHON_VERSIONS)}")
+    return None if value is None else str(value)
+
+
+def commands_list(value: object) -> object:
+    """Commands as a list of strings: a single string is refused, as dstack refuses it."""
+    if isinstance(value, str):
+        raise ValueError(f"expected a list of commands: write [{value}] or one `- ...` per line")
+    return value
+
+
+# commands: a list of strings (one string is refused, as dstack refuses it)
+Commands = Annotated[list[str], BeforeValidator(commands_list)]
+PythonVersion = Annotated[
+    str | None,
+    BeforeValidator(python_version),
+    WithJsonSchema({"type": ["string", "number", "null"]}, mode="validation"),
+]
 
 
 class RegistryAuth(Strict):
     username: str = Field(description="Registry user name")
     password: str = Field(description="Registry password or token, e.g. ${{ secrets.TOKEN }}")
-
-
-class VolumeMount(Strict):
-    name: list[str] | None = Field(
-        default=None, description="Network volume name(s) to mount (one is picked per job)"
-    )
-    instance_path: str | None = Field(
-        default=None, description="Path on the instance to mount (instance volume)"
-    )
-    path: str = Field(description="Mount path inside the container")
-    optional: bool | None = Field(
-        default=None, description="Skip the instance volume where the path is missing"
-    )
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
-
-
-class RepoSpec(Strict):
-    local_path: str | None = Field(default=None, description="A local git repo to mount")
-    url: str | None = Field(default=None, description="A remote git repo URL to clone")
-    branch: str | None = Field(default=None, description="Branch to check out")
-    hash: str | None = Field(default=None, description="Commit to check out")
-    path: str | None = Field(default=None, description="Where the repo goes in the container")
-
-
-class FileMount(Strict):
-    local_path: str = Field(description="Local file or folder")
-    path: str | None = Field(default=None, description="Where it goes in the container")
 
 
 class BaseRunConfiguration(RunProfileParams):
@@ -79,7 +81,9 @@ class BaseRunConfiguration(RunProfileParams):
     image: str | None = Field(
         default=None, description="Docker image (default: dstack's CUDA image with Python)"
     )
-    user: str | None = Field(default=None, description="User inside the container, e.g. root")
+    user: str | None = Field(
+        default=None, description="User (and group) inside the container: root, 1000:1000..."
+    )
     privileged: bool = Field(default=False, description="Run the container in privileged mode")
     entrypoint: str | None = Field(default=None, description="Docker entrypoint")
     working_dir: str | None = Field(
@@ -89,12 +93,9 @@ class BaseRunConfiguration(RunProfileParams):
     registry_auth: RegistryAuth | None = Field(
         default=None, description="Credentials of a private Docker registry"
     )
-    python: Annotated[
-        str | None, WithJsonSchema({"type": ["string", "number", "null"]}, mode="validation")
-    ] = Field(
+    python: PythonVersion = Field(
         default=None,
-        description="Python version of the default image: 3.9, 3.10, 3.11, 3.12 or 3.13 "
-        "(not together with image)",
+        description="Python version of the default image: 3.9 to 3.15 (not together with image)",
     )
     nvcc: bool | None = Field(
         default=None, description="Use the default image with the CUDA compiler (nvcc)"
@@ -108,25 +109,30 @@ class BaseRunConfiguration(RunProfileParams):
         "(a KEY alone is taken from your environment when the run is submitted)",
     )
     shell: str | None = Field(
-        default=None, description="Shell that runs the commands: sh, bash or a path"
+        default=None, description="Shell that runs the commands: sh, bash or an absolute path"
     )
     resources: ResourcesSpec = Field(
         default_factory=ResourcesSpec,
         description="Resources: cpu, memory, gpu, disk, shm_size (dstack's grammar)",
     )
-    volumes: list[str | VolumeMount] = Field(
+    volumes: list[VolumeMount] = Field(
         default_factory=list,
         description="Volumes: name:/path (network) or /instance/path:/path (instance)",
     )
-    docker: bool | None = Field(default=None, description="Run Docker inside the container")
-    repos: list[str | RepoSpec] = Field(
-        default_factory=list, description="Git repos to mount into the container"
+    docker: bool | None = Field(
+        default=None, description="Run Docker inside the container (dstack's DinD image)"
     )
-    files: list[str | FileMount] = Field(
+    repos: list[RepoSpec] = Field(
+        default_factory=list, max_length=1, description="The git repo to put in the container"
+    )
+    files: list[FileMount] = Field(
         default_factory=list, description="Local files to upload: local:path or a mapping"
     )
-    setup: list[str] = Field(default_factory=list, description="Deprecated: put it in commands")
-    commands: list[str] = Field(default_factory=list, description="Shell commands to run")
+    dstack: bool = Field(
+        default=False, description="Give the run a connection to the dstack server (its CLI)"
+    )
+    setup: Commands = Field(default_factory=list, description="Deprecated: put it in commands")
+    commands: Commands = Field(default_factory=list, description="Shell commands to run")
     idle_duration: Duration = Field(
         default=DEFAULT_RUN_IDLE_DURATION,
         description="Keep an instance this run created idle this long for reuse, e.g. 1h or "
@@ -138,38 +144,53 @@ class BaseRunConfiguration(RunProfileParams):
     def _env(cls, value: object) -> object:
         return validate_env(value)
 
-    @field_validator("python", mode="before")
-    @classmethod
-    def _python(cls, value: object) -> object:
-        if isinstance(value, float):  # YAML reads 3.10 as 3.1
-            value = {3.1: "3.10", 3.9: "3.9", 3.11: "3.11", 3.12: "3.12", 3.13: "3.13"}.get(
-                value, str(value)
-            )
-        if value is not None and str(value) not in PYTHON_VERSIONS:
-            raise ValueError(
-                f"python {value} is not offered: use one of {', '.join(PYTHON_VERSIONS)}"
-            )
-        return None if value is None else str(value)
-
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
         return check_name(value)
 
-    @field_validator("commands", "setup", mode="before")
+    @field_validator("user")
     @classmethod
-    def _commands(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, int | float) else v for v in value]
-        return value
+    def _user(cls, value: str | None) -> str | None:
+        return value if value is None else check_user(value)
+
+    @field_validator("shell")
+    @classmethod
+    def _shell(cls, value: str | None) -> str | None:
+        if value is None or value in ("sh", "bash") or PurePosixPath(value).is_absolute():
+            return value
+        raise ValueError(
+            f"shell {value!r}: write sh, bash or an absolute path such as /bin/{value}"
+        )
 
     @model_validator(mode="after")
     def _image_or_python(self) -> BaseRunConfiguration:
-        if self.image and self.python:
-            raise ValueError("image and python cannot be set together: keep one")
+        check_image_sources(self)
         return self
+
+
+class ImageSources(Protocol):
+    image: str | None
+    python: str | None
+    nvcc: bool | None
+    docker: bool | None
+
+
+def check_image_sources(holder: ImageSources) -> None:
+    """Where the container comes from is said once: image, python (+nvcc) or docker: true."""
+    if holder.image and holder.python:
+        raise FieldError("python", "image and python cannot be set together: keep one")
+    for other, value in (("image", holder.image), ("python", holder.python), ("nvcc", holder.nvcc)):
+        if holder.docker and value:
+            raise FieldError("docker", f"docker: true and {other} cannot be set together: keep one")
+
+
+def check_user(value: str) -> str:
+    """`user` unchanged when it is USER or USER:GROUP (names or ids >= 0); else a ValueError."""
+    parts = value.split(":")
+    if len(parts) > 2 or any(not p or p.startswith("-") and p[1:].isdigit() for p in parts):
+        raise ValueError(f"user {value!r}: write USER or USER:GROUP, e.g. root or 1000:1000")
+    return value
 
 
 class TaskConfiguration(BaseRunConfiguration):
@@ -180,116 +201,119 @@ class TaskConfiguration(BaseRunConfiguration):
         default_factory=list, description='Ports to forward: 8000 or "9000:9090" (local:container)'
     )
     nodes: int = Field(default=1, ge=1, description="Number of nodes (multi-node task)")
+    groups: list[NodeGroup] | None = Field(
+        default=None,
+        min_length=1,
+        description="Node groups with their own nodes, resources, commands (not with nodes)",
+    )
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _one_node(cls, value: object) -> object:
+        return 1 if value is None else value  # dstack: null nodes is one node
 
     @model_validator(mode="after")
     def _needs_commands(self) -> TaskConfiguration:
-        if not self.commands and not self.image:
-            raise ValueError("a task needs commands (or an image whose entrypoint does the work)")
+        if self.groups is not None:
+            check_groups(self.groups, "node group")
+            if "nodes" in self.model_fields_set:
+                raise FieldError(
+                    "nodes", "nodes and groups cannot be set together: give each group nodes"
+                )
+            for what in ("commands", "ports", "entrypoint"):
+                if getattr(self, what):
+                    raise FieldError(
+                        what, f"with groups, {what} belong in each group: move them there"
+                    )
+            if not self.image and not all(g.commands for g in self.groups):
+                raise FieldError("groups", "each node group needs commands (or the task an image)")
+        elif not self.commands and not self.image:
+            raise FieldError(
+                "commands", "a task needs commands (or an image whose entrypoint does the work)"
+            )
         return self
 
 
-class ModelSpec(Strict):
-    type: Literal["chat"] = Field(default="chat", description="Model type: chat")
-    name: str = Field(description="Model name, e.g. meta-llama/Meta-Llama-3.1-8B-Instruct")
-    format: Literal["openai", "tgi"] = Field(default="openai", description="API format")
-    prefix: str | None = Field(default=None, description="URL prefix of the OpenAI API")
+class NodeGroup(Strict):
+    """One group of a task's nodes: how many, on what resources, running what."""
 
-
-class ScalingSpec(Strict):
-    metric: Literal["rps"] = Field(default="rps", description="Metric to scale on: rps")
-    target: float = Field(gt=0, description="Target value of the metric per replica")
-    scale_up_delay: Duration = Field(default=300, description="Delay before scaling up")
-    scale_down_delay: Duration = Field(default=600, description="Delay before scaling down")
-
-
-class RateLimitKey(Strict):
-    type: Literal["ip_address", "header"] = Field(description="ip_address or header")
-    header: str | None = Field(default=None, description="Header name when type is header")
-
-
-class RateLimit(Strict):
-    prefix: str = Field(default="/", description="URL prefix the limit applies to")
-    key: RateLimitKey | None = Field(default=None, description="What a limit is counted per")
-    rps: float = Field(gt=0, description="Requests per second")
-    burst: int = Field(default=0, ge=0, description="Requests allowed above rps in a burst")
-
-
-class ProbeSpec(Strict):
-    type: Literal["http"] = Field(default="http", description="Probe type: http")
-    url: str = Field(default="/", description="Path to request")
-    method: str = Field(default="get", description="HTTP method")
-    headers: list[dict[str, str]] = Field(default_factory=list, description="Request headers")
-    body: str | None = Field(default=None, description="Request body")
-    timeout: Duration = Field(default=10, description="Request timeout")
-    interval: Duration = Field(default=15, description="Time between probes")
-    ready_after: int = Field(default=1, ge=1, description="Successes before ready")
-
-
-class ServiceConfiguration(BaseRunConfiguration):
-    """`type: service`: a web app or model endpoint behind a port."""
-
-    type: Literal["service"] = Field(description="service")
-    port: PortMapping = Field(description="The port the app listens on, e.g. 8000 or 80:8000")
-    gateway: bool | str | None = Field(
-        default=None, description="Gateway name, false for none (default: the default gateway)"
+    name: str | None = Field(
+        default=None, description="Group name: lowercase letters, digits, - (default: its index)"
     )
-    strip_prefix: bool = Field(default=True, description="Strip /proxy/services/... prefix")
-    model: str | ModelSpec | None = Field(
-        default=None, description="Model name (OpenAI-compatible endpoint) or a mapping"
+    nodes: int = Field(default=1, ge=1, description="Nodes in this group")
+    resources: ResourcesSpec = Field(
+        default_factory=ResourcesSpec, description="Resources of each node of this group"
     )
-    https: bool | Literal["auto"] | None = Field(
-        default=None, description="Serve over HTTPS (default auto)"
-    )
-    auth: bool = Field(default=True, description="Require the dstack token to call the service")
-    replicas: IntRange = Field(
-        default_factory=lambda: IntRange(min=1, max=1),
-        description="Number of replicas: 1, or a range 1..4 with scaling",
-    )
-    scaling: ScalingSpec | None = Field(default=None, description="Autoscaling on rps")
-    rate_limits: list[RateLimit] = Field(default_factory=list, description="Rate limits")
-    probes: list[ProbeSpec] = Field(default_factory=list, description="Readiness probes")
+    commands: Commands = Field(default_factory=list, description="Commands this group runs")
+    ports: list[PortMapping] = Field(default_factory=list, description="Ports this group exposes")
 
-    @model_validator(mode="after")
-    def _replicas_need_scaling(self) -> ServiceConfiguration:
-        rep = self.replicas
-        if rep.min != rep.max and self.scaling is None:
-            raise ValueError("replicas as a range needs scaling: {metric: rps, target: 10}")
-        return self
+
+class NamedGroup(Protocol):
+    name: str | None
+
+
+def check_groups(groups: Sequence[NamedGroup], what: str, field: str = "groups") -> None:
+    """Group names valid and unique (a group without one is named by its index)."""
+    names = [g.name if g.name is not None else str(i) for i, g in enumerate(groups)]
+    for i, name in enumerate(names):
+        if not GROUP_NAME.match(name):
+            raise FieldError(
+                (field, i, "name"),
+                f"{what} name {name!r}: lowercase letters, digits and -, up to 40",
+            )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise FieldError(field, f"{what} names must be unique: {', '.join(repeated)} repeats")
 
 
 class DevEnvironmentConfiguration(BaseRunConfiguration):
     """`type: dev-environment`: an IDE (VS Code, Cursor) attached to a cloud machine."""
 
     type: Literal["dev-environment"] = Field(description="dev-environment")
-    ide: Literal["vscode", "cursor", "windsurf"] | None = Field(
-        default=None, description="IDE to set up: vscode, cursor or windsurf"
+    ide: Literal["vscode", "cursor", "windsurf", "zed"] | None = Field(
+        default=None, description="IDE to set up: vscode, cursor, windsurf or zed"
     )
-    version: str | None = Field(default=None, description="IDE server version")
-    init: list[str] = Field(default_factory=list, description="Commands run before the IDE")
-    inactivity_duration: Duration = Field(
+    version: str | None = Field(
+        default=None, description="IDE server version (needs ide; windsurf: VERSION@COMMIT)"
+    )
+    init: Commands = Field(default_factory=list, description="Commands run before the IDE")
+    inactivity_duration: PositiveDuration = Field(
         default=None, description="Stop after this long without an SSH connection, e.g. 2h"
     )
     ports: list[PortMapping] = Field(
         default_factory=list, description='Ports to forward: 8000 or "9000:9090"'
     )
 
-    @field_validator("init", mode="before")
-    @classmethod
-    def _init(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
+    @model_validator(mode="after")
+    def _dev_rules(self) -> DevEnvironmentConfiguration:
+        if self.commands:
+            raise FieldError("commands", "a dev-environment has no commands: put them in init")
+        if self.entrypoint is not None:
+            raise FieldError(
+                "entrypoint", "a dev-environment has no entrypoint: remove it (init runs first)"
+            )
+        if self.version and self.ide is None:
+            raise FieldError(
+                "version", "version needs ide: add ide: vscode (or cursor, windsurf, zed)"
+            )
+        if (
+            self.ide == "windsurf"
+            and self.version
+            and not re.match(r"^.+@[a-f0-9]+$", self.version)
+        ):
+            raise FieldError("version", f"windsurf version {self.version!r}: write VERSION@COMMIT")
+        if self.dstack and self.inactivity_duration is not None:
+            raise FieldError(
+                "inactivity_duration", "dstack: true and inactivity_duration cannot be set together"
+            )
+        return self
 
-
-RUN_TYPES: dict[str, type[BaseModel]] = {
-    "task": TaskConfiguration,
-    "service": ServiceConfiguration,
-    "dev-environment": DevEnvironmentConfiguration,
-}
 
 __all__ = [
     "BaseRunConfiguration",
     "DevEnvironmentConfiguration",
-    "RUN_TYPES",
-    "ServiceConfiguration",
+    "NodeGroup",
     "TaskConfiguration",
+    "commands_list",
     "parse_port",
 ]

@@ -23,17 +23,19 @@ from ..models.plan import ResourcePlan
 from ..state import (
     FleetRecord,
     FleetStatus,
+    InstanceRecord,
     InstanceStatus,
     State,
     create_fleet,
     create_instance,
+    get_fleet,
     get_fleet_by_name,
     instances_of_fleet,
-    list_fleets,
     set_fleet_status,
     set_instance_status,
     update_fleet,
 )
+from ..state.fleets import idle_summaries
 from .stacks import DEFAULT_PROJECT
 
 
@@ -176,19 +178,32 @@ def idle_fleets(state: State, *, now: datetime | None = None) -> list[FleetRecor
     """Active fleets whose every instance has been idle longer than the fleet's idle_duration."""
     now = now or _now()
     due = []
-    for fleet in list_fleets(state):
+    for fleet in idle_summaries(state):  # columns only: a pass over 10,000 fleets stays cheap
         idle_duration = FleetSpec.of(fleet.spec).idle_duration
-        if fleet.status is not FleetStatus.ACTIVE or idle_duration is None:
+        if idle_duration is None or fleet.busy:
             continue
-        instances = instances_of_fleet(state, fleet.id)
-        if any(i.busy_job_id for i in instances):
-            continue
-        since = max(
-            [i.idle_since for i in instances if i.idle_since] + [fleet.idle_since or now],
-        )
+        since = max(t for t in (fleet.instances_idle_since, fleet.fleet_idle_since or now) if t)
         if now - since >= timedelta(seconds=idle_duration):
-            due.append(fleet)
+            record = get_fleet(state, fleet.fleet_id)
+            if record is not None:
+                due.append(record)
     return due
+
+
+def release_at(
+    fleet: FleetRecord, instances: list[InstanceRecord]
+) -> tuple[datetime | None, datetime | None]:
+    """(idle since, released at) of an active fleet whose instances are all idle, as
+    idle_fleets decides; (None, None) for a busy or inactive one, released at None when
+    its idle_duration is off."""
+    if fleet.status is not FleetStatus.ACTIVE or any(i.busy_job_id for i in instances):
+        return None, None
+    times = [i.idle_since for i in instances if i.idle_since] + [fleet.idle_since]
+    since = max((t for t in times if t), default=None)
+    idle_duration = FleetSpec.of(fleet.spec).idle_duration
+    if since is None or idle_duration is None:
+        return since, None
+    return since, since + timedelta(seconds=idle_duration)
 
 
 def reap_idle_fleets(

@@ -8,7 +8,8 @@
 A supervisor is named by DIR/supervisor.pid: its pid, a token (boot id + process start
 time) that tells it from a later process with the same pid, and its host. A crash of the
 caller leaves the supervisor running (it is detached); a crash of the supervisor leaves a
-job without exit_status.json, which reconcile_jobs records as failed ("supervisor vanished").
+job without exit_status.json: reconcile_jobs kills the job's processes and records it
+failed ("supervisor vanished").
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from .. import state as store  # its names load SQLAlchemy on first use, not on import
 from ..models.statuses import JobStatus, JobTerminationReason
-from . import jobfiles
+from . import jobfiles, jobtree
 from .jobfiles import ExitStatus, SupervisorSpec
 
 if TYPE_CHECKING:
@@ -169,7 +170,8 @@ def reconcile_jobs(state: State) -> list[JobRecord]:
     """Settle jobs of this host whose supervisor has ended; returns the jobs changed.
 
     With an exit_status.json, its recorded status is applied (the supervisor died between
-    the file and the DB); without one, the job failed: executor_error, "supervisor vanished".
+    the file and the DB); without one, every process of the job is killed (jobtree.py) and
+    the job failed: executor_error, "supervisor vanished".
     Jobs supervised on another host are left alone.
     """
     host = socket.gethostname()
@@ -186,6 +188,11 @@ def reconcile_jobs(state: State) -> list[JobRecord]:
         if recorded is not None:
             changed.append(record_exit_status(state, job.id, recorded))
             continue
+        tree = jobtree.read_tree(job.job_dir) if job.job_dir else None
+        if tree is not None:  # the job outlived its supervisor: nothing of it may go on
+            jobtree.kill_tree(tree)
+        if job.job_dir:
+            jobtree.remove_temp_dir(job.job_dir)
         changed.append(
             store.set_job_status(
                 state,

@@ -12,8 +12,9 @@ Exit mapping: code 0 -> done (done_by_runner); code N -> failed (container_exite
 exit_status N); killed by signal S -> failed (exit_status 128+S); stop -> terminated
 (terminated_by_user, or the reason in stop_request); abort -> terminated (aborted_by_user);
 --max-duration reached -> terminated (max_duration_exceeded); script could not start ->
-failed (executor_error). A crash of the supervisor leaves the job's process group running
-and no exit_status.json: jobcontrol.reconcile_jobs then records the job as failed.
+failed (executor_error). A crash of the supervisor leaves no exit_status.json:
+jobcontrol.reconcile_jobs then kills every process of the job (jobtree.py: its session and
+the children marked through their environment, setsid ones too) and records it failed.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .. import state as store  # its names load SQLAlchemy on first use, not on 
 from ..models.statuses import JobStatus, JobTerminationReason
 from ..paths import private_process
 from ..state import fastread
-from . import jobfiles
+from . import jobfiles, jobtree
 from .jobcontrol import (
     DEFAULT_GRACE_SECONDS,
     SupervisorHandle,
@@ -149,7 +150,8 @@ class Supervisor:
         self.script = spec["script"]
         self.working_dir = spec.get("working_dir") or str(job_dir)
         self.env = dict(os.environ) if spec.get("inherit_env", True) else {}
-        self.env.update(spec.get("env") or {})
+        self.spec_env = spec.get("env") or {}
+        self.env.update(self.spec_env)
         self.job_id = spec.get("job_id")
         self.database_url = spec.get("database_url")
         self.grace = float(spec.get("grace_seconds") or DEFAULT_GRACE_SECONDS)
@@ -157,6 +159,8 @@ class Supervisor:
         self.max_duration = float(max_duration) if max_duration else None
         self.state: State | None = None
         self.deadline_hit = False
+        self.mark = jobtree.new_mark()
+        self.tree: jobtree.JobTree | None = None
         self._start_thread: threading.Thread | None = None
 
     def run(self, wakeup_fd: int) -> int:
@@ -176,6 +180,13 @@ class Supervisor:
                 self._db_start()
             return self._finish(None, None)  # stopped before it started
         writer = jobfiles.LogWriter(self.job_dir)
+        self.env[jobtree.MARK_VAR] = self.mark
+        # The job script's temporary files (its commands file) go to the job's own folder,
+        # removed when the job ends, however it ends (a SIGKILL runs no trap).
+        if "TMPDIR" not in (self.spec_env or {}):
+            tmp = jobtree.temp_dir(self.job_dir)
+            tmp.mkdir(mode=0o700, exist_ok=True)
+            self.env["TMPDIR"] = str(tmp)
         try:
             try:
                 proc = subprocess.Popen(
@@ -191,6 +202,7 @@ class Supervisor:
                 if quick is not None:
                     self._db_start()
                 return self._finish(None, None, error=f"cannot start the job script: {e}")
+            self.tree = jobtree.record_tree(self.job_dir, proc.pid, self.mark)
             if quick is not None:
                 self._start_thread = threading.Thread(target=self._db_start_beside, daemon=True)
                 self._start_thread.start()
@@ -222,19 +234,19 @@ class Supervisor:
                     eof = True
             now = time.monotonic()
             if _Requests.abort and not kill_sent:
-                _kill_session(proc.pid, signal.SIGKILL)
+                self._kill_job(signal.SIGKILL)
                 kill_sent = True
             if not term_sent and (_Requests.stop or (deadline is not None and now >= deadline)):
                 self.deadline_hit = not _Requests.stop
                 _killpg(proc.pid, signal.SIGTERM)
                 term_sent, kill_at = True, now + self.grace
             if kill_at is not None and now >= kill_at and not kill_sent:
-                _kill_session(proc.pid, signal.SIGKILL)
+                self._kill_job(signal.SIGKILL)
                 kill_sent = True
             if proc.poll() is not None:
                 break
         # The script is gone: nothing of its process group may outlive it.
-        _kill_session(proc.pid, signal.SIGKILL)
+        self._kill_job(signal.SIGKILL)
         end = time.monotonic() + DRAIN_SECONDS
         while not eof and time.monotonic() < end:
             ready, _, _ = select.select([out], [], [], 0.1)
@@ -247,6 +259,11 @@ class Supervisor:
         proc.stdout.close()
         return proc.returncode
 
+    def _kill_job(self, sig: int) -> None:
+        """Signal every process of the job: its session and its marked escapees (setsid)."""
+        if self.tree is not None:
+            jobtree.kill_tree(self.tree, sig)
+
     def _db_start_beside(self) -> None:
         """_db_start while the job already runs: a job found finished meanwhile is killed."""
         if not self._db_start():
@@ -255,6 +272,7 @@ class Supervisor:
     def _finish(self, code: int | None, sig: int | None, *, error: str | None = None) -> int:
         if self._start_thread is not None:
             self._start_thread.join()  # running is recorded before the final status
+        jobtree.remove_temp_dir(self.job_dir)
         # the job's secret values (job.env) outlive it on disk never, however it ended
         with contextlib.suppress(OSError):
             (self.job_dir / jobfiles.ENV_FILE).unlink()
@@ -339,28 +357,6 @@ def _read_stop_request(job_dir: Path) -> str | None:
         return JobTerminationReason(reason).value if reason else None
     except (FileNotFoundError, ValueError, AttributeError):
         return None
-
-
-def _kill_session(sid: int, sig: int) -> None:
-    """Signal every process group of the job's session (the script's pid is its session id).
-
-    The job script runs its commands under job control, in a process group of their own;
-    killing the script's group alone would leave them running, orphaned.
-    """
-    groups = {sid}
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry.name}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp session ...
-            if len(fields) > 3 and fields[3] == str(sid):
-                groups.add(int(fields[2]))
-    for pgid in groups:
-        _killpg(pgid, sig)
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -98,6 +98,15 @@ def delete_run(state: State, name: str) -> None:
     jobs = jobs_of_run(state, run.id)
     _delete_run_row(state, run.id)
     forget_run_values(run)
+    remove_run_files(run, jobs)
+
+
+def remove_run_files(run: RunRecord, jobs: list[JobRecord]) -> None:
+    """Remove a finished run's folder (code copies, job scripts, logs) under $DSTACK_HOME/runs.
+
+    The retention rule: a finished run's files stay until `dstack delete` removes the run,
+    or until a new run takes its name (submit_run then removes them).
+    """
     for path in _run_dirs(run, jobs):
         shutil.rmtree(path, ignore_errors=True)
 

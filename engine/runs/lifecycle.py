@@ -10,7 +10,10 @@ driven state machine, safe to repeat and to run in several processes at once:
    running -> done | failed | terminated, with a termination reason and an error text;
 3. a job that failed on an event listed in the run's `retry.on_events` moves the run to
    `pending`; once dstack's backoff delay has passed it is resubmitted (a new job row with
-   submission_num + 1), as long as `retry.duration` allows.
+   submission_num + 1, `submitted`: the reconciler starts it), as long as `retry.duration`
+   allows;
+4. a run with no job at all (a submission interrupted before this version made run and
+   jobs one transaction) is finished: failed, or terminated when a stop asked for it.
 
 Retry duration, as dstack counts it: for `no-capacity`, the age of the run; for `error`
 and `interruption`, the time since the latest submission that had started ended. So a job
@@ -21,6 +24,7 @@ apart) until it is stopped, while waiting for capacity ends after `duration`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from ..models.runs import RunSpec
 from ..models.statuses import (
@@ -30,11 +34,13 @@ from ..models.statuses import (
     RunStatus,
     RunTerminationReason,
 )
+from ..runner.jobfiles import LOG_FILE
 from ..runner.supervisor import reconcile_jobs
 from ..state import (
     JobRecord,
     RunRecord,
     State,
+    create_job,
     finish_run,
     get_run,
     jobs_of_run,
@@ -43,12 +49,9 @@ from ..state import (
 )
 from ..state.common import apply_status, fetch_for_update
 from ..state.models import RunRow, utcnow
+from .backoff import next_attempt
+from .backoff import retry_delay as retry_delay  # for its importers
 from .errors import job_error_text
-from .starter import resubmit_jobs
-
-# dstack's delays between resubmissions of a pending run: the n-th resubmission waits the
-# n-th delay after the previous submission ended, the last one repeats.
-RETRY_DELAYS_SECONDS: tuple[int, ...] = (15, 30, 60, 120, 300, 600)
 
 # Which retry event a job termination reason is.
 _RETRY_EVENTS: dict[JobTerminationReason, str] = {
@@ -94,11 +97,18 @@ def refresh_runs(state: State, *, now: datetime | None = None) -> list[RunRecord
     return changed
 
 
-def refresh_run(state: State, run: RunRecord, *, now: datetime | None = None) -> RunRecord:
-    """One step for one run; a concurrent process having moved it first is not an error."""
-    for _ in range(3):
+def refresh_run(
+    state: State,
+    run: RunRecord,
+    *,
+    now: datetime | None = None,
+    latest_jobs: list[JobRecord] | None = None,
+) -> RunRecord:
+    """One step for one run; a concurrent process having moved it first is not an error.
+    `latest_jobs`: its jobs' latest submissions when the caller has read them already."""
+    for attempt in range(3):
         try:
-            return _step(state, run, now or utcnow())
+            return _step(state, run, now or utcnow(), latest_jobs if attempt == 0 else None)
         except IllegalTransitionError:
             fresh = get_run(state, run.id)  # another process moved it meanwhile: look again
             if fresh is None or fresh.status.is_finished:
@@ -121,12 +131,6 @@ def run_error_text(run: RunRecord | None, job: JobRecord | None) -> str:
     )
 
 
-def retry_delay(attempt: int) -> timedelta:
-    """dstack's wait before the `attempt`-th resubmission (1-based): 15s, 30s, 1m, 2m, 5m, 10m..."""
-    index = min(max(attempt, 1), len(RETRY_DELAYS_SECONDS)) - 1
-    return timedelta(seconds=RETRY_DELAYS_SECONDS[index])
-
-
 def retry_event(job: JobRecord) -> str | None:
     """The retry event ("no-capacity", "interruption", "error") a finished job's end is."""
     if job.termination_reason is None:
@@ -137,10 +141,15 @@ def retry_event(job: JobRecord) -> str | None:
 # ---------------------------------------------------------------- one step of one run
 
 
-def _step(state: State, run: RunRecord, now: datetime) -> RunRecord:
-    jobs = jobs_of_run(state, run.id, latest_only=True)
+def _step(
+    state: State, run: RunRecord, now: datetime, latest_jobs: list[JobRecord] | None
+) -> RunRecord:
+    jobs = latest_jobs if latest_jobs is not None else jobs_of_run(state, run.id, latest_only=True)
     if not jobs:
-        return run  # submit_run is between its two inserts
+        # submit_run creates a run and its jobs in one transaction: a run without a job was
+        # left by an interrupted submission (or an older version). Nothing can run: end it.
+        reason = run.termination_reason or RunTerminationReason.SERVER_ERROR
+        return finish_run(state, run.id, reason, error="its submission was interrupted")
     if run.status is RunStatus.PENDING:
         return _process_pending(state, run, jobs, now)
     active = [j for j in jobs if not j.status.is_finished]
@@ -190,7 +199,7 @@ def _process_pending(
 ) -> RunRecord:
     latest = max(jobs, key=lambda j: j.submission_num)
     ended = latest.finished_at or latest.last_processed_at
-    if now - ended < retry_delay(latest.submission_num + 1):
+    if now < next_attempt(ended, latest.submission_num):
         return run
     if not _claim_pending(state, run.id):
         return get_run(state, run.id) or run  # another process resubmits it
@@ -199,7 +208,20 @@ def _process_pending(
 
 
 def _resubmit(state: State, run: RunRecord, jobs: list[JobRecord]) -> None:
-    resubmit_jobs(state, run, jobs)
+    """A new submission of each job, `submitted`: the reconciler places and starts it."""
+    run_dir = RunSpec.of(run.run_spec).run_dir
+    for job in jobs:
+        job_dir = Path(run_dir) / f"job-{job.job_num}-{job.submission_num + 1}" if run_dir else None
+        create_job(
+            state,
+            run.id,
+            job_num=job.job_num,
+            replica_num=job.replica_num,
+            submission_num=job.submission_num + 1,
+            job_spec=job.job_spec,
+            job_dir=str(job_dir) if job_dir else None,
+            log_path=str(job_dir / LOG_FILE) if job_dir else None,
+        )
 
 
 def _retry_decision(

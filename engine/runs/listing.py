@@ -38,7 +38,8 @@ _COLUMNS = (
     "r.id, r.project, r.name, r.status, r.termination_reason, r.error, r.backend, r.region, "
     "r.price, r.resources, r.run_spec, r.configuration_path, r.submitted_at, r.finished_at, "
     "j.id, j.status, j.termination_reason, j.exit_status, j.error, j.job_dir, "
-    "j.supervisor_pid, j.supervisor_host, j.supervisor_token, j.started_at, j.finished_at"
+    "j.supervisor_pid, j.supervisor_host, j.supervisor_token, j.started_at, j.finished_at, "
+    "j.submission_num"
 )
 # The latest submission of the run's first job (job 0, replica 0 come first).
 _LATEST_JOB = (
@@ -56,6 +57,7 @@ _Row = tuple[
     str | JSONObject | None, str | None, str | datetime, str | datetime | None,
     str | None, str | None, str | None, int | None, str | None, str | None,
     int | None, str | None, str | None, str | datetime | None, str | datetime | None,
+    int | None,
 ]  # fmt: skip
 
 
@@ -88,6 +90,7 @@ class RunSummary:
     supervisor_token: str | None
     started_at: datetime | None
     job_finished_at: datetime | None
+    submission_num: int | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -260,8 +263,9 @@ def _summary(row: Sequence[object]) -> RunSummary:
     c = cast(_Row, row)  # a tuple (sqlite3) or a Row (SQLAlchemy) of the schema's types
     submitted_at = _utc(c[12]) or datetime.fromtimestamp(0, UTC)
     return RunSummary(
-        *c[:10], _json(c[10]), c[11], submitted_at, _utc(c[13]), *c[14:23], _utc(c[23]), _utc(c[24])
-    )
+        *c[:10], _json(c[10]), c[11], submitted_at, _utc(c[13]), *c[14:23],
+        _utc(c[23]), _utc(c[24]), c[25],
+    )  # fmt: skip
 
 
 def _utc(value: str | datetime | None) -> datetime | None:

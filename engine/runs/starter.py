@@ -19,6 +19,7 @@ from ..runner import jobfiles
 from ..runner.supervisor import process_token, start_supervisor
 from ..secrets import ENV_FILE, job_environment, write_env_file
 from ..state import (
+    InstanceRecord,
     JobRecord,
     JobTerminationReason,
     RunRecord,
@@ -39,17 +40,34 @@ def resubmit_jobs(state: State, run: RunRecord, jobs: list[JobRecord]) -> list[J
     ]
 
 
-def start_job(state: State, run: RunRecord, *, job_num: int, submission_num: int) -> JobRecord:
+def start_job(
+    state: State,
+    run: RunRecord,
+    *,
+    job_num: int,
+    submission_num: int,
+    instance: InstanceRecord | None = None,
+    job: JobRecord | None = None,
+) -> JobRecord:
     """Create the job row, copy the project, render the job script, start its supervisor.
 
     A failure on the way ends the job as failed (executor_error) with the reason as its
-    error, so the run's status tells it; the job row is returned either way.
+    error, so the run's status tells it; the job row is returned either way. `job` is the
+    row submit (or a retry) already created; `instance` is where placement put the job
+    (only this machine runs jobs so far: None).
     """
-    return start_job_reporting(state, run, job_num=job_num, submission_num=submission_num)[0]
+    return start_job_reporting(state, run, job_num=job_num, submission_num=submission_num, job=job)[
+        0
+    ]
 
 
 def start_job_reporting(
-    state: State, run: RunRecord, *, job_num: int, submission_num: int
+    state: State,
+    run: RunRecord,
+    *,
+    job_num: int,
+    submission_num: int,
+    job: JobRecord | None = None,
 ) -> tuple[JobRecord, str | None]:
     """start_job, and the reason when the job did not start (None when it did)."""
     # templates/render wraps jinja2 (heavy): loaded when a job script is rendered.
@@ -59,15 +77,16 @@ def start_job_reporting(
     if spec.job is None or spec.run_dir is None or spec.project_root is None:
         raise FleetstackError(f"run {run.name} has no job to start (its run_spec is incomplete)")
     job_dir = Path(spec.run_dir) / f"job-{job_num}-{submission_num}"
-    job = create_job(
-        state,
-        run.id,
-        job_num=job_num,
-        submission_num=submission_num,
-        job_spec=asdict(spec.job),
-        job_dir=str(job_dir),
-        log_path=str(job_dir / jobfiles.LOG_FILE),
-    )
+    if job is None:
+        job = create_job(
+            state,
+            run.id,
+            job_num=job_num,
+            submission_num=submission_num,
+            job_spec=asdict(spec.job),
+            job_dir=str(job_dir),
+            log_path=str(job_dir / jobfiles.LOG_FILE),
+        )
     # Until its supervisor runs, this process answers for the job: if it dies while copying
     # the project (kill -9, Ctrl-C), reconciling fails the job instead of leaving it submitted.
     me = os.getpid()

@@ -1,6 +1,10 @@
-"""Submitting a run: the run and job rows, the project copy, the job script, the supervisor.
+"""Submitting a run: the run and its job rows, in ONE transaction, status `submitted`.
 
     run = submit_run(plan, run_args=["--epochs", "3"])
+
+Submitting starts nothing: the reconciler (engine/reconciler, `dstack server`) places each
+submitted job and starts it (engine/runs/starter.start_job). A crash of the submitting
+process leaves the run with its job, or nothing at all.
 
 Files of a job go to $DSTACK_HOME/runs/NAME-RUNID8/job-N-S/ (the run id keeps a new run
 that reuses a finished run's name apart): `code/` (the project copy the commands run in),
@@ -10,14 +14,14 @@ from the caller's environment) are digests in every row; their values are kept e
 in the project's secret store under the run's id (engine/secrets) from before the run_spec
 is written until the run is deleted.
 Only the local backend runs jobs for now: a cloud offer needs a fleet. The run's RunSpec
-(engine/models/runs.py) is written right after the run row, before its first job starts.
+(engine/models/runs.py) is written with the run row.
 """
 
 from __future__ import annotations
 
-import contextlib
+import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..backends.base import Capability
@@ -25,25 +29,33 @@ from ..backends.local.host import host_python
 from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
+from ..models.json import JSONObject
 from ..models.offers import Offer
 from ..models.plan import Plan
 from ..models.runs import RetrySpec, RunSpec
 from ..offers.match import find_offers
 from ..paths import dstack_home
-from ..secrets import keep_run_values
-from ..state import RunRecord, State, create_run, get_run, open_state, update_run
+from ..runner.jobfiles import LOG_FILE
+from ..secrets.store import SecretStore
+from ..state import (
+    RunRecord,
+    State,
+    create_run_with_jobs,
+    get_run_by_name,
+    jobs_of_run,
+    open_state,
+)
+from ..state.runs import DEFAULT_PROJECT, NewJob
 from .code import project_root
+from .control import remove_run_files
 from .jobs import build_job
-from .lifecycle import refresh_run
-from .starter import start_job_reporting
-from .watch import start_watcher
 
 
 def submit_run(
     plan: Plan, *, run_args: Sequence[str] = (), state: State | None = None
 ) -> RunRecord:
-    """Create the run planned in `plan` on the plan's chosen offer and start its job; returns
-    the run as submitted.
+    """Create the run planned in `plan` on the plan's chosen offer, with its job, both
+    `submitted` (the reconciler starts the job); returns the run.
 
     Raises FleetstackError when there is no offer, the chosen offer is not local, the
     configuration type cannot run here, or a live run already has the name.
@@ -65,50 +77,63 @@ def submit_run(
     state = state or open_state()
     config_path = Path(plan.configuration_path)
     root = project_root(config_path)
-    run = create_run(
-        state,
-        name=configuration.name,
-        configuration_path=str(config_path.resolve()),
-        configuration=configuration.model_dump(mode="json"),
-        backend=offer.backend,
-        region=offer.region,
-        price=offer.price * plan.requirements.nodes,
-        resources=offer.resources_text(),
-    )
     retry = configuration.retry
-    run_spec = RunSpec(
-        project_root=str(root),
-        run_args=list(run_args),
-        run_dir=str(dstack_home() / "runs" / f"{run.name}-{run.id[:8]}"),
-        job=build_job(
-            configuration,
-            run_name=run.name,
-            run_id=run.id,
-            gpus=offer.gpu_count,
-            secret_env=plan.secret_env,
-        ),
-        max_duration=configuration.max_duration,
-        retry=RetrySpec(on_events=list(retry.on_events), duration=retry.duration)
-        if retry
-        else None,
-        offer=offer.to_json(plan.requirements.nodes),
-    )
-    # the configuration, run_spec and job rows hold digests; the values go to the store
-    keep_run_values(run, plan.secret_values)
-    run = update_run(state, run.id, run_spec=run_spec.model_dump(mode="json"))
-    job, error = start_job_reporting(state, run, job_num=0, submission_num=0)
-    if error is not None:
-        refresh_run(state, run)
-        raise FleetstackError(f"run {run.name} could not start: {error}")
-    if run_spec.retry:
-        _start_watcher(run, state)
-    return get_run(state, run.id) or run
 
+    def build(name: str, run_id: str) -> tuple[JSONObject, list[NewJob]]:
+        run_dir = dstack_home() / "runs" / f"{name}-{run_id[:8]}"
+        gpus, secret_env = offer.gpu_count, plan.secret_env
+        job = build_job(
+            configuration, run_name=name, run_id=run_id, gpus=gpus, secret_env=secret_env
+        )
+        run_spec = RunSpec(
+            project_root=str(root),
+            run_args=list(run_args),
+            run_dir=str(run_dir),
+            job=job,
+            max_duration=configuration.max_duration,
+            retry=RetrySpec(on_events=list(retry.on_events), duration=retry.duration)
+            if retry
+            else None,
+            offer=offer.to_json(plan.requirements.nodes),
+        )
+        job_dir = run_dir / "job-0-0"
+        first: NewJob = {
+            "job_num": 0,
+            "submission_num": 0,
+            "job_spec": asdict(job),
+            "job_dir": str(job_dir),
+            "log_path": str(job_dir / LOG_FILE),
+        }
+        return run_spec.model_dump(mode="json"), [first]
 
-def _start_watcher(run: RunRecord, state: State) -> None:
-    """Retries must happen while nobody runs `dstack ps`: a watcher process carries them."""
-    with contextlib.suppress(OSError):  # `dstack ps` and an attached apply still refresh it
-        start_watcher(run.id, state.url)
+    replaced = get_run_by_name(state, configuration.name) if configuration.name else None
+    # The rows hold digests; the values go to the store before the rows exist, so the
+    # reconciler never finds a run whose job.env values are not kept yet.
+    run_id = str(uuid.uuid4())
+    store = SecretStore(DEFAULT_PROJECT)
+    if plan.secret_values:
+        store.set_run(run_id, dict(plan.secret_values))
+    try:
+        run, _jobs = create_run_with_jobs(
+            state,
+            name=configuration.name,
+            run_id=run_id,
+            build=build,
+            configuration_path=str(config_path.resolve()),
+            configuration=configuration.model_dump(mode="json"),
+            backend=offer.backend,
+            region=offer.region,
+            price=offer.price * plan.requirements.nodes,
+            resources=offer.resources_text(),
+        )
+    except Exception:
+        if plan.secret_values:
+            store.delete_run(run_id)  # no run took them
+        raise
+    if replaced is not None and replaced.status.is_finished:
+        # the retention rule (engine/runs/control.remove_run_files): a reused name's files go
+        remove_run_files(replaced, jobs_of_run(state, replaced.id))
+    return run
 
 
 def _local_offer(plan: Plan) -> Offer:

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..backends.config import load_backends_config
 from ..config import load_document
 from ..config.secret_refs import secret_env
+from ..config.support import refuse_not_run_yet
 from ..config.yamlfile import parse_yaml, read_yaml
 from ..errors import FleetstackError
 from ..models.plan import Plan
@@ -76,6 +77,7 @@ def plan_apply(
 def ensure_applicable(plan: Plan) -> None:
     """FleetstackError when the plan has nothing to apply (no offer matched), or was made
     without the caller's environment (a `--dry-run` plan leaves `- NAME` env entries open)."""
+    refuse_not_run_yet(plan.configuration, plan.configuration_path)
     if not plan.offers.offers:
         raise FleetstackError(f"nothing to submit: {plan.offers.empty_reason}")
     unresolved = [k for k, v in (plan.configuration.env or {}).items() if v is None]

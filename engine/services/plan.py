@@ -21,6 +21,7 @@ from ..config import (
     apply_overrides,
     load_configuration,
 )
+from ..config.support import not_run_yet
 from ..fleets.stacks import choose_offer, resource_plan
 from ..fleets.update import LiveFleet, live_fleet, plan_fleet
 from ..models.durations import format_duration
@@ -150,6 +151,7 @@ def _properties(
     max_duration = None
     if isinstance(configuration, BaseRunConfiguration):
         max_duration = configuration.max_duration
+    later = not_run_yet(configuration)  # valid fields apply refuses today: said up front
     return [
         ("Configuration", str(loaded.path)),
         ("Type", configuration.type),
@@ -160,4 +162,5 @@ def _properties(
         ("Idle duration", format_duration(configuration.idle_duration)),
         ("Max duration", format_duration(max_duration)),
         ("Nodes", str(req.nodes)),
+        *([("Not supported yet", ", ".join(later))] if later else []),
     ]

@@ -19,6 +19,7 @@ from ..models.statuses import (
     check_transition,
 )
 from .db import State
+from .events import record_transition
 from .models import FleetRow, InstanceRow, JobRow, RunRow, utcnow
 from .names import generate_name
 
@@ -68,6 +69,7 @@ def insert(session: Session, row: Row) -> Row:
     """`row` added and flushed: a constraint it breaks raises here, inside the transaction."""
     session.add(row)
     session.flush()
+    record_transition(row, None, row.status, None, session)
     return row
 
 
@@ -110,11 +112,18 @@ def fetch_for_update(session: Session, model: type[Row], row_id: str) -> Row:
     return row
 
 
-def apply_status(row: StatusRow, new: Status, reason: TerminationReason | None = None) -> bool:
+def apply_status(
+    row: StatusRow,
+    new: Status,
+    reason: TerminationReason | None = None,
+    *,
+    message: str | None = None,
+) -> bool:
     """The only place a status column is written. Returns False for a repeated status.
 
     Checks the transition (IllegalTransitionError when forbidden) and, for a final status
-    with a termination reason, that the reason leads to that status.
+    with a termination reason, that the reason leads to that status. The transition is
+    recorded as an event (with `message`, else the reason) in the row's transaction.
     """
     old = type(new)(row.status)
     changed = check_transition(old, new)
@@ -126,6 +135,7 @@ def apply_status(row: StatusRow, new: Status, reason: TerminationReason | None =
         return False
     row.status = new.value
     row.last_processed_at = utcnow()
+    record_transition(row, old.value, new.value, message or (reason.value if reason else None))
     return True
 
 

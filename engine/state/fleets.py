@@ -6,10 +6,11 @@ row the reconciler can find and destroy.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Required, TypedDict, Unpack
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..errors import FleetstackError
 from ..models.json import JSONObject
@@ -123,7 +124,7 @@ def set_fleet_status(
 ) -> FleetRecord:
     with state.write() as session:
         row = fetch_for_update(session, FleetRow, fleet_id)
-        if apply_status(row, status) and status.is_finished:
+        if apply_status(row, status, message=message) and status.is_finished:
             row.terminated_at = utcnow()
         if message is not None:
             row.status_message = message
@@ -167,6 +168,43 @@ def instances_of_fleet(
         return [instance_record(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class IdleSummary:
+    """One active fleet as idle release sees it, read without building its records."""
+
+    fleet_id: str
+    spec: JSONObject | None
+    fleet_idle_since: datetime | None
+    instances_idle_since: datetime | None  # the latest idle_since of its live instances
+    busy: bool  # one of its live instances runs a job
+
+
+def idle_summaries(state: State) -> list[IdleSummary]:
+    """Every active fleet with its instances' idle times, in two column-only queries."""
+    live = InstanceRow.status != InstanceStatus.TERMINATED.value
+    per_fleet = (
+        select(
+            InstanceRow.fleet_id,
+            func.max(InstanceRow.idle_since),
+            func.count(InstanceRow.busy_job_id),
+        )
+        .where(live)
+        .group_by(InstanceRow.fleet_id)
+    )
+    fleets = select(FleetRow.id, FleetRow.spec, FleetRow.idle_since).where(
+        FleetRow.deleted.is_(False), FleetRow.status == FleetStatus.ACTIVE.value
+    )
+    with state.read() as session:
+        instances = {row[0]: (row[1], row[2]) for row in session.execute(per_fleet)}
+        found = []
+        for fleet_id, spec, idle_since in session.execute(fleets):
+            latest, busy = instances.get(fleet_id, (None, 0))
+            if latest is not None and latest.tzinfo is None:  # SQLite: an aggregate is naive
+                latest = latest.replace(tzinfo=UTC)
+            found.append(IdleSummary(fleet_id, spec, idle_since, latest, busy > 0))
+        return found
+
+
 def list_instances(
     state: State, *, statuses: list[InstanceStatus] | None = None
 ) -> list[InstanceRecord]:
@@ -190,7 +228,7 @@ def set_instance_status(
     busy records `busy_job_id`; terminated sets terminated_at."""
     with state.write() as session:
         row = fetch_for_update(session, InstanceRow, instance_id)
-        changed = apply_status(row, status)
+        changed = apply_status(row, status, message=termination_reason)
         if status is InstanceStatus.BUSY:
             row.busy_job_id = busy_job_id
             row.idle_since = None

@@ -1,4 +1,4 @@
-"""ORM tables: runs, jobs, fleets, instances. Portable between SQLite and PostgreSQL.
+"""ORM tables: runs, jobs, fleets, instances, events. Portable between SQLite and PostgreSQL.
 
 Only portable types: String, Text, Integer, Float, Boolean, JSON and timezone-aware
 timestamps stored as UTC. The schema itself is created by the alembic migrations in
@@ -102,6 +102,9 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     __table_args__ = (
         _unique_live_name("runs", deleted),
         Index("ix_runs_submitted_at", "submitted_at"),
@@ -133,6 +136,9 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     __table_args__ = (
         Index("ix_jobs_run_id", "run_id"),
         Index("ix_jobs_status", "status"),
@@ -156,6 +162,9 @@ class FleetRow(Base):
     idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (_unique_live_name("fleets", deleted),)
 
@@ -186,7 +195,30 @@ class InstanceRow(Base):
     idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     __table_args__ = (
         Index("ix_instances_fleet_id", "fleet_id"),
         Index("ix_instances_status", "status"),
+    )
+
+
+class EventRow(Base):
+    """One status transition of a run, job, fleet or instance (`dstack event`)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[str] = mapped_column(String(36))
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_events_at", "at"),
+        Index("ix_events_run_id", "run_id"),
     )

@@ -20,7 +20,7 @@ from ..models.statuses import (
     RunStatus,
     RunTerminationReason,
 )
-from .models import FleetRow, InstanceRow, JobRow, RunRow
+from .models import EventRow, FleetRow, InstanceRow, JobRow, RunRow
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,20 @@ class JobRecord:
     started_at: datetime | None
     finished_at: datetime | None
     last_processed_at: datetime
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One status transition (engine/state/events.py)."""
+
+    id: int
+    entity: str  # run | job | fleet | instance
+    entity_id: str
+    run_id: str | None  # the run's own id for a run, its run's for a job
+    from_status: str | None  # None: the row was created
+    to_status: str
+    reason: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -118,14 +132,15 @@ _ENUMS: dict[type, dict[str, type[Enum]]] = {
     JobRecord: {"status": JobStatus, "termination_reason": JobTerminationReason},
     FleetRecord: {"status": FleetStatus},
     InstanceRecord: {"status": InstanceStatus},
+    EventRecord: {},
 }
 _NAMES: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in _ENUMS}
 
 
-Record = TypeVar("Record", RunRecord, JobRecord, FleetRecord, InstanceRecord)
+Record = TypeVar("Record", RunRecord, JobRecord, FleetRecord, InstanceRecord, EventRecord)
 
 
-def _record(cls: type[Record], row: RunRow | JobRow | FleetRow | InstanceRow) -> Record:
+def _record(cls: type[Record], row: RunRow | JobRow | FleetRow | InstanceRow | EventRow) -> Record:
     """The record of `row`: its columns of the same names, statuses and reasons as enums."""
     # Copied by name (one mechanism for four tables): the field types are not checked here.
     values = {name: getattr(row, name) for name in _NAMES[cls]}
@@ -149,3 +164,7 @@ def fleet_record(row: FleetRow) -> FleetRecord:
 
 def instance_record(row: InstanceRow) -> InstanceRecord:
     return _record(InstanceRecord, row)
+
+
+def event_record(row: EventRow) -> EventRecord:
+    return _record(EventRecord, row)

@@ -6,6 +6,8 @@ other columns through update_run / update_job.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypedDict, Unpack
 
@@ -110,6 +112,39 @@ def create_run(
     raise AssertionError("unreachable")
 
 
+def create_run_with_jobs(
+    state: State,
+    *,
+    name: str | None,
+    build: Callable[[str, str], tuple[JSONObject, list[NewJob]]],
+    project: str = DEFAULT_PROJECT,
+    run_id: str | None = None,
+    **columns: Unpack[RunUpdate],
+) -> tuple[RunRecord, list[JobRecord]]:
+    """A new run and its first jobs in ONE transaction (a crash leaves both or neither).
+
+    `build(name, run_id)` returns the run's run_spec and its jobs' columns; it runs inside
+    the transaction, so it must be quick and do no I/O. Name rules as in create_run.
+    """
+    run_id = run_id or str(uuid.uuid4())
+    try:
+        with state.write() as session:
+            claimed = claim_name(session, RunRow, project, name, _run_name_in_use)
+            run_spec, jobs = build(claimed, run_id)
+            row = new_row(
+                RunRow, run_id, RunStatus.SUBMITTED,
+                project=project, name=claimed, run_spec=run_spec, **columns,
+            )  # fmt: skip
+            run = run_record(insert(session, row))
+            job_rows = [
+                insert(session, new_row(JobRow, None, JobStatus.SUBMITTED, run_id=run_id, **job))
+                for job in jobs
+            ]
+            return run, [job_record(j) for j in job_rows]
+    except IntegrityError as e:
+        raise RunNameInUseError(f"run {name} was just created by another command") from e
+
+
 def get_run(state: State, run_id: str) -> RunRecord | None:
     return get_record(state, RunRow, run_id, run_record)
 
@@ -152,7 +187,7 @@ def set_run_status(
     """Move a run to `status` (checked); sets finished_at on a final status."""
     with state.write() as session:
         row = fetch_for_update(session, RunRow, run_id)
-        if apply_status(row, status, termination_reason) and status.is_finished:
+        if apply_status(row, status, termination_reason, message=error) and status.is_finished:
             row.finished_at = utcnow()
         if termination_reason is not None:
             row.termination_reason = termination_reason.value
@@ -209,29 +244,45 @@ def get_job(state: State, job_id: str) -> JobRecord | None:
 def jobs_of_run(state: State, run_id: str, *, latest_only: bool = False) -> list[JobRecord]:
     """The run's jobs by job_num, replica, submission; `latest_only` keeps the last submission
     of each (job_num, replica)."""
-    query = select(JobRow).where(JobRow.run_id == run_id)
     if latest_only:
-        latest = (
-            select(
-                JobRow.job_num,
-                JobRow.replica_num,
-                func.max(JobRow.submission_num).label("submission_num"),
-            )
-            .where(JobRow.run_id == run_id)
-            .group_by(JobRow.job_num, JobRow.replica_num)
-            .subquery()
-        )
-        query = query.join(
-            latest,
-            and_(
-                JobRow.job_num == latest.c.job_num,
-                JobRow.replica_num == latest.c.replica_num,
-                JobRow.submission_num == latest.c.submission_num,
-            ),
-        )
+        return latest_jobs_of_runs(state, [run_id]).get(run_id, [])
+    query = select(JobRow).where(JobRow.run_id == run_id)
     query = query.order_by(JobRow.job_num, JobRow.replica_num, JobRow.submission_num)
     with state.read() as session:
         return [job_record(row) for row in session.scalars(query)]
+
+
+def latest_jobs_of_runs(state: State, run_ids: list[str]) -> dict[str, list[JobRecord]]:
+    """The last submission of each (job_num, replica) of each run, in one query; a run
+    without jobs is absent."""
+    if not run_ids:
+        return {}
+    latest = (
+        select(
+            JobRow.run_id,
+            JobRow.job_num,
+            JobRow.replica_num,
+            func.max(JobRow.submission_num).label("submission_num"),
+        )
+        .where(JobRow.run_id.in_(run_ids))
+        .group_by(JobRow.run_id, JobRow.job_num, JobRow.replica_num)
+        .subquery()
+    )
+    query = select(JobRow).join(
+        latest,
+        and_(
+            JobRow.run_id == latest.c.run_id,
+            JobRow.job_num == latest.c.job_num,
+            JobRow.replica_num == latest.c.replica_num,
+            JobRow.submission_num == latest.c.submission_num,
+        ),
+    )
+    query = query.order_by(JobRow.job_num, JobRow.replica_num, JobRow.submission_num)
+    found: dict[str, list[JobRecord]] = {}
+    with state.read() as session:
+        for row in session.scalars(query):
+            found.setdefault(row.run_id, []).append(job_record(row))
+    return found
 
 
 def list_jobs(state: State, *, statuses: list[JobStatus] | None = None) -> list[JobRecord]:
@@ -291,7 +342,7 @@ def _set_job_status(
     exit_status: int | None,
     error: str | None,
 ) -> JobRow:
-    changed = apply_status(row, status, reason)
+    changed = apply_status(row, status, reason, message=error)
     if changed and status is JobStatus.RUNNING and row.started_at is None:
         row.started_at = utcnow()
     if changed and status.is_finished:

@@ -37,7 +37,32 @@ def test_schema_is_valid_json_schema(schema):
         "ServiceConfiguration",
         "DevEnvironmentConfiguration",
         "FleetConfiguration",
+        "GatewayConfiguration",
+        "VolumeConfiguration",
     }
+
+
+def test_every_field_of_every_model_has_a_description(schema):
+    undescribed = [
+        f"{name}.{field}"
+        for name, model in schema["$defs"].items()
+        for field, prop in model.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert undescribed == []
+
+
+def test_dstack_documentation_configurations_satisfy_the_schema(validator):
+    verdicts = yaml.safe_load((REPO / "tests" / "corpus" / "verdicts.yml").read_text())
+    failures = []
+    for file in sorted((REPO / "tests" / "corpus" / "docs").glob("*.yml")):
+        for case in yaml.safe_load(file.read_text()):
+            if not verdicts[case["name"]]["valid"]:
+                continue
+            errors = list(validator.iter_errors(yaml.safe_load(case["yaml"])))
+            if errors:
+                failures.append(f"{case['name']}: {errors[0].message[:120]}")
+    assert failures == []
 
 
 def test_fields_carry_descriptions(schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,15 +78,9 @@ def test_json_lines_in_dstacks_structure(tmp_path):
     assert result.exit_code == 1
     first, second, third = (json.loads(line) for line in result.output.splitlines())
     assert set(first) == {
-        "file",
-        "ok",
-        "type",
-        "name",
-        "resources",
-        "env_required",
-        "secrets_required",
-        "error",
-    }
+        "file", "ok", "type", "name", "resources", "env_required", "secrets_required",
+        "error", "error_path", "error_line", "not_supported_yet",
+    }  # fmt: skip
     assert (first["ok"], first["type"], first["name"], first["error"]) == (
         True,
         "task",
@@ -211,3 +206,58 @@ def test_installed_command_in_a_subprocess(tmp_path):
     first, second = (json.loads(line) for line in proc.stdout.splitlines())
     assert first["ok"] and first["resources"]["gpu"]["count"] == {"min": 8, "max": 8}
     assert not second["ok"] and "binary" in second["error"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ("schedule:\n  cron: '0 * * * *'\n", "schedule"),
+        ("fleets: [my-fleet]\n", "fleets"),
+        ("volumes: ['my-vol:/data']\n", "volumes"),
+    ],
+)
+def test_fields_not_run_yet_validate_and_apply_refuses_them_in_one_line(tmp_path, extra, field):
+    path = write(tmp_path, "t.dstack.yml", f"type: task\nname: later\ncommands: [echo hi]\n{extra}")
+    env = {**os.environ, "HOME": str(tmp_path), "DSTACK_HOME": str(tmp_path / ".dstack")}
+    checked = subprocess.run(
+        [str(DSTACK), "validate", "-f", str(path), "--json"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    report = json.loads(checked.stdout)
+    assert (checked.returncode, report["ok"], report["not_supported_yet"]) == (0, True, [field])
+    applied = subprocess.run(
+        [str(DSTACK), "apply", "-f", str(path), "-y", "-b", "local", "-d"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    output = applied.stdout + applied.stderr
+    assert applied.returncode != 0, output
+    assert f"{path}: {field}: valid, but fleetstack cannot " in output
+    assert f"yet: remove {field} to apply" in output
+    assert "Traceback" not in output
+    planned = subprocess.run(
+        [str(DSTACK), "apply", "-f", str(path), "--dry-run", "-b", "local"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert re.search(rf"Not supported yet +{field}\b", planned.stdout), planned.stdout
+    listed = subprocess.run(
+        [str(DSTACK), "ps", "-a"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "later" not in listed.stdout  # nothing was created
+
+
+def test_a_gateway_validates_and_apply_says_it_is_not_created_yet(tmp_path):
+    path = write(tmp_path, "gw.dstack.yml", "type: gateway\nbackend: aws\nregion: eu-west-1\n")
+    env = {**os.environ, "HOME": str(tmp_path), "DSTACK_HOME": str(tmp_path / ".dstack")}
+    checked = subprocess.run(
+        [str(DSTACK), "validate", "-f", str(path)], capture_output=True, text=True, env=env
+    )
+    assert checked.returncode == 0 and "OK (gateway" in checked.stdout, checked.stdout
+    applied = subprocess.run(
+        [str(DSTACK), "apply", "-f", str(path), "-y"], capture_output=True, text=True, env=env
+    )
+    output = (applied.stdout + applied.stderr).strip()
+    assert applied.returncode != 0
+    assert output == (
+        f"{path}:1: type: a valid gateway, but fleetstack does not create gateways yet: "
+        "nothing was done"
+    )

@@ -234,7 +234,9 @@ def test_twenty_detached_runs_at_once_all_finish(project, state, tmp_path):
     configs = []
     for i in range(20):
         path = tmp_path / f"run{i}.dstack.yml"
-        path.write_text(_config(name=f"run-{i}", commands=[f"echo run-{i}"]))
+        # small enough that all twenty fit on this machine together (placement shares it)
+        small = {"cpu": "0..", "memory": "0GB..", "disk": "1GB.."}
+        path.write_text(_config(name=f"run-{i}", commands=[f"echo run-{i}"], resources=small))
         configs.append(path)
     procs = [
         subprocess.Popen(

@@ -14,6 +14,7 @@ from fleetstack.engine.errors import FleetstackError
 from fleetstack.engine.fleets.stacks import choose_offer
 from fleetstack.engine.models.offers import Offer, OfferList, Requirements
 from fleetstack.engine.models.plan import Plan
+from fleetstack.engine.reconciler.core import Reconciler
 from fleetstack.engine.runner.supervisor import process_token
 from fleetstack.engine.runs.jobs import build_job, job_for_submission
 from fleetstack.engine.runs.lifecycle import refresh_runs
@@ -101,6 +102,9 @@ def test_submitted_run_records_backend_spec_and_a_generated_name(tmp_path, state
     assert run.run_spec["retry"] == {"on_events": ["error"], "duration": 600}
     assert run.run_spec["run_args"] == ["x"]
     assert run.run_spec["project_root"] == str(tmp_path)
+    (job,) = jobs_of_run(state, run.id)
+    assert job.supervisor_pid is None  # submitting starts nothing: the reconciler does
+    Reconciler(state).run_pass()
     (job,) = jobs_of_run(state, run.id)
     assert job.supervisor_pid is not None
     assert Path(job.job_dir, "job.sh").exists()

@@ -67,7 +67,16 @@ def missing_host_tools() -> list[str]:
 
 
 def build_base(mirror: str | None = None) -> Path:
-    """Build the base unless it is cached; return its path."""
+    """Build the base unless it is cached; return its path (with an image's file modes,
+    whatever the caller's umask: the test session runs with 077)."""
+    old = os.umask(0o022)
+    try:
+        return _build_base(mirror)
+    finally:
+        os.umask(old)
+
+
+def _build_base(mirror: str | None) -> Path:
     target = base_path()
     if target.is_dir():
         return target

@@ -335,6 +335,19 @@ def image_tar() -> Path:
 
 
 def _prepare_root(directory: Path, name: str, user_data: str | bytes, tags: Sequence[str]) -> Path:
+    # A machine's files have an image's modes, not fleetstack's private ones: the test
+    # process runs with umask 077 (tests/conftest.py), under which the overlay's root and
+    # the seed would be owner-only and the instance's unprivileged services would fail.
+    old = os.umask(0o022)
+    try:
+        return _prepare_root_files(directory, name, user_data, tags)
+    finally:
+        os.umask(old)
+
+
+def _prepare_root_files(
+    directory: Path, name: str, user_data: str | bytes, tags: Sequence[str]
+) -> Path:
     for part in ("upper", "work", "root", "docker"):
         (directory / part).mkdir(parents=True)
     root = directory / "root"
@@ -380,7 +393,7 @@ def _start(
     log = (directory / "nspawn.log").open("wb")
     with log:
         return subprocess.Popen(
-            ["sh", "-c", f"{enter}; exec {shlex.join(argv)}"],
+            ["sh", "-c", f"umask 022; {enter}; exec {shlex.join(argv)}"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

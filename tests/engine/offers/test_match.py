@@ -112,8 +112,8 @@ def test_spot_policy_defaults_to_on_demand_for_runs_and_fleets_as_in_dstack():
     for kind in ("task", "service", "dev-environment", "fleet"):
         configuration = CONFIGURATION_TYPES[kind].model_validate(
             {"type": kind, "commands": ["true"], **required.get(kind, {})}
-            if kind != "fleet"
-            else {"type": kind, **required[kind]}
+            if kind in ("task", "service")
+            else {"type": kind, **required.get(kind, {})}
         )
         assert Requirements.from_configuration(configuration).spot_policy == "on-demand"
     spot = CONFIGURATION_TYPES["fleet"].model_validate(

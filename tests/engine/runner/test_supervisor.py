@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -31,6 +30,8 @@ from fleetstack.engine.state import (
     set_job_status,
     update_job,
 )
+
+from ...helpers import is_running
 
 WAIT = 30  # generous upper bound for a slow CI machine; never a timing assertion
 
@@ -227,27 +228,40 @@ def test_a_job_stopped_before_its_supervisor_started_does_not_run(db, job, tmp_p
     assert get_job(db, job.id).status is JobStatus.TERMINATED
 
 
-def test_kill_9_of_the_supervisor_is_reconciled_as_failed(db, job, tmp_path):
-    body = "echo $$ > job.pid\nsleep 1000\n"
+def test_kill_9_of_the_supervisor_kills_the_whole_job_and_fails_it(db, job, tmp_path):
+    # A child that left the job's session (setsid) must die with the job too.
+    body = (
+        "echo $$ > job.pid\n"
+        "setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > escaped.pid\n"
+        "sleep 1000\n"
+    )
     job_dir, handle = _start(db, job, tmp_path, body, working_dir=tmp_path)
-    _wait_for_file(tmp_path / "job.pid")
+    _wait_for_file(tmp_path / "escaped.pid")
     job_pid = int((tmp_path / "job.pid").read_text())
-    try:
-        # The job starts first; `running` is recorded beside it, moments later.
-        _wait_for_status(db, job.id, JobStatus.RUNNING)
-        assert reconcile_jobs(db) == []  # alive: nothing to do
-        assert get_job(db, job.id).status is JobStatus.RUNNING
-        os.kill(handle.pid, signal.SIGKILL)
-        assert _gone(handle.pid)
-        changed = reconcile_jobs(db)
-        assert [j.id for j in changed] == [job.id]
-        record = get_job(db, job.id)
-        assert record.status is JobStatus.FAILED
-        assert record.termination_reason is JobTerminationReason.EXECUTOR_ERROR
-        assert record.error == "supervisor vanished"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(job_pid, signal.SIGKILL)
+    escaped_pid = int((tmp_path / "escaped.pid").read_text())
+    # The job starts first; `running` is recorded beside it, moments later.
+    _wait_for_status(db, job.id, JobStatus.RUNNING)
+    assert reconcile_jobs(db) == []  # alive: nothing to do
+    assert get_job(db, job.id).status is JobStatus.RUNNING
+    os.kill(handle.pid, signal.SIGKILL)
+    assert _gone(handle.pid)
+    assert is_running(job_pid) and is_running(escaped_pid)  # the job outlived its supervisor
+
+    changed = reconcile_jobs(db)
+
+    assert [j.id for j in changed] == [job.id]
+    record = get_job(db, job.id)
+    assert record.status is JobStatus.FAILED
+    assert record.termination_reason is JobTerminationReason.EXECUTOR_ERROR
+    assert record.error == "supervisor vanished"
+    assert _gone(job_pid) and _gone(escaped_pid)
+
+
+def test_a_setsid_child_does_not_outlive_its_job(db, job, tmp_path):
+    body = "setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > escaped.pid\nexit 0\n"
+    job_dir, _ = _start(db, job, tmp_path, body, working_dir=tmp_path)
+    assert wait_for_exit(job_dir, WAIT).status == "done"
+    assert _gone(int((tmp_path / "escaped.pid").read_text()))
 
 
 def test_reconcile_applies_a_recorded_exit_status_the_db_missed(db, job, tmp_path):

@@ -22,8 +22,9 @@ from fleetstack.engine.state.db import State
 
 
 @pytest.fixture
-def url(tmp_path):
-    yield f"sqlite:///{tmp_path / 'state.db'}"
+def url(database_url):
+    """SQLite and PostgreSQL (tests/conftest.py database_url)."""
+    yield database_url
     close_all()
 
 

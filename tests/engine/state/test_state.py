@@ -55,8 +55,9 @@ from sqlalchemy import inspect
 
 
 @pytest.fixture
-def state(tmp_path):
-    yield open_state(f"sqlite:///{tmp_path / 'state.db'}")
+def state(database_url):
+    """The state on SQLite and on PostgreSQL (tests/conftest.py database_url)."""
+    yield open_state(database_url)
     close_all()
 
 
@@ -79,7 +80,7 @@ def test_database_url_env_wins_over_the_default(tmp_path, monkeypatch):
 
 def test_migrations_create_the_schema_from_an_empty_file(state):
     tables = set(inspect(state.engine).get_table_names())
-    assert {"runs", "jobs", "fleets", "instances", "alembic_version"} <= tables
+    assert {"runs", "jobs", "fleets", "instances", "events", "alembic_version"} <= tables
     assert state.schema_revision() == HEAD_REVISION
 
 
@@ -112,8 +113,10 @@ def test_migration_renders_for_postgresql_offline(capsys):
     assert "WHERE deleted = false" in sql
 
 
-def test_sqlite_runs_in_wal_mode(state, tmp_path):
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    state = open_state(f"sqlite:///{tmp_path / 'state.db'}")
     create_run(state, name="a")
+    close_all()
     conn = sqlite3.connect(tmp_path / "state.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()

@@ -1,0 +1,62 @@
+"""The jobs step: settle jobs whose supervisor ended; place and start submitted jobs.
+
+A submitted job not started yet has no supervisor_pid. It is claimed, placed, and started
+through engine/runs/starter.start_job (which names this process as its supervisor until
+the real one runs: a crash mid-start is settled as "supervisor vanished" by the next pass,
+and retried when the run's retry allows). A job that does not fit anywhere now ends
+`failed` with failed_to_start_due_to_no_capacity and the reason; the runs step then
+retries it (pending, with backoff) or fails the run.
+"""
+
+from __future__ import annotations
+
+from ..fleets.placement import NoCapacity, place_job
+from ..models.statuses import JobStatus, JobTerminationReason, RunStatus
+from ..runner.supervisor import reconcile_jobs
+from ..runs.starter import start_job
+from ..state import finish_job, get_job, get_run
+from ..state.claims import claim, release
+from ..state.models import JobRow
+from .context import PassContext
+
+
+def settle_ended(ctx: PassContext) -> None:
+    """Jobs of this host whose supervisor has ended get their recorded end (or `failed`)."""
+    ctx.report.jobs_settled += [j.id for j in reconcile_jobs(ctx.state)]
+
+
+def start_submitted(ctx: PassContext) -> None:
+    """Place and start every submitted job nobody has started yet."""
+    ids = claim(ctx.state, JobRow, ctx.owner, now=ctx.now, statuses=[JobStatus.SUBMITTED.value])
+    try:
+        for job_id in ids:
+            _start_one(ctx, job_id)
+    finally:
+        release(ctx.state, JobRow, ids, ctx.owner)
+
+
+def _start_one(ctx: PassContext, job_id: str) -> None:
+    job = get_job(ctx.state, job_id)
+    if job is None or job.status is not JobStatus.SUBMITTED or job.supervisor_pid is not None:
+        return  # started already (by an earlier pass, or the supervisor is coming up)
+    run = get_run(ctx.state, job.run_id)
+    if run is None or run.status.is_finished or run.status is RunStatus.TERMINATING:
+        finish_job(ctx.state, job.id, JobTerminationReason.TERMINATED_BY_SERVER)
+        return
+    ctx.touched_runs.add(run.id)
+    placed = place_job(ctx.state, run, host=ctx.host)
+    if isinstance(placed, NoCapacity):
+        finish_job(
+            ctx.state,
+            job.id,
+            JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY,
+            error=placed.reason,
+        )
+        ctx.report.jobs_without_capacity.append(job.id)
+        return
+    started = start_job(
+        ctx.state, run, job_num=job.job_num, submission_num=job.submission_num, job=job
+    )
+    if started.status.is_finished:
+        ctx.report.errors.append(f"job {job.id} of {run.name}: {started.error}")
+    ctx.report.jobs_started.append(job.id)
