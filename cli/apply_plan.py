@@ -42,8 +42,6 @@ def plan_and_confirm(
     text: str | None = None,
     force: bool = False,
 ) -> None:
-    # The server starts while we plan (its job starts sooner); it is named once applied.
-    started = None if dry_run else need_server(quiet=True)
     plan = plan_apply(file, run_args=run_args, overrides=overrides, profile=profile,
                       dry_run=dry_run, profiles=profiles, env=env, text=text)  # fmt: skip
     console = make_console()
@@ -52,7 +50,7 @@ def plan_and_confirm(
     render_stack_plan(plan, console)
     if dry_run:
         return
-    execute_confirmed(plan, console, yes=yes, force=force, detach=detach, started=started)
+    execute_confirmed(plan, console, yes=yes, force=force, detach=detach)
 
 
 def apply_saved_plan(source: str, *, yes: bool, force: bool, detach: bool) -> None:
@@ -62,15 +60,13 @@ def apply_saved_plan(source: str, *, yes: bool, force: bool, detach: bool) -> No
         document = json.loads(Path(source).read_text())
     except (OSError, ValueError) as exc:
         raise FleetstackError(f"{source}: cannot read the saved plan ({exc})") from None
-    started = need_server(quiet=True)  # it starts while we plan, as for apply
     plans = replan_saved(read_saved_plan(document, source), force=force, source=source)
     console = make_console()
     for plan in plans:
         console.print(f"Applying the saved plan of {plan.configuration_path} ({plan.action})")
         render_fleet_change(plan, console)
         render_stack_plan(plan, console)
-        execute_confirmed(plan, console, yes=yes, force=force, detach=detach, started=started)
-        started = None  # said once
+        execute_confirmed(plan, console, yes=yes, force=force, detach=detach)
 
 
 def execute_confirmed(
@@ -80,7 +76,6 @@ def execute_confirmed(
     yes: bool,
     force: bool,
     detach: bool,
-    started: str | None = None,
 ) -> None:
     """Confirm (unless `yes`) and execute the plan; a fleet with no changes is left alone and
     a fleet re-creation needs --force when nobody is asked."""
@@ -99,6 +94,9 @@ def execute_confirmed(
         _confirm(plan, console)
     elif not yes and not force:
         _confirm(plan, console)
+    # The server starts once the plan is applied for real (a refused or declined apply
+    # leaves no process), while the run is submitted; it is named once applied.
+    started = need_server(quiet=True)
     progress = _Progress(console)
     result = execute_plan(plan, run_args=plan.run_args, progress=progress)
     if started:

@@ -11,7 +11,7 @@ cannot be flagged. A process started with a scrubbed environment is not seen.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import signal
 import time
@@ -53,20 +53,19 @@ def isolated_home(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def stop_background_servers(isolated_home):
+def stop_background_servers(request):
     """A command run by the test may have started a background server (engine/reconciler/
-    daemon.py) for the test's DSTACK_HOME: stop it with the test, as a user would."""
+    daemon.py), for the test's DSTACK_HOME or one the test chose: stop it with the test, as
+    `dstack server --stop` would (SIGTERM), before the leak guard looks."""
     yield
-    folder = isolated_home / ".dstack" / "server"
-    for pid_file in folder.glob("*.pid") if folder.is_dir() else []:
-        try:
-            pid = int(json.loads(pid_file.read_text())["pid"])
-            os.kill(pid, signal.SIGTERM)
-        except (OSError, ValueError, KeyError):
-            continue
-        deadline = time.monotonic() + LEAK_GRACE
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+    marker = f"{TEST_VAR}={request.node.stash[_TEST_ID]}".encode()
+    servers = [p for p in marked_processes(marker) if " server --background" in p.command]
+    for server in servers:
+        with contextlib.suppress(OSError):
+            os.kill(server.pid, signal.SIGTERM)
+    deadline = time.monotonic() + LEAK_GRACE
+    while any(Path(f"/proc/{s.pid}").exists() for s in servers) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")
