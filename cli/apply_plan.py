@@ -21,7 +21,7 @@ from .apply_run import submit_and_attach
 from .server import need_server
 from .views.confirm import confirm
 from .views.output import console as make_console
-from .views.plan_text import render_fleet_change
+from .views.plan_text import render_fleet_change, render_port_forwards
 from .views.tables import nodes_text, render_plan, render_stack_plan
 
 if TYPE_CHECKING:
@@ -52,9 +52,7 @@ def plan_and_confirm(
     render_plan(plan, console, max_offers=max_offers)
     render_fleet_change(plan, console)
     render_stack_plan(plan, console)
-    forwards = run_forwards(plan.configuration, ports or [])
-    for forward in forwards:
-        console.print(f"Port (while attached): {forward.describe()}", highlight=False)
+    forwards = render_port_forwards(plan, console, ports or [])
     if dry_run:
         return
     execute_confirmed(plan, console, yes=yes, force=force, detach=detach, forwards=forwards)

@@ -15,6 +15,8 @@ from .tables import render_plan, render_stack_plan
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ...engine.remote.ports import PortForward
+
 OPS = ("create", "update", "replace", "delete")
 
 
@@ -31,8 +33,22 @@ def render_outcomes(outcomes: Sequence[PlanOutcome], console: Console, *, max_of
         render_plan(outcome.plan, console, max_offers=max_offers)
         render_fleet_change(outcome.plan, console)
         render_stack_plan(outcome.plan, console)
+        render_port_forwards(outcome.plan, console)
     if len(outcomes) > 1:
         console.print(f"\n[bold]Total[/bold]: {total_line(outcomes)}")
+
+
+def render_port_forwards(
+    plan: Plan, console: Console, ports: Sequence[str] = ()
+) -> list[PortForward]:
+    """`Port (while attached): http://127.0.0.1:L -> port C of the job` per forwarded port
+    (`ports`: -p LOCAL:REMOTE remaps); the forwards."""
+    from ...engine.services.runs import run_forwards
+
+    forwards = run_forwards(plan.configuration, list(ports))
+    for forward in forwards:
+        console.print(f"Port (while attached): {forward.describe()}", highlight=False)
+    return forwards
 
 
 def render_fleet_change(plan: Plan, console: Console) -> None:

@@ -212,7 +212,8 @@ def test_installed_command_in_a_subprocess(tmp_path):
     ("extra", "field"),
     [
         ("schedule:\n  cron: '0 * * * *'\n", "schedule"),
-        ("fleets: [my-fleet]\n", "fleets"),
+        ("fleets: [other-team/my-fleet]\n", "fleets"),
+        ("instances: [node-1]\n", "instances"),
         ("volumes: ['my-vol:/data']\n", "volumes"),
     ],
 )
