@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import typer
 
 from ..engine.config.yamlfile import MAX_BYTES
 from ..engine.errors import FleetstackError
-from .apply_plan import plan_and_confirm
+from .apply_plan import apply_saved_plan, plan_and_confirm
 from .commands import help_of
 from .options import Backends, InstanceTypes, MaxPrice, Regions, spot_policy
+from .plan_run import run_plans
 from .run_args import RunArgsCommand
 
 app = typer.Typer(add_completion=False)
@@ -22,14 +24,29 @@ app = typer.Typer(add_completion=False)
 )
 def apply_command(
     ctx: typer.Context,
-    file: str = typer.Option(
-        ".dstack.yml", "-f", "--file", help="The configuration file; - reads it from stdin"
+    files: list[str] | None = typer.Option(
+        None,
+        "-f",
+        "--file",
+        help="The configuration file (default .dstack.yml; - reads stdin); with --dry-run "
+        "repeatable, or a directory of *.dstack.yml files",
     ),
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan and exit"),
     detach: bool = typer.Option(False, "-d", "--detach", help="Do not attach to the run"),
     force: bool = typer.Option(
-        False, "--force", help="Apply even when nothing changed (fleetstack always applies)"
+        False, "--force", help="Re-create a fleet without asking; apply a stale saved plan"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="With --dry-run: the plan as JSON"),
+    output_format: str | None = typer.Option(
+        None, "--format", help="With --dry-run: text (default), json or markdown"
+    ),
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help="With --dry-run: exit 0 no changes, 2 changes, 1 error"
+    ),
+    out: str | None = typer.Option(None, "--out", help="With --dry-run: save the plan (JSON)"),
+    saved_plan: str | None = typer.Option(
+        None, "--plan", help="Apply exactly this saved plan (from --out), refused when stale"
     ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show up to 50 offers"),
     name: str | None = typer.Option(None, "-n", "--name", help="The run's or fleet's name"),
@@ -78,7 +95,7 @@ def apply_command(
         raise FleetstackError(f"{' and '.join(policies)}: give one spot policy at most")
     if no_profile and profile:
         raise FleetstackError("--profile and --no-profile: give one of them")
-    text = _stdin_configuration(yes) if file == "-" else None
+    file, *more = files or [".dstack.yml"]
     resources = {"cpu": cpu, "gpu": gpu, "memory": memory, "disk": disk}
     overrides = {
         "name": name,
@@ -94,10 +111,27 @@ def apply_command(
         "fleets": fleet or None,
         "creation_policy": "reuse" if reuse else None,
     }
+    max_offers = max_offers if max_offers is not None else 50 if verbose else 3
+    if saved_plan is not None:
+        apply_saved_plan(saved_plan, yes=yes, force=force, detach=detach)
+        return
+    if dry_run or as_json or output_format or detailed_exitcode or out:
+        if not dry_run:
+            raise FleetstackError("--json, --format, --detailed-exitcode and --out go with "
+                                  "--dry-run (or `dstack plan`)")  # fmt: skip
+        run_plans([file, *more], overrides, run_args=list(ctx.args), profile=profile,
+                  profiles=not no_profile, env=_env(env or []), max_offers=max_offers,
+                  output_format=output_format or ("json" if as_json else "text"),
+                  detailed_exitcode=detailed_exitcode, out=out)  # fmt: skip
+        return
+    if more or Path(file).is_dir():
+        raise FleetstackError(
+            "apply takes one configuration at a time; plan many with --dry-run or `dstack plan`"
+        )
+    text = _stdin_configuration(yes) if file == "-" else None
     plan_and_confirm(file, list(ctx.args), overrides, yes=yes, dry_run=dry_run, detach=detach,
-                     max_offers=max_offers if max_offers is not None else 50 if verbose else 3,
-                     profile=profile, profiles=not no_profile, env=_env(env or []),
-                     text=text, ports=port or [])  # fmt: skip
+                     max_offers=max_offers, profile=profile, profiles=not no_profile,
+                     env=_env(env or []), text=text, force=force, ports=port or [])  # fmt: skip
 
 
 def _stdin_configuration(yes: bool) -> str:

@@ -8,6 +8,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "apply",
         "Plan and apply a configuration: shows offers and the stack's diff, then runs it.",
     ),
+    "plan": (
+        "plan",
+        "Plan configurations (files or directories) without changing anything: apply --dry-run.",
+    ),
     "run": ("run", "dstack's older form of apply: dstack run . -f FILE [ARGS] (all run args)."),
     "offer": ("offer", "List the offers that match the requirements, cheapest first."),
     "ps": (

@@ -35,6 +35,10 @@ class ResourceChange:
     type: str
     name: str
     changed: list[str] = field(default_factory=list)
+    # Declared inputs, flattened to dotted keys (stacks/inputs.py flatten_inputs), user-data
+    # decoded; `old_inputs` are the recorded ones for an update (None: nothing recorded).
+    inputs: dict[str, str] = field(default_factory=dict)
+    old_inputs: dict[str, str] | None = None
 
 
 @dataclass
@@ -84,6 +88,41 @@ def diff_from_events(events: Iterable[object], *, state_compared: bool = True) -
             changed = [] if op == "same" else changed
         changes[urn] = ResourceChange(op=op, type=rtype, name=_name_from_urn(urn), changed=changed)
     return StackDiff(changes=list(changes.values()), state_compared=state_compared)
+
+
+def compare(old: StackDiff, new: StackDiff) -> StackDiff:
+    """What turns the resources of `old` (a recorded spec's offline plan) into those of `new`:
+    per resource (type and name) create, delete, update (inputs differ: `changed` lists
+    `key: old -> new`) or same. Offline: which updates a provider replaces is not known."""
+    before = {(c.type, c.name): c for c in old.changes}
+    after = {(c.type, c.name): c for c in new.changes}
+    changes = []
+    for key, change in after.items():
+        was = before.get(key)
+        if was is None:
+            changes.append(change)
+            continue
+        changed = [
+            f"{k}: {was.inputs.get(k, '-')} -> {change.inputs.get(k, '-')}"
+            for k in sorted(set(was.inputs) | set(change.inputs))
+            if was.inputs.get(k) != change.inputs.get(k)
+        ]
+        op: Op = "update" if changed else "same"
+        changes.append(
+            ResourceChange(op, change.type, change.name, changed, change.inputs, was.inputs)
+        )
+    for key, change in before.items():
+        if key not in after:
+            changes.append(
+                ResourceChange("delete", change.type, change.name, [], {}, change.inputs)
+            )
+    return StackDiff(changes=changes, state_compared=False)
+
+
+def recreated(old: StackDiff, new: StackDiff) -> StackDiff:
+    """The plan of destroying every resource of `old`, then creating those of `new`."""
+    gone = [ResourceChange("delete", c.type, c.name, [], {}, c.inputs) for c in old.changes]
+    return StackDiff(changes=[*gone, *new.changes], state_compared=False)
 
 
 def diff_rows(diff: StackDiff) -> list[tuple[str, str, str, str, str]]:

@@ -41,6 +41,87 @@ def summarize(inputs: Mapping[str, object], paths: ReviewPaths) -> list[str]:
     return [f"{label}={value}" for label, value in facts.items()]
 
 
+def flatten_inputs(inputs: Mapping[str, object]) -> dict[str, str]:
+    """Every declared input as `dotted.key -> text` (lists indexed `key[0]`), unknown values
+    left out; user-data given base64 (gzipped or not) is decoded, so a reviewer reads the
+    boot script that will run."""
+    flat: dict[str, str] = {}
+    _flatten(inputs, "", flat)
+    for key in [k for k in flat if k.rsplit(".", 1)[-1] in _USER_DATA]:
+        flat[key] = readable_cloud_config(decoded_user_data(flat[key]))
+    return flat
+
+
+def readable_cloud_config(text: str) -> str:
+    """A `#cloud-config` document with the files it writes shown decoded (`gz+b64`, `b64`);
+    any other text unchanged."""
+    if not text.startswith("#cloud-config"):
+        return text
+    import yaml  # with the SDKs that call this: loaded when a program is evaluated
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    files = document.get("write_files") if isinstance(document, dict) else None
+    for entry in files if isinstance(files, list) else []:
+        encoding = entry.get("encoding") if isinstance(entry, dict) else None
+        if encoding in ("gz+b64", "gzip+base64", "b64", "base64") and "content" in entry:
+            entry["content"] = decoded_user_data(str(entry["content"]))
+            entry["encoding"] = f"{encoding}, shown decoded"
+
+    class Readable(yaml.SafeDumper):
+        """Multi-line strings as literal blocks: a script reads as the script."""
+
+    def literal(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Readable.add_representer(str, literal)
+    body = yaml.dump(document, Dumper=Readable, sort_keys=False, width=10_000)
+    return "#cloud-config\n" + body
+
+
+def decoded_user_data(value: str) -> str:
+    """`value` as text: base64 decoded, then gunzipped when it is gzip; unchanged when it is
+    not base64 of either."""
+    import base64
+    import binascii
+    import gzip
+
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return value
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError):
+            return value
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return value
+
+
+# Input names whose value is user-data: as is (AWS, GCP metadata), base64 (AWS
+# user_data_base64, Azure custom data; decoded_user_data tells them apart).
+_USER_DATA = ("userData", "user-data", "userDataBase64", "customData")
+
+
+def _flatten(value: object, prefix: str, flat: dict[str, str]) -> None:
+    if _unknown(value) or value is None:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), flat)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _flatten(item, f"{prefix}[{i}]", flat)
+    else:
+        flat[prefix] = _number(value)
+
+
 def _gpus(inputs: Mapping[str, object]) -> str:
     parts = []
     for accel in _items(inputs.get("guestAccelerators")):

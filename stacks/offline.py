@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from .diff import ResourceChange, StackDiff
 from .inputs import PLACEHOLDER as PLACEHOLDER_ID
-from .inputs import ReviewPaths, summarize
+from .inputs import ReviewPaths, flatten_inputs, summarize
 from .programs import program_for, program_module
 from .spec import StackSpec
 
@@ -56,7 +56,8 @@ def evaluate_program(
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
             details = summarize(args.inputs, paths)
-            self.changes.append(ResourceChange("create", args.typ, args.name, details))
+            inputs = flatten_inputs(args.inputs)
+            self.changes.append(ResourceChange("create", args.typ, args.name, details, inputs))
             # Return id and name: an output the mock leaves out resolves to None and the
             # inputs that depend on it (placement group, key name) would vanish from the plan.
             outputs = {"name": args.name, **args.inputs, "id": PLACEHOLDER_ID}
@@ -126,6 +127,8 @@ def _run_in_loop(
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    workers = _WorkerLoops()
+    loop.set_default_executor(workers.executor)
     try:
         pulumi_settings.reset_options(**target)
         pulumi.runtime.set_mocks(mocks, **target)
@@ -134,6 +137,40 @@ def _run_in_loop(
         pulumi_settings.reset_options()
         for task in asyncio.all_tasks(loop):  # a failed program leaves registrations pending
             task.cancel()
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
+        workers.close()
     return exports
+
+
+class _WorkerLoops:
+    """The executor the SDK's mock monitor runs registrations in, and the loops of its threads.
+
+    The MockMonitor calls `_ensure_event_loop()` in each executor thread, which creates a
+    loop there that nobody closes; one left to the interpreter's exit is finalised after its
+    self-pipe socket (`Exception ignored in: BaseEventLoop.__del__ ... ValueError: Invalid
+    file descriptor: -1`, in some runs only, as the GC order varies). Each worker thread
+    gets a loop of ours instead, closed once the threads are done.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.loops: list[asyncio.AbstractEventLoop] = []
+        self.executor = ThreadPoolExecutor(
+            thread_name_prefix="fleetstack-mocked-register", initializer=self._set_loop
+        )
+
+    def _set_loop(self) -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self.loops.append(loop)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        for loop in self.loops:
+            loop.close()

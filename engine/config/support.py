@@ -14,6 +14,7 @@ from .service import ServiceConfiguration
 
 # fields of runs (YAML names) -> what fleetstack would have to do, as the refusal says it
 _RUN_FIELDS = {
+    "fleets": "use another project's fleets",  # this project's fleets are used (placement)
     "schedule": "start runs on a cron schedule",
     "utilization_policy": "stop runs on low GPU utilization",
     "volumes": "mount volumes",
@@ -33,7 +34,9 @@ def not_run_yet(configuration: AnyConfiguration) -> list[str]:
     """The fields `configuration` sets that fleetstack does not run yet, in YAML terms."""
     found: list[str] = []
     if isinstance(configuration, BaseRunConfiguration):
-        found += [name for name in _RUN_FIELDS if getattr(configuration, name)]
+        found += [name for name in _RUN_FIELDS if name != "fleets" and getattr(configuration, name)]
+        if any(ref.project for ref in configuration.fleets or []):
+            found.insert(0, "fleets")
         if configuration.python is not None and configuration.python not in PYTHON_VERSIONS:
             found.append(f"python {configuration.python}")
         if any(r.url or r.local_path not in (".", "./") for r in configuration.repos):

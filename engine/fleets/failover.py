@@ -15,10 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...stacks.offline import offline_plan
+from ...stacks.spec import StackSpec
 from ..backends.base import Capability
 from ..backends.config import BackendsConfig
 from ..backends.registry import get_backend
 from ..errors import FleetstackError
+from ..models.json import JSONObject
 from ..models.offers import Offer
 from ..models.plan import Plan, ResourcePlan
 from ..state import FleetRecord, State
@@ -70,22 +72,20 @@ def apply_with_failover(
     idle_duration: int | None = None,
     min_nodes: int = 0,
     limit: int = MAX_ATTEMPTS,
+    applied_for: Callable[[StackSpec], JSONObject] | None = None,
 ) -> FleetRecord:
     """apply_fleet of `rp`, then of the plan's next offers while `up` fails for capacity; the
-    fleet of the offer that worked. Raises the last error when every attempt failed."""
+    fleet of the offer that worked. Raises the last error when every attempt failed.
+    `applied_for(spec)` is what the fleet records it was applied from (engine/fleets/update.py)."""
     offers = failover_offers(plan, rp.offer, limit=limit)
     for number, offer in enumerate(offers, 1):
         attempt = rp if offer == rp.offer else _resource_plan(plan, rp, offer, config)
         driver = driver_for(offer.backend)
         try:
-            fleet = apply_fleet(
-                state,
-                attempt,
-                driver=driver,
-                on_output=on_output,
-                idle_duration=idle_duration,
-                min_nodes=min_nodes,
-            )
+            applied = applied_for(attempt.spec) if applied_for is not None else None
+            fleet = apply_fleet(state, attempt, driver=driver, on_output=on_output,
+                                idle_duration=idle_duration, min_nodes=min_nodes,
+                                applied=applied)  # fmt: skip
         except FleetstackError as exc:
             if not get_backend(offer.backend).is_capacity_error(str(exc)):
                 raise  # another offer would fail the same way: the error as it is

@@ -18,6 +18,7 @@ from ...stacks.errors import StackError
 from ...stacks.spec import StackSpec
 from ..errors import FleetstackError
 from ..models.fleets import FleetSpec
+from ..models.json import JSONObject
 from ..models.plan import ResourcePlan
 from ..state import (
     FleetRecord,
@@ -59,8 +60,12 @@ def apply_fleet(
     on_output: Callable[[str], None] | None = None,
     idle_duration: int | None = None,
     min_nodes: int = 0,
+    applied: JSONObject | None = None,
 ) -> FleetRecord:
     """Create or update the fleet's stack (`up`), then record its instances; returns the fleet.
+
+    `applied` (engine/fleets/update.py applied_from) is recorded in the fleet's spec, so the
+    next apply of the same file compares with it.
 
     The engine (the Pulumi CLI) is checked before anything is recorded. A failed up leaves the fleet
     `failed` with the reason; `dstack fleet delete NAME` destroys what was created.
@@ -77,7 +82,7 @@ def apply_fleet(
         idle_duration=idle_duration,
         min_nodes=min_nodes,
         resources=offer.resources_text(),
-    ).model_dump(mode="json")
+    ).model_dump(mode="json") | (applied or {})
     fleet = get_fleet_by_name(state, spec.fleet, spec.project)
     if fleet is None or fleet.status.is_finished:
         fleet = create_fleet(

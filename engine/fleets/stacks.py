@@ -96,12 +96,16 @@ def stack_spec_for(
         )
     configuration = plan.configuration
     gpu_vendor = offer.gpu_vendor if offer.gpu_count else None
-    run_id = run_id or uuid.uuid4().hex
     if isinstance(configuration, FleetConfiguration):
+        # One id per fleet, so its user-data (and instances) stay the same across updates.
+        run_id = (
+            run_id or uuid.uuid5(uuid.NAMESPACE_URL, f"fleetstack:{project}/{plan.run_name}").hex
+        )
         nodes = configuration.node_count
         # A fleet's instances only get ready (runtime, key); runs bring their own jobs.
         job = build_job(None, run_name=plan.run_name, run_id=run_id, gpus=0)
     else:
+        run_id = run_id or uuid.uuid4().hex
         nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
         placement = instance_placement(INSTANCE_WORK_DIR, nodes=nodes, gpu_vendor=gpu_vendor)
         job = build_job(
@@ -176,16 +180,17 @@ def resource_plan(
     offer = plan.chosen_offer
     if offer is None or not get_backend(offer.backend).supports(Capability.STACK):
         return None
-    key = _public_key(create=not offline)
+    key = public_key(create=not offline)
     spec = stack_spec_for(plan, offer, ssh_public_key=key, config=config)
     engine = stack_engine_for(offer.backend, config)
-    if not offline and _ready(engine):
+    if not offline and engine_ready(engine):
         return ResourcePlan(offer, spec, engine.preview(spec), "preview", None)
     reason = "--dry-run" if offline else "the pulumi CLI is not installed"
     return ResourcePlan(offer, spec, offline_plan(spec), "offline", reason)
 
 
-def _ready(engine: StackEngine) -> bool:
+def engine_ready(engine: StackEngine) -> bool:
+    """Whether the engine can run here (for Pulumi: its CLI is on PATH)."""
     try:
         engine.ensure_ready()
     except PulumiCLIMissing:
@@ -200,7 +205,8 @@ def _disk_gb(offer: Offer, resources: ResourcesSpec) -> int:
     return provisioned_disk_gb(offer.disk_gb or wanted)
 
 
-def _public_key(*, create: bool) -> str:
+def public_key(*, create: bool) -> str:
+    """The project's SSH public key (created when `create`), else a placeholder."""
     try:
         return project_key(dstack_home(), create=create).public_key
     except FleetstackError:

@@ -25,6 +25,11 @@ class FleetSpec(BaseModel):
     price: float | None = None  # per node per hour, USD
     idle_duration: int | None = None  # seconds; None: never released for being idle
     resources: str = ""  # one line, as `dstack fleet` shows it
+    # What the fleet was applied from (engine/fleets/update.py compares a file with these):
+    # its configuration's fields (env values left out), their digest, and its stack's spec.
+    configuration: dict[str, JsonValue] | None = None
+    config_digest: str | None = None
+    stack_spec: dict[str, JsonValue] | None = None
 
     @classmethod
     def of(cls, stored: dict[str, JsonValue] | None) -> FleetSpec:

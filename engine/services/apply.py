@@ -18,12 +18,11 @@ from ..config.secret_refs import secret_env
 from ..config.support import refuse_not_run_yet
 from ..config.yamlfile import parse_yaml, read_yaml
 from ..errors import FleetstackError
-from ..fleets.stacks import resource_plan
 from ..models.plan import Plan
 from ..runner.exposure import port_exposure
 from ..state import RunRecord
 from .fleets import ApplyProgress, FleetApplied, apply_fleet_plan
-from .plan import OverrideValue, build_plan, placement_line
+from .plan import OverrideValue, build_plan, placement_line, plan_stack
 from .runs import submit_run
 from .secrets import plan_secrets, protect_plan
 
@@ -67,8 +66,8 @@ def plan_apply(
         overrides = {**overrides, "env": dict(env)}
     plan = build_plan(loaded, overrides)
     protect_plan(plan, found, resolved=not dry_run)
-    if plan.offers.offers and not plan.is_empty_fleet:
-        plan.resource_plan = resource_plan(plan, offline=dry_run, config=load_backends_config())
+    plan.run_args = list(run_args)
+    plan_stack(plan, offline=dry_run, config=load_backends_config())
     placement = placement_line(plan)
     if placement is not None:
         plan.properties.append(("Placement", placement))

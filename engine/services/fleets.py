@@ -17,6 +17,7 @@ from ..config import FleetConfiguration
 from ..errors import FleetstackError
 from ..fleets.failover import Attempt, apply_with_failover, failover_offers
 from ..fleets.lifecycle import (
+    apply_fleet,
     delete_fleet,
     find_fleet,
     fleet_cloud,
@@ -26,6 +27,7 @@ from ..fleets.lifecycle import (
 )
 from ..fleets.ssh import register_ssh_fleet
 from ..fleets.stacks import min_nodes, stack_engine_for
+from ..fleets.update import applied_from
 from ..fleets.usage import runs_using
 from ..models.fleets import FleetSpec
 from ..models.plan import Plan, ResourcePlan
@@ -82,6 +84,13 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
         registered = register_ssh_fleet(open_state(), configuration, name=plan.run_name)
         return FleetApplied(registered.fleet, registered.instances, registered.failures)
     rp = plan.resource_plan
+    change = plan.fleet_change
+    if change is not None and change.action == "none":  # the file is what was applied
+        state = open_state()
+        fleet = find_fleet(state, plan.run_name)
+        return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
+    if change is not None and change.action == "recreate":
+        delete(plan.run_name, reason="re-created from its configuration")
     if rp is None and plan.is_empty_fleet:
         fleet = record_empty_fleet(open_state(), plan.run_name, spec=_empty_fleet_spec(plan))
         return FleetApplied(fleet, [])
@@ -95,6 +104,13 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
     stack_engine_for(rp.offer.backend, config).ensure_ready()
     state = open_state()
     progress.provisioning(rp)
+    if change is not None and change.action == "update":
+        # in place: no failover, which destroys what a failed `up` left (the live instances)
+        fleet = apply_fleet(state, rp, driver=stack_engine_for(rp.offer.backend, config),
+                            on_output=progress.stack_output,
+                            idle_duration=configuration.idle_duration,
+                            applied=applied_from(configuration, rp.spec))  # fmt: skip
+        return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
     tried = len(failover_offers(plan, rp.offer))
     fleet = apply_with_failover(
         state,
@@ -106,6 +122,7 @@ def apply_fleet_plan(plan: Plan, progress: ApplyProgress) -> FleetApplied:
         on_output=progress.stack_output,
         idle_duration=configuration.idle_duration,
         min_nodes=min_nodes(configuration.nodes),
+        applied_for=lambda spec: applied_from(configuration, spec),
     )
     return FleetApplied(fleet, instances_of_fleet(state, fleet.id))
 
@@ -156,14 +173,16 @@ def check_deletable(name: str, *, force: bool = False) -> list[RunRecord]:
     return users
 
 
-def delete(name: str, *, force: bool = False) -> FleetRecord:
+def delete(name: str, *, force: bool = False, reason: str = "deleted by user") -> FleetRecord:
     """Destroy the fleet's stack and forget the fleet; returns it as terminated. Refused
     while runs use the fleet; `force` stops them first (check_deletable)."""
     config = load_backends_config()
     state = open_state()
     for run in check_deletable(name, force=force):
         stop_run(state, run.name)
-    return delete_fleet(state, name, driver_for=lambda cloud: stack_engine_for(cloud, config))
+    return delete_fleet(
+        state, name, driver_for=lambda cloud: stack_engine_for(cloud, config), reason=reason
+    )
 
 
 def cancel(name: str) -> None:
@@ -203,9 +222,12 @@ def _empty_fleet_spec(plan: Plan) -> FleetSpec:
     configuration = plan.configuration
     assert isinstance(configuration, FleetConfiguration)
     nodes = configuration.nodes
-    return FleetSpec(
-        nodes=0,
-        max_nodes=None if isinstance(nodes, int) or nodes is None else nodes.max,
-        idle_duration=configuration.idle_duration,
-        resources=plan.requirements.resources.pretty(),
+    return FleetSpec.model_validate(
+        {
+            "nodes": 0,
+            "max_nodes": None if isinstance(nodes, int) or nodes is None else nodes.max,
+            "idle_duration": configuration.idle_duration,
+            "resources": plan.requirements.resources.pretty(),
+            **applied_from(configuration, None),
+        }
     )

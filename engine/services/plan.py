@@ -27,15 +27,13 @@ from ..config import (
 )
 from ..config.support import not_run_yet
 from ..errors import FleetstackError
-from ..fleets.stacks import choose_offer
+from ..fleets.stacks import choose_offer, resource_plan
+from ..fleets.update import LiveFleet, live_fleet, plan_fleet
 from ..models.durations import format_duration
+from ..models.json import JSONObject
 from ..models.offers import Requirements, format_price
-from ..models.plan import Plan
+from ..models.plan import OverrideValue, Plan, PlanBasis
 from ..offers.match import check_backends, find_offers
-
-# A CLI flag's value (None = flag not given): backends/regions/instance types, a name, a spot
-# policy, a duration, a max price, retry on/off, env or resources (merged into the file's).
-OverrideValue = list[str] | str | float | bool | dict[str, str] | None
 
 
 def planned_name(configuration: AnyConfiguration, path: Path) -> str:
@@ -83,6 +81,7 @@ def build_plan(
     name = planned_name(configuration, loaded.path)
     choice = choose_offer(offers.offers)
     return Plan(
+        overrides={k: v for k, v in flags.items() if k != "env"},  # -e values are not kept
         configuration_path=str(loaded.path),
         configuration=configuration,
         requirements=req,
@@ -93,6 +92,57 @@ def build_plan(
         passed_over=choice.passed_over,
         runs_here=choice.runs_here,
     )
+
+
+def plan_stack(plan: Plan, *, offline: bool, config: BackendsConfig | None) -> None:
+    """Add the stack's part to a plan: a fleet compared with its live fleet (fleet_change and
+    the resource plan of that change), a cloud run's resource plan; then the plan's basis.
+
+    Offline (a dry run): nothing is created, the project key included; a live fleet's stack
+    is still previewed against its state when its engine can run here (the Pulumi CLI)."""
+    live: LiveFleet | None = None
+    if plan.is_fleet:
+        live = live_fleet(plan.run_name)
+        plan_fleet(plan, offline=offline, config=config, live=live)
+    elif plan.offers.offers:
+        plan.resource_plan = resource_plan(plan, offline=offline, config=config)
+    rp = plan.resource_plan
+    offer = plan.chosen_offer
+    plan.basis = PlanBasis(
+        configuration_digest=configuration_digest(plan.configuration),
+        offer=offer_key(offer.backend, offer.region, offer.instance_type, offer.spot, offer.price)
+        if offer
+        else "-",  # fmt: skip
+        stack_version=(live.version if live else "absent") if plan.is_fleet else "-",
+        state_source=rp.source if rp is not None else "-",
+        catalog=plan.offers.catalog_label,
+    )
+
+
+def configuration_digest(configuration: AnyConfiguration) -> str:
+    """A digest of the normalised configuration, env values left out (their names count)."""
+    import hashlib
+    import json
+
+    document: JSONObject = configuration.model_dump(mode="json")
+    document["env"] = [*sorted(configuration.env or {})]
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def offer_key(backend: str, region: str, instance_type: str, spot: bool, price: float) -> str:
+    """`aws/us-east-1/g5.xlarge/on-demand/$1.006`: the offer a saved plan was computed with."""
+    return f"{backend}/{region}/{instance_type}/{'spot' if spot else 'on-demand'}/{price:g}"
+
+
+def stale_reasons(saved: PlanBasis, fresh: PlanBasis) -> list[str]:
+    """What changed between a saved plan's basis and the same plan computed now."""
+    checks = [
+        ("the configuration", saved.configuration_digest, fresh.configuration_digest),
+        ("the chosen offer", saved.offer, fresh.offer),
+        ("the fleet's stack", saved.stack_version, fresh.stack_version),
+    ]
+    return [f"{what} changed ({old} -> {new})" for what, old, new in checks if old != new]
 
 
 def _properties(

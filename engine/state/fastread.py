@@ -46,14 +46,30 @@ def job_status(url: str | None, job_id: str) -> str | None:
     path = sqlite_file(url) if url else None
     if path is None:
         return None
+    row = read_one(path, "SELECT status FROM jobs WHERE id = ?", (job_id,))
+    return str(row[0]) if row else None
+
+
+def read_one(
+    path: Path, query: str, params: tuple[str, ...], *, leave_no_file: bool = False
+) -> tuple[object, ...] | None:
+    """The first row of `query` on the SQLite file at `path`, opened read-only; None when
+    the file cannot be read or has no such row (or no such table).
+
+    `leave_no_file` (a dry run): a WAL database read even read-only gets `-wal`/`-shm`
+    files; with no `-wal` file the last writer checkpointed everything into the main file,
+    which is then read as immutable (no lock, no file created)."""
+    mode = "ro"
+    if leave_no_file and not path.with_name(path.name + "-wal").exists():
+        mode = "ro&immutable=1"
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=10)
     except sqlite3.Error:
         return None
     try:
-        row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = conn.execute(query, params).fetchone()
     except sqlite3.Error:
         return None
     finally:
         conn.close()
-    return str(row[0]) if row else None
+    return tuple(row) if row else None

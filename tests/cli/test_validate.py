@@ -212,7 +212,7 @@ def test_installed_command_in_a_subprocess(tmp_path):
     ("extra", "field"),
     [
         ("schedule:\n  cron: '0 * * * *'\n", "schedule"),
-        ("fleets: [my-fleet]\n", "fleets"),
+        ("fleets: [other-team/my-fleet]\n", "fleets"),
         ("volumes: ['my-vol:/data']\n", "volumes"),
     ],
 )

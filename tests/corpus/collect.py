@@ -1,12 +1,17 @@
-"""Collect configurations from a dstack checkout's documentation into tests/corpus/docs/*.yml.
+"""Collect the shapes of dstack's documented configurations into tests/corpus/docs/*.yml.
 
     python tests/corpus/collect.py /path/to/dstack-git-dir [REV ...]
 
 Reads every ```yaml block (and every *.dstack.yml / *.dstack.yaml file) under mkdocs/, docs/
-and examples/ at each git revision given (default HEAD), keeps the ones whose top level has
-`type:` of a configuration fleetstack reads, drops exact duplicates, and writes one file per
-type: a list of {name, source, yaml}. Names are stable (source file and a content digest),
-so re-collecting keeps the verdicts of cases that did not change. Run refresh.py afterwards.
+and examples/ at each git revision given (default HEAD) and keeps the ones whose top level has
+`type:` of a configuration fleetstack reads. Each is stored only as rewrite.py's rewrite: the
+same keys, value kinds and value forms (what decides validity), our own names, commands,
+values, images, paths and URLs, no comments. dstack's text is never written here: a case
+keeps only `source:`, the documentation file and revision it was shaped after, a reference.
+Documents YAML cannot read are left out (there is no structure to keep), and so are exact
+duplicates, before and after the rewrite. Names are stable (source file and a digest of the
+collected document), so re-collecting keeps the verdicts of cases that did not change. Run
+refresh.py afterwards, and check no case changed its verdict (`git diff verdicts.yml`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from rewrite import HEADER, rewrite_cases
 
 HERE = Path(__file__).parent
 TYPES = ("task", "service", "dev-environment", "fleet", "gateway", "volume")
@@ -33,6 +39,9 @@ def main(argv: list[str]) -> None:
             kind = _kind(text)
             if kind is None or text in seen:
                 continue
+            if not _readable(text):
+                print(f"{source}@{rev}: left out, YAML cannot read it", file=sys.stderr)
+                continue
             seen.add(text)
             digest = hashlib.sha256(text.encode()).hexdigest()[:8]
             stem = re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")
@@ -41,13 +50,15 @@ def main(argv: list[str]) -> None:
             )
     for kind, items in cases.items():
         items.sort(key=lambda c: c["name"])
+        kept, dropped = rewrite_cases(items)
         out = HERE / "docs" / f"{kind}.yml"
         out.parent.mkdir(exist_ok=True)
         out.write_text(
-            f"# `type: {kind}` configurations from dstack's documentation (collect.py)\n"
-            + yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100)
+            HEADER.format(kind=kind)
+            + "\n"
+            + yaml.safe_dump(kept, sort_keys=False, allow_unicode=True, width=100)
         )
-        print(f"{out}: {len(items)} cases")
+        print(f"{out}: {len(kept)} cases ({len(dropped)} duplicates once rewritten)")
 
 
 def _documents(git_dir: str, rev: str) -> list[tuple[str, str]]:
@@ -73,6 +84,13 @@ def _kind(text: str) -> str | None:
         return data.get("type") if data.get("type") in TYPES else None
     match = re.search(r"^type:\s*([a-z-]+)\s*$", text, re.M)  # a block YAML cannot read
     return match.group(1) if match and match.group(1) in TYPES else None
+
+
+def _readable(text: str) -> bool:
+    try:
+        return isinstance(yaml.safe_load(text), dict)
+    except yaml.YAMLError:
+        return False
 
 
 def _dedent(block: str) -> str:

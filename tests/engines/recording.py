@@ -8,7 +8,9 @@ its outputs name instances that do not exist: ids `i-rec-<stack>-<n>` and addres
 TEST-NET-1 (192.0.2.0/24, RFC 5737: never routed), so nothing can mistake them for machines.
 `calls.jsonl` lists every verb in order (a test reads it with `calls()`). An `up` can be told
 to fail, as a cloud out of capacity does: `fail_up(instance_type, message, region)` writes
-`fail-up.json`, read by every process sharing the state directory.
+`fail-up.json`, read by every process sharing the state directory. A `preview` compares the
+spec with the recorded one (a second `up` of a changed spec is an update); `fail_preview`
+makes previews fail, as missing credentials do.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fleetstack.stacks.diff import StackDiff
+from fleetstack.stacks.diff import StackDiff, compare
 from fleetstack.stacks.driver import StackOutputs, stack_name_for
 from fleetstack.stacks.errors import StackError
 from fleetstack.stacks.offline import offline_plan
@@ -28,6 +30,7 @@ from fleetstack.stacks.spec import StackRef, StackSpec
 SSH_USER = "ubuntu"
 FAILURES_FILE = "fail-up.json"
 CALLS_FILE = "calls.jsonl"
+PREVIEW_FAILURE = "(preview)"  # the key of fail-up.json that makes previews fail
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,20 @@ class RecordingEngine:
         self.state_dir.mkdir(parents=True, exist_ok=True)
 
     def preview(self, spec: StackSpec) -> StackDiff:
-        self._record("preview", spec.stack_name)
-        return offline_plan(spec)
+        """The diff against the recorded stack (its spec's resources), as a state-compared
+        preview; all creates for a stack that does not exist. `fail_preview` makes it fail."""
+        failure = self.failures().get(PREVIEW_FAILURE)
+        self._record("preview", spec.stack_name, f"failed: {failure}" if failure else "")
+        if failure is not None:
+            raise StackError(failure)
+        document = self.stack(spec.stack_name)
+        new = offline_plan(spec)
+        if document is None:
+            return new
+        fields = dict(document["spec"])
+        fields["ports"] = tuple(fields.get("ports") or ())
+        diff = compare(offline_plan(StackSpec(**fields)), new)
+        return StackDiff(changes=diff.changes, state_compared=True)
 
     def up(self, spec: StackSpec, on_output: Callable[[str], None] | None = None) -> StackOutputs:
         say = on_output or (lambda _line: None)
@@ -130,6 +145,10 @@ class RecordingEngine:
         failures = {**self.failures(), key: message}
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / FAILURES_FILE).write_text(json.dumps(failures))
+
+    def fail_preview(self, message: str) -> None:
+        """Make every later `preview` fail with `message` (credentials missing, say)."""
+        self.fail_up(PREVIEW_FAILURE, message)
 
     def failures(self) -> dict[str, str]:
         path = self.state_dir / FAILURES_FILE

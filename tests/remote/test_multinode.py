@@ -23,22 +23,24 @@ def _cluster(sshd, netns, folder: Path):
     return spaces, daemons
 
 
-def test_each_node_gets_its_rank_the_master_and_the_node_addresses(sshd, netns, tmp_path):
+def _run_on_cluster(sshd, netns, tmp_path: Path, name: str, commands: list[str]):
+    """A two-host cluster fleet, then `dstack apply` of a `nodes: 2` task `name` on it:
+    the daemons and the finished apply."""
     folder = tmp_path / "project"
     folder.mkdir()
-    spaces, daemons = _cluster(sshd, netns, folder)
-    task = task_file(
-        folder,
-        "pair",
-        [
-            "echo rank=$DSTACK_NODE_RANK master=$DSTACK_MASTER_NODE_IP nodes=$DSTACK_NODES_NUM",
-            'echo "ips=$(echo $DSTACK_NODES_IPS)"',
-            "echo addr=$(ip -4 -o addr show eth0 | awk '{print $4}')",
-            "echo home=$HOME",
-        ],
-        extra="nodes: 2\n",
-    )
-    proc = dstack("apply", "-f", str(task), "-y", cwd=folder)
+    _, daemons = _cluster(sshd, netns, folder)
+    task = task_file(folder, name, commands, extra="nodes: 2\n")
+    return daemons, dstack("apply", "-f", str(task), "-y", cwd=folder)
+
+
+def test_each_node_gets_its_rank_the_master_and_the_node_addresses(sshd, netns, tmp_path):
+    commands = [
+        "echo rank=$DSTACK_NODE_RANK master=$DSTACK_MASTER_NODE_IP nodes=$DSTACK_NODES_NUM",
+        'echo "ips=$(echo $DSTACK_NODES_IPS)"',
+        "echo addr=$(ip -4 -o addr show eth0 | awk '{print $4}')",
+        "echo home=$HOME",
+    ]
+    daemons, proc = _run_on_cluster(sshd, netns, tmp_path, "pair", commands)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     first, second = (d.address for d in daemons)
     for rank, daemon in enumerate(daemons):
@@ -55,20 +57,12 @@ def test_each_node_gets_its_rank_the_master_and_the_node_addresses(sshd, netns, 
 
 
 def test_one_node_failing_fails_the_run_and_stops_the_other(sshd, netns, tmp_path):
-    folder = tmp_path / "project"
-    folder.mkdir()
-    _, daemons = _cluster(sshd, netns, folder)
-    task = task_file(
-        folder,
-        "halfbroken",
-        [
-            "trap 'echo node $DSTACK_NODE_RANK stopped; exit 0' TERM",
-            'if [ "$DSTACK_NODE_RANK" = 1 ]; then echo failing; exit 7; fi',
-            "while true; do sleep 0.1; done",
-        ],
-        extra="nodes: 2\n",
-    )
-    proc = dstack("apply", "-f", str(task), "-y", cwd=folder)
+    commands = [
+        "trap 'echo node $DSTACK_NODE_RANK stopped; exit 0' TERM",
+        'if [ "$DSTACK_NODE_RANK" = 1 ]; then echo failing; exit 7; fi',
+        "while true; do sleep 0.1; done",
+    ]
+    daemons, proc = _run_on_cluster(sshd, netns, tmp_path, "halfbroken", commands)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     run = ps_json()["halfbroken"]
     assert (run["status"], run["termination_reason"]) == ("failed", "job_failed"), run

@@ -58,8 +58,12 @@ def test_the_job_sees_the_values_and_nothing_else_holds_them(project, home, tmp_
         dstack("ps", "-a", "-v", "--json"),
         dstack("ps", "-a", "-v"),
         dstack("logs", "sec"),
+        dstack("event", "--run", "sec"),
+        dstack("event"),
         dstack("secret", "list"),
     ]
+    events = outputs[-3].stdout
+    assert "sec" in events and "running" in events  # the run's transitions are listed
     for proc in outputs:
         assert proc.returncode == 0, (proc.args, proc.stderr)
         for value in (STORED, FROM_SHELL):

@@ -105,7 +105,10 @@ def test_fleets_and_instances_references(tmp_path):
         (None, "10.0.0.2", None),
         (None, None, 0),
     ]
-    assert not_run_yet(conf) == ["fleets", "instances"]
+    # this project's fleets and `instances` are used (placement); another project's are not
+    assert not_run_yet(conf) == ["fleets"]
+    mine = load(tmp_path, "type: task\ncommands: [ls]\nfleets: [mine]\n")
+    assert not_run_yet(mine) == []
 
 
 def test_schedule_one_cron_becomes_a_list_and_policies_are_kept(tmp_path):
