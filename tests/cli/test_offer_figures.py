@@ -60,7 +60,8 @@ def test_the_offer_shows_the_disk_its_stack_creates(tmp_path):
     )
     plan = runner.invoke(app, ["apply", "-f", str(task), "-b", "aws", "--dry-run"])
     assert plan.exit_code == 0, plan.output
-    row = next(line for line in plan.output.splitlines() if "t3.large" in line)
+    # the offers table's row (the Placement row above it names the instance type too)
+    row = next(line for line in plan.output.splitlines() if "t3.large" in line and "xCPU" in line)
     assert "2xCPU, 8GB, 8GB (disk)" in row  # the 8GB volume, not the 1GB asked
     assert "disk=8GB" in plan.output  # the stack's resource plan
     listed = runner.invoke(app, ["offer", "-f", str(task), "-b", "aws", "--json"])
