@@ -36,7 +36,7 @@ def wait_for_sshd(instance: Instance) -> None:
 def test_only_the_project_key_logs_in_as_the_image_user(boot, task_user_data, ssh_key):
     project_private, project_public = ssh_key("project")
     other_private, _ = ssh_key("someone-else")
-    instance = boot(task_user_data("type: task\ncommands:\n  - true\n", project_public))
+    instance = boot(task_user_data("type: task\ncommands:\n  - 'true'\n", project_public))
     wait_for_sshd(instance)
 
     allowed = ssh(instance, project_private, SSH_USER)
@@ -52,7 +52,7 @@ def test_only_the_project_key_logs_in_as_the_image_user(boot, task_user_data, ss
 
 def test_password_login_is_off(boot, task_user_data, ssh_key):
     _, public_key = ssh_key("project")
-    instance = boot(task_user_data("type: task\ncommands:\n  - true\n", public_key))
+    instance = boot(task_user_data("type: task\ncommands:\n  - 'true'\n", public_key))
     wait_for_sshd(instance)
 
     effective = instance.run(["/usr/sbin/sshd", "-T"]).stdout.lower().splitlines()

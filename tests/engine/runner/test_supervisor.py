@@ -186,7 +186,7 @@ def test_stop_with_another_reason(db, job, tmp_path):
     stop_job(job_dir, reason="interrupted_by_no_capacity")
     status = wait_for_exit(job_dir, WAIT)
     assert status.termination_reason == "interrupted_by_no_capacity"
-    assert get_job(db, job.id).status is JobStatus.FAILED
+    _wait_for_status(db, job.id, JobStatus.FAILED)  # the row follows the exit file
 
 
 def test_stop_after_the_end_says_so(db, job, tmp_path):
@@ -202,6 +202,7 @@ def test_max_duration_terminates_the_job(db, job, tmp_path):
     )
     status = wait_for_exit(job_dir, WAIT)
     assert (status.status, status.termination_reason) == ("terminated", "max_duration_exceeded")
+    _wait_for_status(db, job.id, JobStatus.TERMINATED)
     assert get_job(db, job.id).termination_reason is JobTerminationReason.MAX_DURATION_EXCEEDED
 
 
@@ -225,7 +226,7 @@ def test_a_job_stopped_before_its_supervisor_started_does_not_run(db, job, tmp_p
     status = wait_for_exit(job_dir, WAIT)
     assert status.status == "terminated"
     assert not (job_dir / "output.log").exists()
-    assert get_job(db, job.id).status is JobStatus.TERMINATED
+    _wait_for_status(db, job.id, JobStatus.TERMINATED)  # the row follows the exit file
 
 
 def test_kill_9_of_the_supervisor_kills_the_whole_job_and_fails_it(db, job, tmp_path):
@@ -300,7 +301,7 @@ def test_a_reused_pid_is_not_taken_for_the_supervisor(db, job, tmp_path):
     assert is_alive(me, process_token(me))
     assert not is_alive(me, "other-boot:12345")
     reconcile_jobs(db)
-    assert get_job(db, job.id).status is JobStatus.FAILED
+    _wait_for_status(db, job.id, JobStatus.FAILED)  # the row follows the exit file
 
 
 def test_reconcile_leaves_jobs_of_other_hosts_alone(db, job):
