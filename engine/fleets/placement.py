@@ -114,7 +114,7 @@ def pick_instances(
         live = [
             i
             for i in list_instances(state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY])
-            if i.fleet_id in ids and is_remote(i) and i.hostname
+            if i.fleet_id in ids and is_remote(i) and (i.hostname or i.internal_ip)
         ]
     selected = [i for i in live if _selected(i, configuration, fleets)]
     idle = [i for i in selected if i.id not in busy]

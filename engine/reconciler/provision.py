@@ -147,7 +147,12 @@ def abandoned_fleets(ctx: PassContext) -> None:
 def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
     """SSH answers with the project key and cloud-init has finished; FleetstackError with
     cloud-init's own error when it failed, or when the instance is not reachable in time."""
-    target = instance_target(instance)
+    try:
+        target = instance_target(instance)
+    except ValueError:
+        raise FleetstackError(
+            f"instance {instance.name}: its stack exported no address to reach it over SSH"
+        ) from None
     forget_host_key(target)  # a new machine: an earlier one at this address had another key
     log.say(f"waiting for {instance.name} ({target.name}): SSH, then cloud-init")
     deadline = time.monotonic() + float(os.environ.get(BOOT_TIMEOUT_ENV) or BOOT_TIMEOUT_SECONDS)
