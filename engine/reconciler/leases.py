@@ -9,6 +9,7 @@ hands out the renewals that are due and collects the ones that ended since the l
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ..state import InstanceRecord, list_instances
 from .context import PassContext
 
 RENEW_SECONDS = 60.0  # a lease is renewed at most this often (its deadline is 15 min)
+RENEW_ENV = "FLEETSTACK_LEASE_RENEW_SECONDS"  # another period (a test)
 WORKERS = 4
 RENEW_TIMEOUT_SECONDS = 30.0
 
@@ -31,7 +33,9 @@ RENEW_TIMEOUT_SECONDS = 30.0
 class LeaseKeeper:
     """Which instance was renewed when, and the renewals under way (one per reconciler)."""
 
-    renew_seconds: float = RENEW_SECONDS
+    renew_seconds: float = field(
+        default_factory=lambda: float(os.environ.get(RENEW_ENV) or RENEW_SECONDS)
+    )
     renewed: dict[str, float] = field(default_factory=dict)  # instance id -> monotonic time
     pending: dict[str, Future[None]] = field(default_factory=dict)
     _pool: ThreadPoolExecutor | None = None
