@@ -79,6 +79,9 @@ def provision_job(
                    error="the run's fleet has no stack to bring up")  # fmt: skip
         return
     log = ProvisionLog(Path(job.job_dir) if job.job_dir else None)
+    if job.status is JobStatus.TERMINATING or job.status.is_finished:
+        _stopped(ctx.state, job)
+        return
     me = os.getpid()
     job = update_job(ctx.state, job.id, supervisor_pid=me, supervisor_token=process_token(me),
                      supervisor_host=socket.gethostname())  # fmt: skip
@@ -102,7 +105,8 @@ def provision_job(
         return
     current = get_job(ctx.state, job.id)
     if current is None or current.status is not JobStatus.PROVISIONING:
-        return  # stopped meanwhile: the instance idles, and is released after idle_duration
+        _stopped(ctx.state, current)  # the instance idles, and is released after idle_duration
+        return
     log.say(f"starting the job on {instance.name} over SSH")
     started = start_job(ctx.state, run, job_num=job.job_num, submission_num=job.submission_num,
                         job=current, instance=instance)  # fmt: skip
@@ -239,6 +243,12 @@ def _instance_for(state: State, fleet: FleetRecord, node: int) -> InstanceRecord
         ):
             return instance
     return None
+
+
+def _stopped(state: State, job: JobRecord | None) -> None:
+    """A job stopped while its fleet came up ends as its stop asked (terminated)."""
+    if job is not None and job.status is JobStatus.TERMINATING:
+        finish_job(state, job.id, job.termination_reason or JobTerminationReason.TERMINATED_BY_USER)
 
 
 def _failed(
