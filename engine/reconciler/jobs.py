@@ -29,7 +29,7 @@ from ..state import (
 from ..state.claims import claim, release
 from ..state.models import JobRow
 from .context import PassContext
-from .provision import needs_provisioning, provision_job
+from .provision import fleet_is_up, needs_provisioning, provision_job
 from .provisioner import spawn_provisioner
 
 
@@ -82,6 +82,8 @@ def _start_one(ctx: PassContext, job_id: str) -> None:
 def _provision(ctx: PassContext, run: RunRecord, job: JobRecord) -> None:
     """Bring the run's fleet up and start the job on it: in a provisioner process (the
     server's way: the pass goes on), or in this pass with a stack engine a test gave."""
+    if job.job_num > 0 and not fleet_is_up(ctx.state, run):
+        return  # node 0's job brings the fleet up; the other nodes wait, `submitted`
     if ctx.driver_for is not None:
         provision_job(ctx, run, job, ctx.driver_for)
         return

@@ -30,7 +30,7 @@ from pathlib import Path
 from ..errors import FleetstackError
 from ..fleets.boot import OUTPUT_TAIL_COMMAND, STATUS_COMMAND, boot_error, parse_status
 from ..fleets.failover import Attempt, apply_attempts
-from ..fleets.for_run import Provision, provision_of
+from ..fleets.for_run import Provision, provision_of, with_node_addresses
 from ..fleets.lifecycle import FleetDriver, delete_fleet
 from ..models.fleets import FleetSpec
 from ..models.json import JSONObject
@@ -55,6 +55,7 @@ from ..state import (
     list_runs,
     set_job_status,
     update_job,
+    update_run,
 )
 from .context import PassContext
 
@@ -93,6 +94,7 @@ def provision_job(
         except FleetstackError as exc:
             _failed(ctx.state, job, provision, driver_for, log, str(exc))
             return
+    run = _with_fleet_addresses(ctx.state, run, fleet)
     instance = _instance_for(ctx.state, fleet, job.job_num)
     if instance is None:
         _failed(ctx.state, job, provision, driver_for, log,
@@ -113,6 +115,12 @@ def provision_job(
     if started.status.is_finished:
         ctx.report.errors.append(f"job {job.id} of {run.name}: {started.error}")
     ctx.report.jobs_started.append(job.id)
+
+
+def fleet_is_up(state: State, run: RunRecord) -> bool:
+    """Whether the run's fleet is active (brought up by node 0's job)."""
+    provision = provision_of(RunSpec.of(run.run_spec).provision)
+    return provision is not None and run_fleet(state, run, provision) is not None
 
 
 def run_fleet(state: State, run: RunRecord, provision: Provision) -> FleetRecord | None:
@@ -233,6 +241,23 @@ def _bring_up(
                           on_attempt=log.attempt, on_output=log.say,
                           idle_duration=provision.idle_duration,
                           applied_for=applied_for)  # fmt: skip
+
+
+def _with_fleet_addresses(state: State, run: RunRecord, fleet: FleetRecord) -> RunRecord:
+    """The run, its job's env naming the fleet's nodes (recorded once per fleet: every
+    node's job, and a retry on the same fleet, read it from the run)."""
+    spec = RunSpec.of(run.run_spec)
+    nodes = sorted(
+        (i for i in instances_of_fleet(state, fleet.id) if not i.status.is_finished),
+        key=lambda i: i.instance_num,
+    )
+    if spec.job is None or not nodes:
+        return run
+    job = with_node_addresses(spec.job, [i.internal_ip or i.hostname or "" for i in nodes])
+    if job == spec.job:
+        return run
+    spec.job = job
+    return update_run(state, run.id, run_spec=spec.model_dump(mode="json"))
 
 
 def _instance_for(state: State, fleet: FleetRecord, node: int) -> InstanceRecord | None:

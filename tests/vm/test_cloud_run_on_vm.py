@@ -134,3 +134,28 @@ def _in_machine(machine: str, argv: list[str]) -> subprocess.CompletedProcess[st
     )
     return subprocess.run(["nsenter", "-t", str(leader), "-a", "--", *argv],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def test_a_two_node_task_gets_a_fleet_of_two_and_each_node_knows_the_other(cli_engine, tmp_path):
+    project = _project(tmp_path)
+    task = project / "pair.dstack.yml"
+    task.write_text(
+        "type: task\nname: pair\nnodes: 2\nbackends: [aws]\nidle_duration: 10m\n"
+        "resources:\n  cpu: 2..\n  memory: 8GB..\ncommands:\n"
+        "  - echo rank=$DSTACK_NODE_RANK of=$DSTACK_NODES_NUM master=$DSTACK_MASTER_NODE_IP\n"
+        "  - echo ips=$(echo $DSTACK_NODES_IPS)\n"
+    )
+
+    ran = dstack(cli_engine, "apply", "-f", str(task), "-y")
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    [stack] = cli_engine.stacks()
+    records = sorted(cli_engine._read(stack), key=lambda r: r.resource)
+    ips = [r.ip for r in records]
+    assert len(ips) == 2 and ran.stderr.count("creating fleet pair") == 1
+    for rank in (0, 1):
+        assert f"[node {rank}] rank={rank} of=2 master={ips[0]}\n" in ran.stdout
+        assert f"[node {rank}] ips={ips[0]} {ips[1]}\n" in ran.stdout
+    deleted = dstack(cli_engine, "fleet", "delete", "pair", "-y")
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert cli_engine.stacks() == []
