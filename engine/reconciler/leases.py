@@ -75,7 +75,8 @@ def renew(instance: InstanceRecord) -> None:
     with Connection(instance_target(instance)) as conn:
         result = conn.run(RENEW_COMMAND, timeout=RENEW_TIMEOUT_SECONDS)
     if result.returncode != 0:
-        raise RuntimeError(result.stderr.strip() or f"exit status {result.returncode}")
+        said = result.stderr.decode(errors="replace").strip()
+        raise RuntimeError(said or f"exit status {result.returncode}")
 
 
 def _cloud_instances(ctx: PassContext) -> list[InstanceRecord]:
