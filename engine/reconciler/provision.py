@@ -9,7 +9,8 @@ fleet row and its stack name are written before `up` (engine/fleets/lifecycle.ap
 and the plan's offers are tried in turn while `up` finds no capacity
 (engine/fleets/failover.apply_attempts). Then the job's instance (node N of the fleet for
 job N) is waited for: SSH with the project key, then cloud-init's own verdict
-(engine/fleets/boot.py). The job is then started over SSH exactly as on an SSH fleet.
+(engine/fleets/boot.py). With an `image:`, the job is `pulling` while the image comes to
+the instance. The job is then started over SSH exactly as on an SSH fleet.
 
 Each step is written to the job's provision.log, which an attached `dstack apply` shows.
 A fleet whose provisioning failed is destroyed at once (nothing of a failed run is left
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import time
 from collections.abc import Callable
@@ -62,6 +64,7 @@ from .context import PassContext
 BOOT_TIMEOUT_ENV = "FLEETSTACK_BOOT_TIMEOUT"
 BOOT_TIMEOUT_SECONDS = 600.0  # SSH and cloud-init must answer within this after `up`
 _SSH_RETRY_SECONDS = 2.0
+PULL_TIMEOUT_SECONDS = 1800.0
 
 
 def needs_provisioning(run: RunRecord) -> bool:
@@ -105,8 +108,16 @@ def provision_job(
     except FleetstackError as exc:
         _failed(ctx.state, job, provision, driver_for, log, str(exc))
         return
+    job_spec = RunSpec.of(run.run_spec).job
+    if job_spec is not None and job_spec.image:
+        try:
+            pull_image(ctx.state, job, instance, job_spec.image, log)
+        except FleetstackError as exc:
+            finish_job(ctx.state, job.id, JobTerminationReason.CREATING_CONTAINER_ERROR,
+                       error=str(exc))  # fmt: skip
+            return
     current = get_job(ctx.state, job.id)
-    if current is None or current.status is not JobStatus.PROVISIONING:
+    if current is None or current.status not in (JobStatus.PROVISIONING, JobStatus.PULLING):
         _stopped(ctx.state, current)  # the instance idles, and is released after idle_duration
         return
     log.say(f"starting the job on {instance.name} over SSH")
@@ -187,6 +198,32 @@ def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
                 f"instance {instance.name} did not answer over SSH in time: {last}"
             )
         time.sleep(_SSH_RETRY_SECONDS)
+
+
+def pull_image(
+    state: State, job: JobRecord, instance: InstanceRecord, image: str, log: ProvisionLog
+) -> None:
+    """The job is `pulling` while its image comes to the instance (docker's own error when
+    it cannot); an image the instance has already is not pulled again."""
+    current = get_job(state, job.id)
+    if current is None or current.status is not JobStatus.PROVISIONING:
+        return  # stopped meanwhile
+    set_job_status(state, job.id, JobStatus.PULLING)
+    log.say(f"pulling {image} on {instance.name}")
+    quoted = shlex.quote(image)
+    command = (
+        "d=docker; $d info >/dev/null 2>&1 || d='sudo -n docker'; "
+        f"if $d image inspect {quoted} >/dev/null 2>&1; then echo present; "
+        f"else $d pull --quiet {quoted} 2>&1 && echo pulled; fi"
+    )
+    with Connection(instance_target(instance)) as conn:
+        result = conn.run(command, timeout=PULL_TIMEOUT_SECONDS)
+    said = result.text().strip().splitlines()
+    if result.returncode != 0:
+        raise FleetstackError(
+            f"pulling {image} on {instance.name} failed: {said[-1] if said else 'no output'}"
+        )
+    log.say(f"{image}: {'already on the instance' if said[-1:] == ['present'] else 'pulled'}")
 
 
 class ProvisionLog:

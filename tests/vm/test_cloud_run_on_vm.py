@@ -19,7 +19,7 @@ from fleetstack.templates.backstop import LEASE_PATH
 from tests.helpers import wait_for
 
 from . import host
-from .harness import SSH_USER, instances_dir, machine_running
+from .harness import LOCAL_IMAGE, SSH_USER, instances_dir, machine_running
 from .test_fleet_on_vm_engine import cli_engine, dstack
 
 __all__ = ["cli_engine"]  # the fixture, shared with the fleet tests
@@ -136,11 +136,12 @@ def _in_machine(machine: str, argv: list[str]) -> subprocess.CompletedProcess[st
                           capture_output=True, text=True, timeout=60)  # fmt: skip
 
 
-def test_a_two_node_task_gets_a_fleet_of_two_and_each_node_knows_the_other(cli_engine, tmp_path):
+def test_a_two_node_task_gets_a_fleet_of_two_whose_nodes_know_each_other(cli_engine, tmp_path):
     project = _project(tmp_path)
     task = project / "pair.dstack.yml"
     task.write_text(
-        "type: task\nname: pair\nnodes: 2\nbackends: [aws]\nidle_duration: 10m\n"
+        f"type: task\nname: pair\nnodes: 2\nbackends: [aws]\nidle_duration: 10m\n"
+        f"image: {LOCAL_IMAGE}\n"
         "resources:\n  cpu: 2..\n  memory: 8GB..\ncommands:\n"
         "  - echo rank=$DSTACK_NODE_RANK of=$DSTACK_NODES_NUM master=$DSTACK_MASTER_NODE_IP\n"
         "  - echo ips=$(echo $DSTACK_NODES_IPS)\n"
@@ -153,6 +154,9 @@ def test_a_two_node_task_gets_a_fleet_of_two_and_each_node_knows_the_other(cli_e
     records = sorted(cli_engine._read(stack), key=lambda r: r.resource)
     ips = [r.ip for r in records]
     assert len(ips) == 2 and ran.stderr.count("creating fleet pair") == 1
+    for node in ("pair-0", "pair-1"):  # each node's job is `pulling` while its image comes
+        assert f"pulling {LOCAL_IMAGE} on {node}" in ran.stderr
+    assert f"{LOCAL_IMAGE}: already on the instance" in ran.stderr
     for rank in (0, 1):
         assert f"[node {rank}] rank={rank} of=2 master={ips[0]}\n" in ran.stdout
         assert f"[node {rank}] ips={ips[0]} {ips[1]}\n" in ran.stdout
