@@ -17,6 +17,7 @@ tests/vm needs (root, systemd-nspawn, debootstrap; the bench's base is built onc
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -25,10 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 ENTRY = REPO / "tests" / "vm" / "dstack_vm.py"
 MARKER = "cloud-run-first-line"
 TASK = (
@@ -42,8 +43,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    from tests.vm.dstack_vm import BENCH_VAR, STATE_VAR
-    from tests.vm.harness import missing_pieces, open_bench, stop_machine
+    bench_module = _vm_module("harness")
+    entry = _vm_module("dstack_vm")
+    BENCH_VAR, STATE_VAR = entry.BENCH_VAR, entry.STATE_VAR  # noqa: N806 - its constants
+    missing_pieces, open_bench = bench_module.missing_pieces, bench_module.open_bench
+    stop_machine = bench_module.stop_machine
 
     reason = missing_pieces()
     if reason:
@@ -87,6 +91,16 @@ def main() -> None:
     low, high = min(reused), max(reused)
     print(f"(b) reused idle instance, apply -y -> first output line: median "
           f"{statistics.median(reused):.2f} s (min {low:.2f}, max {high:.2f})")  # fmt: skip
+
+
+def _vm_module(name: str) -> types.ModuleType:
+    """A module of tests/vm (a folder, not a package), as tests/vm/dstack_vm.py loads it."""
+    package = "fleetstack_vm_bench"
+    if package not in sys.modules:
+        module = types.ModuleType(package)
+        module.__path__ = [str(REPO / "tests" / "vm")]
+        sys.modules[package] = module
+    return importlib.import_module(f"{package}.{name}")
 
 
 def _apply(env: dict[str, str], project: Path, name: str) -> tuple[float, float, str]:
