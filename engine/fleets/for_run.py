@@ -55,8 +55,13 @@ def fleet_job(
     published as itself), the nodes' addresses added by with_node_addresses once it is up.
     `python:` without `image:` runs in dstack's base image for that Python, as in dstack;
     with neither, the job runs on the instance itself, as on an SSH fleet's host."""
-    placement = JobPlacement(code_dir=None, ports_as_container=True, node_addresses_known=False,
-                             nodes=nodes, default_image=configuration.python is not None)  # fmt: skip
+    placement = JobPlacement(
+        code_dir=None,
+        ports_as_container=True,
+        node_addresses_known=False,
+        nodes=nodes,
+        default_image=configuration.python is not None,
+    )
     return build_job(configuration, run_name=run_name, run_id=run_id, gpus=gpus,
                      placement=placement, secret_env=secret_env)  # fmt: skip
 

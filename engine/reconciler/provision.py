@@ -65,6 +65,7 @@ BOOT_TIMEOUT_ENV = "FLEETSTACK_BOOT_TIMEOUT"
 BOOT_TIMEOUT_SECONDS = 600.0  # SSH and cloud-init must answer within this after `up`
 _SSH_RETRY_SECONDS = 2.0
 PULL_TIMEOUT_SECONDS = 1800.0
+_UP_OR_GOING = (FleetStatus.ACTIVE, FleetStatus.TERMINATING)
 
 
 def needs_provisioning(run: RunRecord) -> bool:
@@ -145,11 +146,11 @@ def run_fleet(state: State, run: RunRecord, provision: Provision) -> FleetRecord
 def abandoned_fleets(ctx: PassContext) -> None:
     """Destroy the fleets created for runs that ended while their fleet was not active yet
     (a reconciler killed during `up`): no stack is left without a run that needs it."""
+    coming_up = [s for s in FleetStatus if not s.is_finished and s not in _UP_OR_GOING]
     waiting = [
         f
-        for f in list_fleets(ctx.state, include_finished=False)
-        if f.status not in (FleetStatus.ACTIVE, FleetStatus.TERMINATING)
-        and FleetSpec.of(f.spec).run_id is not None
+        for f in list_fleets(ctx.state, statuses=coming_up)
+        if FleetSpec.of(f.spec).run_id is not None
     ]
     if not waiting:
         return

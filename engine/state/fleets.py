@@ -6,6 +6,7 @@ row the reconciler can find and destroy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Required, TypedDict, Unpack
@@ -106,12 +107,18 @@ def get_fleet_by_name(
 
 
 def list_fleets(
-    state: State, *, include_finished: bool = False, project: str | None = None
+    state: State,
+    *,
+    include_finished: bool = False,
+    project: str | None = None,
+    statuses: Sequence[FleetStatus] | None = None,
 ) -> list[FleetRecord]:
-    """Fleets not deleted, oldest first."""
+    """Fleets not deleted (only those in `statuses`, when given), oldest first."""
     query = select(FleetRow).where(FleetRow.deleted.is_(False))
     if project is not None:
         query = query.where(FleetRow.project == project)
+    if statuses is not None:
+        query = query.where(FleetRow.status.in_([s.value for s in statuses]))
     if not include_finished:
         finished = [s.value for s in FleetStatus if s.is_finished]
         query = query.where(FleetRow.status.not_in(finished))
