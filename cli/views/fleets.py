@@ -12,8 +12,8 @@ from pydantic import JsonValue
 from ...engine.fleets.blocks import BLOCKS_BUSY_KEY, total_blocks
 from ...engine.fleets.lifecycle import release_at
 from ...engine.fleets.release import InstanceRelease, instance_releases
-from ...engine.state import InstanceRecord
 from ...engine.services.fleets import FleetListing
+from ...engine.state import InstanceRecord
 from .output import console as make_console
 from .output import redraw
 from .tables import print_table

@@ -52,8 +52,8 @@ class PartialRelease:
     """A fleet that goes down to `keep` nodes, releasing `released` (its highest-numbered)."""
 
     fleet: FleetRecord
-    keep: int
     released: list[InstanceRecord]
+    keep: int
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def partial_releases(state: State, *, now: datetime) -> list[PartialRelease]:
                 break
             due.append(instance)
         if due:
-            found.append(PartialRelease(fleet, len(live) - len(due), due[::-1]))
+            found.append(PartialRelease(fleet, due[::-1], keep=len(live) - len(due)))
     return found
 
 
