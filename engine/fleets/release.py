@@ -73,6 +73,9 @@ def partial_releases(state: State, *, now: datetime) -> list[PartialRelease]:
         spec = FleetSpec.of(summary.spec)
         if spec.idle_duration is None or spec.min_nodes <= 0 or spec.stack_spec is None:
             continue
+        window = timedelta(seconds=spec.idle_duration)
+        if summary.fleet_idle_since is not None and summary.fleet_idle_since + window > now:
+            continue  # an instance's idle time counts from the fleet's at the earliest
         fleet = get_fleet(state, summary.fleet_id)
         if fleet is None or fleet.stack_name is None:
             continue
