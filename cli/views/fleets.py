@@ -71,8 +71,8 @@ def fleet_json(item: FleetListing) -> dict[str, JsonValue]:
                 "ssh_user": i.ssh_user,
                 "blocks": total_blocks(i),
                 "blocks_busy": _blocks_busy(i),
-                "idle_since": _iso(each[i.id].idle_since) if i.id in each else None,
-                "released_at": _iso(each[i.id].released_at) if i.id in each else None,
+                "idle_since": _iso(each[i.id].idle_since if i.id in each else idle_since),
+                "released_at": _iso(each[i.id].released_at if i.id in each else released_at),
                 "kept": each[i.id].kept if i.id in each else "",
             }
             for i in item.instances

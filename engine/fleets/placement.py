@@ -221,11 +221,14 @@ def _fits_run(
 ) -> bool:
     """An SSH host by its resources; a cloud instance when its machine is one of the run's
     offers (or, in a fleet the run names, whatever it is: it was created for a fitting offer);
-    an instance split into blocks by the share the job would take."""
+    an instance split into blocks by the share the job would take (a cloud one, on a backend
+    of the run's offers: its whole machine is bigger than the offers for the share)."""
     total = total_blocks(instance)
     needed = blocks_for(instance, wanted) if total > 1 else None
     if needed is not None:
-        return fits(share(instance_resources(instance), total, needed), spec)
+        backends = {backend for backend, _, _ in machines}
+        on_backend = bool(instance.resources) or named or instance.backend in backends
+        return on_backend and fits(share(instance_resources(instance), total, needed), spec)
     if instance.resources:
         return fits(instance.resources, spec)
     machine = (instance.backend, instance.instance_type or "", instance.region or "")
