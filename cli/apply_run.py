@@ -2,7 +2,8 @@
 
 Attached, the job's output goes to stdout byte for byte as it is written, and the run's
 status changes (submitted -> running -> done) go to stderr, so `> out.txt` captures the
-job's output alone. The exit code is 0 when the run is done, 1 otherwise. Ctrl-C asks
+job's output alone. The exit code is 0 when the run is done, the task's own exit code when
+its commands failed, 1 otherwise. Ctrl-C asks
 whether to stop the run; "n" detaches and leaves it running. Killing this process in any
 way leaves the run going: the job belongs to its supervisor, not to the CLI.
 """
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..engine.models.durations import format_duration
-from ..engine.runner.jobfiles import EXIT_STATUS_FILE
+from ..engine.runner.jobfiles import EXIT_STATUS_FILE, PROVISION_LOG
 from ..engine.services.runs import AttachedRun, PortForward
 from ..engine.state import RunRecord
 from .server import need_server
@@ -82,6 +83,7 @@ class _Attached:
         self.first_offset = offset  # where the first job's output is shown from
         self.nodes: dict[int, NodeLog] = {}  # the jobs of a multi-node run, by node
         self.at_line_start = True
+        self.provision_offset = 0  # how much of the job's provision.log is shown
 
     def follow(self) -> int:
         next_refresh = 0.0
@@ -94,6 +96,7 @@ class _Attached:
             if now >= next_refresh or self._job_just_ended():
                 self.run = self.attached.refresh()
                 self._switch_job()
+                self._show_provisioning()
                 self._read_new_bytes()
                 self._show_status(self.run)
                 if self.run.status.is_finished:
@@ -166,6 +169,28 @@ class _Attached:
             first = self.job_id is None
             self.job_id, self.log_path = job.id, job.log_path
             self.offset = self.first_offset if first else 0
+            self.provision_offset = 0
+
+    def _show_provisioning(self) -> None:
+        """The lines the server writes while it brings the run's fleet up (provision.log)."""
+        from rich.markup import escape
+
+        if not self.log_path:
+            return
+        path = os.path.join(os.path.dirname(self.log_path), PROVISION_LOG)
+        try:
+            with open(path, "rb") as f:
+                f.seek(self.provision_offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        whole = data[: data.rfind(b"\n") + 1]
+        self.provision_offset += len(whole)
+        if whole and self.shown in (None, "submitted"):
+            self._print_status(self.run, "provisioning")  # the server is at it
+        for line in whole.decode(errors="replace").splitlines():
+            self._newline()
+            self.status.print(f"[dim]{escape(line)}[/dim]", highlight=False)
 
     def _read_new_bytes(self) -> None:
         if self.nodes:
@@ -230,7 +255,9 @@ class _Attached:
             return 0
         error = run.error or (run.termination_reason.value if run.termination_reason else "")
         print_error(f"run {run.name} {run.status.value}" + (f": {error}" if error else ""))
-        return 1
+        # the task's own exit code when its commands failed (the first failing node's)
+        codes = [j.exit_status for j in self.attached.latest_jobs() if j.exit_status]
+        return codes[0] if codes and 0 < codes[0] < 256 else 1
 
     def _newline(self) -> None:
         # Keep a status line off the end of a job line that has no newline yet.

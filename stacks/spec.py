@@ -48,6 +48,19 @@ class StackSpec:
         return {"owner": "fleetstack", "project": self.project, "fleet": self.fleet, **self.tags}
 
 
+def stack_spec_from_json(stored: dict[str, object]) -> StackSpec:
+    """The StackSpec of `dataclasses.asdict(spec)` after a JSON round trip (ports come back
+    as a list, tags as a dict of strings). Raises TypeError for a field it does not know."""
+    fields = {k: v for k, v in stored.items() if k not in ("ports", "tags")}
+    ports = stored.get("ports")
+    tags = stored.get("tags")
+    return StackSpec(
+        **fields,  # type: ignore[arg-type]
+        ports=tuple(int(p) for p in ports if isinstance(p, int)) if isinstance(ports, list) else (),
+        tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
+    )
+
+
 @dataclass(frozen=True)
 class StackRef:
     """One stack a state backend holds, with the fleet it was brought up for."""

@@ -11,7 +11,7 @@ fail the same way. The backend recognises its cloud's capacity errors
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ...stacks.offline import offline_plan
@@ -77,9 +77,30 @@ def apply_with_failover(
     """apply_fleet of `rp`, then of the plan's next offers while `up` fails for capacity; the
     fleet of the offer that worked. Raises the last error when every attempt failed.
     `applied_for(spec)` is what the fleet records it was applied from (engine/fleets/update.py)."""
-    offers = failover_offers(plan, rp.offer, limit=limit)
-    for number, offer in enumerate(offers, 1):
-        attempt = rp if offer == rp.offer else _resource_plan(plan, rp, offer, config)
+    attempts = [
+        rp if offer == rp.offer else _resource_plan(plan, rp, offer, config)
+        for offer in failover_offers(plan, rp.offer, limit=limit)
+    ]
+    return apply_attempts(state, attempts, driver_for=driver_for, on_attempt=on_attempt,
+                          on_output=on_output, idle_duration=idle_duration,
+                          min_nodes=min_nodes, applied_for=applied_for)  # fmt: skip
+
+
+def apply_attempts(
+    state: State,
+    attempts: Sequence[ResourcePlan],
+    *,
+    driver_for: Callable[[str], FleetDriver],
+    on_attempt: Callable[[Attempt], None],
+    on_output: Callable[[str], None] | None = None,
+    idle_duration: int | None = None,
+    min_nodes: int = 0,
+    applied_for: Callable[[StackSpec], JSONObject] | None = None,
+) -> FleetRecord:
+    """apply_fleet of each resource plan in turn while `up` fails for capacity (what the
+    failed up created is destroyed first); the fleet of the one that worked."""
+    for number, attempt in enumerate(attempts, 1):
+        offer = attempt.offer
         driver = driver_for(offer.backend)
         try:
             applied = applied_for(attempt.spec) if applied_for is not None else None
@@ -92,9 +113,9 @@ def apply_with_failover(
             on_attempt(Attempt(number, offer, _first_line(str(exc))))
             # what the failed up created is destroyed before another cloud or region is tried
             driver.destroy(attempt.spec.project, attempt.spec.fleet, offer.backend)
-            if number == len(offers):
+            if number == len(attempts):
                 raise FleetstackError(
-                    f"no capacity on the {len(offers)} offers tried "
+                    f"no capacity on the {len(attempts)} offers tried "
                     f"(the last said: {_first_line(str(exc))})"
                 ) from None
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...stacks.engine import DEFAULT_ENGINE, StackEngine, engine_named
 from ...stacks.errors import PulumiCLIMissing
@@ -30,6 +30,7 @@ from ..runner.keys import project_key
 from ..runs.jobs import build_job, instance_placement
 
 DEFAULT_PROJECT = "main"
+DEFAULT_RUN_IDLE_SECONDS = 300  # a fleet created for a run idles 5 min unless idle_duration says
 # Shown in a dry run's user-data when the project key has not been generated yet.
 KEY_PLACEHOLDER = "ssh-ed25519 AAAA-the-project-key-is-generated-on-apply fleetstack"
 
@@ -39,6 +40,15 @@ class OfferChoice:
     offer: Offer | None  # None: no offer, or no cloud offer has a stack program
     passed_over: list[PassedOver]
     runs_here: bool  # the offer is this machine: a local run, no stack
+
+
+def run_idle_duration(configuration: object) -> int | None:
+    """The idle_duration of a fleet created for a run: the run's own, 5 min when unset,
+    None for `off`."""
+    if "idle_duration" in getattr(configuration, "model_fields_set", set()):
+        value = getattr(configuration, "idle_duration", None)
+        return int(value) if isinstance(value, int) and value >= 0 else None
+    return DEFAULT_RUN_IDLE_SECONDS
 
 
 def min_nodes(nodes: int | FleetNodes | None) -> int:
@@ -108,14 +118,17 @@ def stack_spec_for(
         run_id = run_id or uuid.uuid4().hex
         nodes = configuration.nodes if isinstance(configuration, TaskConfiguration) else 1
         placement = instance_placement(INSTANCE_WORK_DIR, nodes=nodes, gpu_vendor=gpu_vendor)
-        job = build_job(
+        # The run's job decides the firewall's ports; the instance itself only gets ready:
+        # the job is started over SSH once the project copy is there (engine/fleets/for_run.py).
+        ports = build_job(
             configuration,
             run_name=plan.run_name,
             run_id=run_id,
             gpus=offer.gpu_count,
             placement=placement,
-            secret_env=plan.secret_env,  # values reach the job over SSH, never the user-data
-        )
+            secret_env=plan.secret_env,
+        ).ports
+        job = replace(build_job(None, run_name=plan.run_name, run_id=run_id, gpus=0), ports=ports)
     user_data = render_user_data(
         job,
         ssh_public_keys=[ssh_public_key],
@@ -123,9 +136,9 @@ def stack_spec_for(
         # an instance nobody looks after powers itself off (none for `idle_duration: off`,
         # nor for a fleet whose nodes.min keeps it: the reconciler never releases those)
         backstop=Backstop.for_idle_duration(
-            None
-            if isinstance(configuration, FleetConfiguration) and min_nodes(configuration.nodes)
-            else configuration.idle_duration
+            (None if min_nodes(configuration.nodes) else configuration.idle_duration)
+            if isinstance(configuration, FleetConfiguration)
+            else run_idle_duration(configuration)
         ),
     )
     backend_config = config.get(offer.backend) if config is not None else None

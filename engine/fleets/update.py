@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ...stacks.diff import StackDiff, compare, recreated
 from ...stacks.engine import StackEngine
 from ...stacks.offline import offline_plan
-from ...stacks.spec import StackSpec
+from ...stacks.spec import StackSpec, stack_spec_from_json
 from ..backends.config import BackendsConfig
 from ..config import FleetConfiguration
 from ..models.fleets import FleetSpec
@@ -174,15 +174,7 @@ def recorded_stack_spec(spec: FleetSpec) -> StackSpec | None:
     stored = spec.stack_spec
     if not isinstance(stored, dict):
         return None
-    fields = dict(stored)
-    ports = fields.get("ports")
-    tags = fields.get("tags")
-    stack = StackSpec(**{k: v for k, v in fields.items() if k not in ("ports", "tags")})  # type: ignore[arg-type]
-    return replace(
-        stack,
-        ports=tuple(int(p) for p in ports if isinstance(p, int)) if isinstance(ports, list) else (),
-        tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
-    )
+    return stack_spec_from_json(dict(stored))
 
 
 def _recorded_offer(offers: Sequence[Offer], spec: FleetSpec) -> Offer | None:

@@ -30,6 +30,7 @@ class FleetSpec(BaseModel):
     configuration: dict[str, JsonValue] | None = None
     config_digest: str | None = None
     stack_spec: dict[str, JsonValue] | None = None
+    run_id: str | None = None  # the run this fleet was created for (None: declared)
 
     @classmethod
     def of(cls, stored: dict[str, JsonValue] | None) -> FleetSpec:

@@ -31,6 +31,9 @@ class RunSpec(BaseModel):
     max_duration: int | None = None
     retry: RetrySpec | None = None
     offer: dict[str, JsonValue] | None = None  # Offer.to_json of the plan's chosen offer
+    # a fleet created for the run (engine/fleets/for_run.py): its name, idle_duration, and
+    # the stacks to try in turn; None when the run goes to this machine or a fleet's instance
+    provision: dict[str, JsonValue] | None = None
 
     @classmethod
     def of(cls, stored: dict[str, JsonValue] | None) -> RunSpec:

@@ -47,3 +47,13 @@ class PassContext:
     report: PassReport
     host: HostResources | None = None  # this machine's resources; None: detected
     touched_runs: set[str] = field(default_factory=set)  # runs whose jobs this pass moved
+
+    def drivers(self) -> Callable[[str], FleetDriver]:
+        """The stack engine of each backend: the one given, else config.yml's choice."""
+        if self.driver_for is not None:
+            return self.driver_for
+        from ..backends.config import load_backends_config
+        from ..fleets.stacks import stack_engine_for
+
+        config = load_backends_config()
+        return lambda cloud: stack_engine_for(cloud, config)

@@ -11,7 +11,7 @@ from ..backends.local.host import HostResources
 from ..fleets.lifecycle import FleetDriver
 from ..state import State
 from ..state.models import utcnow
-from . import fleets, jobs, runs
+from . import fleets, jobs, provision, runs
 from .context import Clock, PassContext, PassReport
 
 
@@ -47,4 +47,5 @@ class Reconciler:
         if ctx.touched_runs:
             runs.follow_jobs(ctx, only=sorted(ctx.touched_runs))
         fleets.release_idle(ctx)
+        provision.abandoned_fleets(ctx)
         return ctx.report

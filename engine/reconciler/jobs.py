@@ -27,6 +27,7 @@ from ..state import (
 from ..state.claims import claim, release
 from ..state.models import JobRow
 from .context import PassContext
+from .provision import needs_provisioning, provision_job
 
 
 def settle_ended(ctx: PassContext) -> None:
@@ -58,6 +59,9 @@ def _start_one(ctx: PassContext, job_id: str) -> None:
     instance = get_instance(ctx.state, job.instance_id) if job.instance_id else None
     if instance is not None:  # submit put this node on a host of a fleet (`fleets:`, SSH)
         _start(ctx, run, job, instance)
+        return
+    if needs_provisioning(run):  # a fleet created for the run, on a stack cloud
+        provision_job(ctx, run, job, ctx.drivers())
         return
     placed = place_job(ctx.state, run, host=ctx.host)
     if isinstance(placed, NoCapacity):

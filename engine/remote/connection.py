@@ -239,6 +239,25 @@ def _known_keys(target: SSHTarget) -> list[asyncssh.SSHKey]:
     return keys
 
 
+def forget_host_key(target: SSHTarget) -> None:
+    """Forget the recorded key of the target's address: a machine just created there is
+    met for the first time (a cloud reuses addresses of machines that are gone)."""
+    path = known_hosts_path()
+    try:
+        lines = path.read_text().splitlines(keepends=True)
+    except FileNotFoundError:
+        return
+    kept = [
+        line
+        for line in lines
+        if not (line.split() and target.known_hosts_name in line.split()[0].split(","))
+    ]
+    if len(kept) != len(lines):
+        partial = path.with_suffix(".partial")
+        partial.write_text("".join(kept))
+        partial.replace(path)
+
+
 def _record_host_key(target: SSHTarget, conn: asyncssh.SSHClientConnection) -> None:
     key = conn.get_server_host_key()
     if key is None:

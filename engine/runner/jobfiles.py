@@ -34,6 +34,7 @@ from ..paths import dstack_home
 LOG_FILE = "output.log"
 ENV_FILE = "job.env"  # the job's secret env values (engine/secrets writes it), 0600
 INDEX_FILE = "output.idx"
+PROVISION_LOG = "provision.log"  # what the server did to bring the run's fleet up
 EXIT_STATUS_FILE = "exit_status.json"
 PID_FILE = "supervisor.pid"
 SPEC_FILE = "supervisor.json"

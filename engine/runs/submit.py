@@ -13,9 +13,10 @@ supervisor writes (output.log...). Secret env values (stored secrets, `- NAME` e
 from the caller's environment) are digests in every row; their values are kept encrypted
 in the project's secret store under the run's id (engine/secrets) from before the run_spec
 is written until the run is deleted.
-A run that no idle instance takes runs on this machine when the plan's offer is local; a
-fleet created for a run on a cloud offer is not built yet (refused). The run's RunSpec
-(engine/models/runs.py) is written with the run row.
+A run that no idle instance takes runs on this machine when the plan's offer is local, and
+on a fleet created for the run when it is a stack cloud's: the run's `provision`
+(engine/fleets/for_run.py) names the fleet and the stacks to try, and the reconciler brings
+one up. The run's RunSpec (engine/models/runs.py) is written with the run row.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..backends.local.host import host_python
 from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
+from ..fleets.for_run import provision_for
 from ..fleets.placement import cluster_job, instance_offer, place_run
 from ..models.json import JSONObject
 from ..models.offers import Offer
@@ -38,11 +40,13 @@ from ..models.runs import RetrySpec, RunSpec
 from ..offers.match import find_offers
 from ..paths import dstack_home
 from ..runner.jobfiles import LOG_FILE
+from ..runner.keys import project_key
 from ..secrets.store import SecretStore
 from ..state import (
     RunRecord,
     State,
     create_run_with_jobs,
+    get_fleet_by_name,
     get_run_by_name,
     jobs_of_run,
     open_state,
@@ -75,7 +79,20 @@ def submit_run(
     state = state or open_state()
     # placement (engine/fleets/placement.py): idle instances of a live fleet, else the offer
     instances = place_run(state, plan)
-    offer = instance_offer(instances[0]) if instances else _local_offer(plan)
+    run_id = str(uuid.uuid4())
+    name = configuration.name
+    provision: JSONObject | None = None
+    if instances:
+        offer = instance_offer(instances[0])
+    elif (cloud := _stack_offer(plan)) is not None:
+        # a fleet created for the run: its stack, exactly as planned, is brought up by the
+        # reconciler (engine/reconciler/provision.py); the run takes the name the plan showed
+        offer, name = cloud, name or plan.run_name
+        key = project_key(dstack_home(), create=True).public_key
+        fleet = _fleet_name(state, name, run_id)
+        provision = provision_for(plan, fleet, ssh_public_key=key)
+    else:
+        offer = _local_offer(plan)
     if configuration.python is not None and configuration.image is None and not instances:
         _check_host_python(plan.configuration_path, configuration.python)
     config_path = Path(plan.configuration_path)
@@ -97,6 +114,7 @@ def submit_run(
             if retry
             else None,
             offer=offer.to_json(plan.requirements.nodes),
+            provision=provision,
         )
         # one job per node: on the instances placement chose (an SSH fleet's hosts), else
         # one job the reconciler places (node N's rank is added when it starts)
@@ -115,17 +133,16 @@ def submit_run(
             jobs.append(new)
         return run_spec.model_dump(mode="json"), jobs
 
-    replaced = get_run_by_name(state, configuration.name) if configuration.name else None
+    replaced = get_run_by_name(state, name) if name else None
     # The rows hold digests; the values go to the store before the rows exist, so the
     # reconciler never finds a run whose job.env values are not kept yet.
-    run_id = str(uuid.uuid4())
     store = SecretStore(DEFAULT_PROJECT)
     if plan.secret_values:
         store.set_run(run_id, dict(plan.secret_values))
     try:
         run, _jobs = create_run_with_jobs(
             state,
-            name=configuration.name,
+            name=name,
             run_id=run_id,
             build=build,
             configuration_path=str(config_path.resolve()),
@@ -143,6 +160,35 @@ def submit_run(
         # the retention rule (engine/runs/control.remove_run_files): a reused name's files go
         remove_run_files(replaced, jobs_of_run(state, replaced.id))
     return run
+
+
+def _stack_offer(plan: Plan) -> Offer | None:
+    """The plan's chosen offer when it is on a configured cloud with a stack program whose
+    engine runs here (FleetstackError with the fix when it does not: nothing is created)."""
+    from ...stacks.errors import StackError
+    from ..backends.config import load_backends_config
+    from ..fleets.stacks import stack_engine_for
+
+    offer = plan.chosen_offer
+    if offer is None or not offer.backend_configured:
+        return None
+    if not get_backend(offer.backend).supports(Capability.STACK):
+        return None
+    try:
+        stack_engine_for(offer.backend, load_backends_config()).ensure_ready()
+    except StackError as exc:
+        raise FleetstackError(
+            f"the run needs a fleet on {offer.backend} ({offer.instance_type}), and {exc}"
+        ) from None
+    return offer
+
+
+def _fleet_name(state: State, run_name: str, run_id: str) -> str:
+    """The run's name, or RUN-XXXXXX when a live fleet already has it."""
+    fleet = get_fleet_by_name(state, run_name)
+    if fleet is None or fleet.status.is_finished:
+        return run_name
+    return f"{run_name}-{run_id[:6]}"
 
 
 def _local_offer(plan: Plan) -> Offer:
@@ -163,8 +209,8 @@ def _local_offer(plan: Plan) -> Offer:
         instead = f"this machine cannot run it either: {local.empty_reason}"
     raise FleetstackError(
         f"{plan.requirements.resources.pretty()} is offered on {where}, and no idle instance of "
-        "a fleet fits it; creating a fleet for a run is not available yet (`type: fleet` "
-        f"creates one the run then reuses; `--dry-run` shows the stack); {instead}"
+        "a fleet fits it; a fleet is created for the run only on a configured backend "
+        f"(add it to {dstack_home() / 'config.yml'}; `--dry-run` shows the stack); {instead}"
     )
 
 

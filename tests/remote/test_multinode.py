@@ -63,7 +63,7 @@ def test_one_node_failing_fails_the_run_and_stops_the_other(sshd, netns, tmp_pat
         "while true; do sleep 0.1; done",
     ]
     daemons, proc = _run_on_cluster(sshd, netns, tmp_path, "halfbroken", commands)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 7, proc.stdout + proc.stderr  # the failing node's exit code
     run = ps_json()["halfbroken"]
     assert (run["status"], run["termination_reason"]) == ("failed", "job_failed"), run
     logs = [

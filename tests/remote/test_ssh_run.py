@@ -29,7 +29,7 @@ def test_a_task_runs_on_the_ssh_host_and_its_output_reaches_the_terminal(sshd, t
         ['echo "home=$HOME"', "cat data.txt", "echo rank=$DSTACK_NODE_RANK", "exit 3"],
     )
     proc = dstack("apply", "-f", str(task), "-y", cwd=folder)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # the task's exit code
     assert f"home={daemon.home}\nuploaded\nrank=0\n" in proc.stdout
     run = ps_json()["hello"]
     assert (run["status"], run["backend"]) == ("failed", "ssh")

@@ -58,7 +58,7 @@ def test_task_that_prints_and_exits_0(project, state):
 def test_exit_3_fails_the_run_and_the_cli(project, state):
     config = project(_config(commands=["echo before", "exit 3", "echo never"]))
     result = dstack("apply", "-f", str(config), "-y", cwd=config.parent)
-    assert result.returncode == 1
+    assert result.returncode == 3  # the task's exit code
     assert b"before\n" in result.stdout
     assert b"never" not in result.stdout
     assert "run job-t failed: exited (3)" in result.stderr.decode()

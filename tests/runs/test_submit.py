@@ -64,10 +64,13 @@ def _plan(path: Path, text: str, offers: list[Offer], run_args=()) -> Plan:
     )
 
 
-def test_a_cloud_offer_is_refused_with_the_way_to_run_locally(tmp_path, state):
+def test_a_cloud_offer_without_the_pulumi_cli_is_refused_with_the_fix(
+    tmp_path, state, monkeypatch
+):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `pulumi` binary
     plan = _plan(tmp_path / "a.dstack.yml", "type: task\ncommands: [echo]\n", [_offer("aws")])
     with pytest.raises(
-        FleetstackError, match="creating a fleet for a run is not available yet.*-b local"
+        FleetstackError, match="the run needs a fleet on aws .*the Pulumi CLI is needed"
     ):
         submit_run(plan, state=state)
     assert get_run_by_name(state, "a") is None

@@ -29,7 +29,7 @@ def test_a_gpu_this_machine_lacks_is_told_where_it_is_offered(project):
 def test_a_cloud_only_offer_that_fits_this_machine_suggests_it(project):
     message = apply(project, "commands: [echo hi]\nbackends: [aws]\n")
     assert "is offered on aws, and no idle instance of a fleet fits it" in message
-    assert "creating a fleet for a run is not available yet" in message
+    assert "a fleet is created for the run only on a configured backend" in message
     assert "run on this machine with `-b local`" in message
 
 

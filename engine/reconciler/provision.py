@@ -1,0 +1,263 @@
+"""The provisioning step: a submitted job of a run whose plan chose a stack cloud's offer.
+
+    provision_job(ctx, run, job)    # called by the jobs step for such a job
+
+The run's fleet (engine/fleets/for_run.py) is brought up once, by its first job: the job
+moves to `provisioning` with this process as its supervisor (a reconciler that dies here
+leaves a job the next pass settles as "supervisor vanished", then retried or failed), the
+fleet row and its stack name are written before `up` (engine/fleets/lifecycle.apply_fleet),
+and the plan's offers are tried in turn while `up` finds no capacity
+(engine/fleets/failover.apply_attempts). Then the job's instance (node N of the fleet for
+job N) is waited for: SSH with the project key, then cloud-init's own verdict
+(engine/fleets/boot.py). The job is then started over SSH exactly as on an SSH fleet.
+
+Each step is written to the job's provision.log, which an attached `dstack apply` shows.
+A fleet whose provisioning failed is destroyed at once (nothing of a failed run is left
+running); a run-created fleet whose run ended before its instances were ready is released
+by abandoned_fleets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import FleetstackError
+from ..fleets.boot import OUTPUT_TAIL_COMMAND, STATUS_COMMAND, boot_error, parse_status
+from ..fleets.failover import Attempt, apply_attempts
+from ..fleets.for_run import Provision, provision_of
+from ..fleets.lifecycle import FleetDriver, delete_fleet
+from ..models.fleets import FleetSpec
+from ..models.json import JSONObject
+from ..models.runs import RunSpec
+from ..models.statuses import FleetStatus, InstanceStatus, JobStatus, JobTerminationReason
+from ..remote.connection import Connection, SSHError, forget_host_key
+from ..remote.start import instance_target
+from ..runner.jobfiles import PROVISION_LOG
+from ..runner.supervisor import process_token
+from ..runs.starter import start_job
+from ..state import (
+    FleetRecord,
+    InstanceRecord,
+    JobRecord,
+    RunRecord,
+    State,
+    finish_job,
+    get_fleet_by_name,
+    get_job,
+    instances_of_fleet,
+    list_fleets,
+    list_runs,
+    set_job_status,
+    update_job,
+)
+from .context import PassContext
+
+BOOT_TIMEOUT_ENV = "FLEETSTACK_BOOT_TIMEOUT"
+BOOT_TIMEOUT_SECONDS = 600.0  # SSH and cloud-init must answer within this after `up`
+_SSH_RETRY_SECONDS = 2.0
+
+
+def needs_provisioning(run: RunRecord) -> bool:
+    return RunSpec.of(run.run_spec).provision is not None
+
+
+def provision_job(
+    ctx: PassContext, run: RunRecord, job: JobRecord, driver_for: Callable[[str], FleetDriver]
+) -> None:
+    """Bring up the run's fleet when it has none yet, wait for the job's instance, start the
+    job on it over SSH. A failure ends the job with the reason (no capacity: the run's
+    retry decides)."""
+    provision = provision_of(RunSpec.of(run.run_spec).provision)
+    if provision is None or not provision.attempts:
+        finish_job(ctx.state, job.id, JobTerminationReason.EXECUTOR_ERROR,
+                   error="the run's fleet has no stack to bring up")  # fmt: skip
+        return
+    log = ProvisionLog(Path(job.job_dir) if job.job_dir else None)
+    me = os.getpid()
+    job = update_job(ctx.state, job.id, supervisor_pid=me, supervisor_token=process_token(me),
+                     supervisor_host=socket.gethostname())  # fmt: skip
+    job = set_job_status(ctx.state, job.id, JobStatus.PROVISIONING)
+    fleet = run_fleet(ctx.state, run, provision)
+    if fleet is None:
+        try:
+            fleet = _bring_up(ctx.state, run, provision, driver_for, log)
+        except FleetstackError as exc:
+            _failed(ctx.state, job, provision, driver_for, log, str(exc))
+            return
+    instance = _instance_for(ctx.state, fleet, job.job_num)
+    if instance is None:
+        _failed(ctx.state, job, provision, driver_for, log,
+                f"fleet {fleet.name} has no node {job.job_num}")  # fmt: skip
+        return
+    try:
+        wait_until_ready(instance, log)
+    except FleetstackError as exc:
+        _failed(ctx.state, job, provision, driver_for, log, str(exc))
+        return
+    current = get_job(ctx.state, job.id)
+    if current is None or current.status is not JobStatus.PROVISIONING:
+        return  # stopped meanwhile: the instance idles, and is released after idle_duration
+    log.say(f"starting the job on {instance.name} over SSH")
+    started = start_job(ctx.state, run, job_num=job.job_num, submission_num=job.submission_num,
+                        job=current, instance=instance)  # fmt: skip
+    if started.status.is_finished:
+        ctx.report.errors.append(f"job {job.id} of {run.name}: {started.error}")
+    ctx.report.jobs_started.append(job.id)
+
+
+def run_fleet(state: State, run: RunRecord, provision: Provision) -> FleetRecord | None:
+    """The run's active fleet (brought up by an earlier job or submission of the run)."""
+    fleet = get_fleet_by_name(state, provision.fleet)
+    if fleet is None or fleet.status is not FleetStatus.ACTIVE:
+        return None
+    return fleet if FleetSpec.of(fleet.spec).run_id == run.id else None
+
+
+def abandoned_fleets(ctx: PassContext) -> None:
+    """Destroy the fleets created for runs that ended while their fleet was not active yet
+    (a reconciler killed during `up`): no stack is left without a run that needs it."""
+    waiting = [
+        f
+        for f in list_fleets(ctx.state, include_finished=False)
+        if f.status not in (FleetStatus.ACTIVE, FleetStatus.TERMINATING)
+        and FleetSpec.of(f.spec).run_id is not None
+    ]
+    if not waiting:
+        return
+    live_runs = {r.id for r in list_runs(ctx.state, include_finished=False)}
+    driver_for = ctx.drivers()
+    for fleet in waiting:
+        if FleetSpec.of(fleet.spec).run_id in live_runs:
+            continue
+        try:
+            delete_fleet(ctx.state, fleet.name, driver_for=driver_for, project=fleet.project,
+                         reason="its run ended before the fleet was ready")  # fmt: skip
+        except FleetstackError as exc:
+            ctx.report.errors.append(str(exc))
+            continue
+        ctx.report.fleets_released.append(fleet.name)
+
+
+def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
+    """SSH answers with the project key and cloud-init has finished; FleetstackError with
+    cloud-init's own error when it failed, or when the instance is not reachable in time."""
+    target = instance_target(instance)
+    forget_host_key(target)  # a new machine: an earlier one at this address had another key
+    log.say(f"waiting for {instance.name} ({target.name}): SSH, then cloud-init")
+    deadline = time.monotonic() + float(os.environ.get(BOOT_TIMEOUT_ENV) or BOOT_TIMEOUT_SECONDS)
+    last = ""
+    while True:
+        try:
+            with Connection(target) as conn:
+                remaining = max(1.0, deadline - time.monotonic())
+                result = conn.run(STATUS_COMMAND, timeout=remaining)
+                status = parse_status(result.stdout)
+                if status.failed:
+                    tail = conn.run(OUTPUT_TAIL_COMMAND, timeout=30.0).stdout
+                    raise FleetstackError(boot_error(instance.name, status, tail))
+                log.say(f"{instance.name} is ready (cloud-init: {status.status})")
+                return
+        except SSHError as exc:
+            last = str(exc)
+        if time.monotonic() >= deadline:
+            raise FleetstackError(
+                f"instance {instance.name} did not answer over SSH in time: {last}"
+            )
+        time.sleep(_SSH_RETRY_SECONDS)
+
+
+class ProvisionLog:
+    """The job's provision.log: one line per step, with the seconds since provisioning began."""
+
+    def __init__(self, job_dir: Path | None) -> None:
+        self.path = job_dir / PROVISION_LOG if job_dir is not None else None
+        self.started = time.monotonic()
+
+    def say(self, line: str) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        elapsed = time.monotonic() - self.started
+        with open(self.path, "a") as f:
+            f.write(f"[{elapsed:6.1f}s] {line.rstrip()}\n")
+
+    def attempt(self, attempt: Attempt) -> None:
+        offer = attempt.offer
+        where = f"{offer.backend} {offer.region} {offer.instance_type}"
+        if attempt.error is None:
+            self.say(f"attempt {attempt.number}: {where}: up")
+        else:
+            self.say(f"attempt {attempt.number}: {where}: {attempt.error}; trying the next offer")
+
+
+def _bring_up(
+    state: State,
+    run: RunRecord,
+    provision: Provision,
+    driver_for: Callable[[str], FleetDriver],
+    log: ProvisionLog,
+) -> FleetRecord:
+    first = provision.attempts[0]
+    taken = get_fleet_by_name(state, provision.fleet)
+    if (
+        taken is not None
+        and not taken.status.is_finished
+        and (FleetSpec.of(taken.spec).run_id != run.id)
+    ):
+        raise FleetstackError(
+            f"a fleet named {provision.fleet} was created after the run was submitted; "
+            "apply the run again (its fleet then gets another name)"
+        )
+    log.say(f"creating fleet {provision.fleet} for run {run.name}: stack {first.spec.stack_name}")
+
+    def applied_for(spec: object) -> JSONObject:
+        stack = json.loads(json.dumps(asdict(spec)))  # type: ignore[call-overload]
+        return {"run_id": run.id, "stack_spec": stack}
+
+    return apply_attempts(state, provision.attempts, driver_for=driver_for,
+                          on_attempt=log.attempt, on_output=log.say,
+                          idle_duration=provision.idle_duration,
+                          applied_for=applied_for)  # fmt: skip
+
+
+def _instance_for(state: State, fleet: FleetRecord, node: int) -> InstanceRecord | None:
+    for instance in instances_of_fleet(state, fleet.id):
+        if instance.instance_num == node and instance.status in (
+            InstanceStatus.IDLE,
+            InstanceStatus.BUSY,
+        ):
+            return instance
+    return None
+
+
+def _failed(
+    state: State,
+    job: JobRecord,
+    provision: Provision,
+    driver_for: Callable[[str], FleetDriver],
+    log: ProvisionLog,
+    error: str,
+) -> None:
+    """End the job with `error`; destroy the run's fleet, so nothing of it keeps running."""
+    first_line = error.strip().splitlines()[0] if error.strip() else error
+    log.say(f"provisioning failed: {error}")
+    fleet = get_fleet_by_name(state, provision.fleet)
+    ours = fleet is not None and FleetSpec.of(fleet.spec).run_id == job.run_id
+    if fleet is not None and ours and not fleet.status.is_finished:
+        try:
+            delete_fleet(state, fleet.name, driver_for=driver_for, project=fleet.project,
+                         reason="provisioning failed")  # fmt: skip
+        except FleetstackError as exc:
+            log.say(f"destroying fleet {fleet.name} failed: {exc}")
+    reason = (
+        JobTerminationReason.FAILED_TO_START_DUE_TO_NO_CAPACITY
+        if first_line.startswith("no capacity")
+        else JobTerminationReason.EXECUTOR_ERROR
+    )
+    finish_job(state, job.id, reason, error=f"provisioning failed: {first_line}")
