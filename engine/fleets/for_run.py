@@ -62,13 +62,14 @@ def provision_of(stored: JSONObject | None) -> Provision | None:
     if not isinstance(stored, dict) or not isinstance(stored.get("fleet"), str):
         return None
     attempts = []
-    for item in stored.get("attempts") or []:
+    listed = stored.get("attempts")
+    for item in listed if isinstance(listed, list) else []:
         if not isinstance(item, dict):
             continue
         offer, stack = item.get("offer"), item.get("stack")
         if not isinstance(offer, dict) or not isinstance(stack, dict):
             continue
-        spec = stack_spec_from_json(stack)
+        spec = stack_spec_from_json(dict(stack))
         reason = "planned at submit"
         attempts.append(
             ResourcePlan(offer_from_json(offer), spec, offline_plan(spec), "offline", reason)

@@ -17,15 +17,12 @@ A fleet with nodes.min 0 is released whole (engine/fleets/lifecycle.py idle_flee
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from pydantic import TypeAdapter
-
 from ...stacks.errors import StackError
-from ...stacks.spec import StackSpec
+from ...stacks.spec import StackSpec, stack_spec_from_json
 from ..errors import FleetstackError
 from ..models.fleets import FleetSpec
 from ..models.json import JSONValue
@@ -160,9 +157,7 @@ def instance_releases(
 
 def stack_spec_of(stored: dict[str, JSONValue], *, nodes: int) -> StackSpec:
     """The StackSpec a fleet was applied with (FleetSpec.stack_spec), with `nodes` nodes."""
-    names = {f.name for f in dataclasses.fields(StackSpec)}
-    fields = {k: v for k, v in stored.items() if k in names} | {"nodes": nodes}
-    return TypeAdapter(StackSpec).validate_python(fields)  # lists back to tuples (ports)
+    return replace(stack_spec_from_json(dict(stored)), nodes=nodes)
 
 
 def _since(fleet: FleetRecord, instance: InstanceRecord) -> datetime | None:

@@ -157,9 +157,9 @@ def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
             with Connection(target) as conn:
                 remaining = max(1.0, deadline - time.monotonic())
                 result = conn.run(STATUS_COMMAND, timeout=remaining)
-                status = parse_status(result.stdout)
+                status = parse_status(result.text())
                 if status.failed:
-                    tail = conn.run(OUTPUT_TAIL_COMMAND, timeout=30.0).stdout
+                    tail = conn.run(OUTPUT_TAIL_COMMAND, timeout=30.0).text()
                     raise FleetstackError(boot_error(instance.name, status, tail))
                 log.say(f"{instance.name} is ready (cloud-init: {status.status})")
                 return
