@@ -111,7 +111,7 @@ def pick_instances(
         live = [
             i
             for i in list_instances(state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY])
-            if i.fleet_id in ids and is_remote(i) and i.hostname
+            if i.fleet_id in ids and is_remote(i) and (i.hostname or i.internal_ip)
         ]
         held = holdings(state, live)
     wanted = requested(configuration.model_dump(mode="json"))

@@ -6,14 +6,10 @@ fleet `terminating` and the next pass destroys it again: destroy is idempotent).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ..backends.config import load_backends_config
 from ..errors import FleetstackError
 from ..fleets.blocks import BLOCKS_BUSY_KEY, Holding, held_count, holdings, total_blocks
-from ..fleets.lifecycle import FleetDriver, idle_fleets, reap_idle_fleets
+from ..fleets.lifecycle import idle_fleets, reap_idle_fleets
 from ..fleets.release import partial_releases, release_partially
-from ..fleets.stacks import stack_engine_for
 from ..models.statuses import InstanceStatus
 from ..state import (
     FleetStatus,
@@ -88,7 +84,7 @@ def release_idle(ctx: PassContext) -> None:
     try:
         for shrink in (p for p in partial if p.fleet.id in ids):
             try:
-                release_partially(ctx.state, shrink, driver_for=_driver_for(ctx))
+                release_partially(ctx.state, shrink, driver_for=ctx.drivers())
             except FleetstackError as exc:
                 ctx.report.errors.append(str(exc))
                 continue
@@ -97,19 +93,10 @@ def release_idle(ctx: PassContext) -> None:
         if not mine:
             return
         try:
-            released = reap_idle_fleets(
-                ctx.state, driver_for=_driver_for(ctx), now=ctx.now, due=mine
-            )
+            released = reap_idle_fleets(ctx.state, driver_for=ctx.drivers(), now=ctx.now, due=mine)
         except FleetstackError as exc:
             ctx.report.errors.append(str(exc))
             return
         ctx.report.fleets_released += released
     finally:
         release(ctx.state, FleetRow, ids, ctx.owner)
-
-
-def _driver_for(ctx: PassContext) -> Callable[[str], FleetDriver]:
-    if ctx.driver_for is not None:
-        return ctx.driver_for
-    config = load_backends_config()
-    return lambda cloud: stack_engine_for(cloud, config)
