@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..engine.models.durations import format_duration
 from ..engine.runner.jobfiles import EXIT_STATUS_FILE, PROVISION_LOG
 from ..engine.services.runs import AttachedRun, PortForward
-from ..engine.state import RunRecord
+from ..engine.state import JobRecord, RunRecord
 from .server import need_server
 from .views.output import print_error, status_console
 
@@ -83,7 +83,8 @@ class _Attached:
         self.first_offset = offset  # where the first job's output is shown from
         self.nodes: dict[int, NodeLog] = {}  # the jobs of a multi-node run, by node
         self.at_line_start = True
-        self.provision_offset = 0  # how much of the job's provision.log is shown
+        self.latest: list[JobRecord] = []  # the run's latest jobs, one per node
+        self.provision_offsets: dict[str, int] = {}  # how much of each provision.log is shown
 
     def follow(self) -> int:
         next_refresh = 0.0
@@ -153,6 +154,7 @@ class _Attached:
         """Follow the run's latest job submission (a retry starts a new one); every node's
         job of a multi-node run, each line prefixed with its node."""
         jobs = self.attached.latest_jobs()
+        self.latest = jobs
         if len(jobs) > 1:
             for node in jobs:
                 self.nodes.setdefault(node.job_num, NodeLog(node.log_path))
@@ -169,28 +171,30 @@ class _Attached:
             first = self.job_id is None
             self.job_id, self.log_path = job.id, job.log_path
             self.offset = self.first_offset if first else 0
-            self.provision_offset = 0
 
     def _show_provisioning(self) -> None:
-        """The lines the server writes while it brings the run's fleet up (provision.log)."""
+        """The lines the server writes while it brings the run's fleet up: each node's job
+        has its provision.log."""
         from rich.markup import escape
 
-        if not self.log_path:
-            return
-        path = os.path.join(os.path.dirname(self.log_path), PROVISION_LOG)
-        try:
-            with open(path, "rb") as f:
-                f.seek(self.provision_offset)
-                data = f.read()
-        except FileNotFoundError:
-            return
-        whole = data[: data.rfind(b"\n") + 1]
-        self.provision_offset += len(whole)
-        if whole and self.shown in (None, "submitted"):
-            self._print_status(self.run, "provisioning")  # the server is at it
-        for line in whole.decode(errors="replace").splitlines():
-            self._newline()
-            self.status.print(f"[dim]{escape(line)}[/dim]", highlight=False)
+        for job in self.latest:
+            if not job.log_path:
+                continue
+            path = os.path.join(os.path.dirname(job.log_path), PROVISION_LOG)
+            offset = self.provision_offsets.get(path, 0)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    data = f.read()
+            except FileNotFoundError:
+                continue
+            whole = data[: data.rfind(b"\n") + 1]
+            self.provision_offsets[path] = offset + len(whole)
+            if whole and self.shown in (None, "submitted"):
+                self._print_status(self.run, "provisioning")  # the server is at it
+            for line in whole.decode(errors="replace").splitlines():
+                self._newline()
+                self.status.print(f"[dim]{escape(line)}[/dim]", highlight=False)
 
     def _read_new_bytes(self) -> None:
         if self.nodes:

@@ -22,7 +22,12 @@ def server_command(
     port: int | None = typer.Option(None, "--port", help="Reserved for the later HTTP API"),
     stop: bool = typer.Option(False, "--stop", help="Stop the server of this state database"),
     background: bool = typer.Option(False, daemon.BACKGROUND_FLAG, hidden=True),
+    provision: str | None = typer.Option(None, "--provision", hidden=True),
 ) -> None:
+    if provision is not None:  # the server's provisioner of one job (engine/reconciler)
+        from ..engine.reconciler.provisioner import provisioner_main
+
+        raise typer.Exit(provisioner_main(provision))
     if stop:
         pid = daemon.stop_server()
         print("No fleetstack server runs for this database." if pid is None else

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -48,7 +49,7 @@ class StackSpec:
         return {"owner": "fleetstack", "project": self.project, "fleet": self.fleet, **self.tags}
 
 
-def stack_spec_from_json(stored: dict[str, object]) -> StackSpec:
+def stack_spec_from_json(stored: Mapping[str, object]) -> StackSpec:
     """The StackSpec of `dataclasses.asdict(spec)` after a JSON round trip (ports come back
     as a list, tags as a dict of strings). Raises TypeError for a field it does not know."""
     fields = {k: v for k, v in stored.items() if k not in ("ports", "tags")}

@@ -32,7 +32,9 @@ CONFIG_PATH = "/etc/fleetstack/backstop.conf"
 SCRIPT_PATH = "/opt/fleetstack/backstop.sh"
 TIMER_UNIT = "fleetstack-backstop.timer"
 SERVICE_UNIT = "fleetstack-backstop.service"
-RENEW_COMMAND = f"mkdir -p {STATE_DIR} && touch {LEASE_PATH}"  # what a reconciler runs
+START_LEASE_COMMAND = f"mkdir -p {STATE_DIR} && touch {LEASE_PATH}"  # at boot, as root
+# what a reconciler runs over SSH, as the instance's SSH user (sudo on cloud images)
+RENEW_COMMAND = f"touch {LEASE_PATH} 2>/dev/null || sudo -n touch {LEASE_PATH}"
 
 MARGIN_SECONDS = 300
 LEASE_SECONDS = 900
@@ -93,7 +95,7 @@ class Backstop:
     def runcmd(self) -> list[list[str]]:
         """cloud-init runcmd entries (after `systemctl daemon-reload`): lease, then timer."""
         return [
-            ["sh", "-c", RENEW_COMMAND],  # the lease counts from the boot
+            ["sh", "-c", START_LEASE_COMMAND],  # the lease counts from the boot
             ["systemctl", "enable", "--now", TIMER_UNIT],
         ]
 

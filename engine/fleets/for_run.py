@@ -18,14 +18,17 @@ over SSH only. So a job has one status, one log and one exit code wherever it ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 from ...stacks.offline import offline_plan
 from ...stacks.spec import stack_spec_from_json
-from ..config import FleetConfiguration
+from ..config import FleetConfiguration, ServiceConfiguration, TaskConfiguration
+from ..models.jobs import JobSpec
 from ..models.json import JSONObject, JSONValue
 from ..models.offers import Offer
 from ..models.plan import Plan, ResourcePlan
+from ..runs.jobs import JobPlacement, build_job
 from .failover import failover_offers
 from .stacks import run_idle_duration, stack_spec_for
 
@@ -37,6 +40,30 @@ class Provision:
     fleet: str
     idle_duration: int | None  # seconds; None: `off`, never released for being idle
     attempts: list[ResourcePlan]
+
+
+def fleet_job(
+    configuration: TaskConfiguration | ServiceConfiguration,
+    run_name: str,
+    run_id: str,
+    gpus: int,
+    *,
+    nodes: int,
+    secret_env: Sequence[str] = (),
+) -> JobSpec:
+    """The job of a run on a fleet created for it: on instances (each container port
+    published as itself), the nodes' addresses added by with_node_addresses once it is up."""
+    placement = JobPlacement(code_dir=None, ports_as_container=True, node_addresses_known=False,
+                             nodes=nodes)  # fmt: skip
+    return build_job(configuration, run_name=run_name, run_id=run_id, gpus=gpus,
+                     placement=placement, secret_env=secret_env)  # fmt: skip
+
+
+def with_node_addresses(job: JobSpec, addresses: Sequence[str]) -> JobSpec:
+    """`job` with DSTACK_MASTER_NODE_IP (the first node's) and DSTACK_NODES_IPS (one a line)."""
+    env = {**job.env, "DSTACK_MASTER_NODE_IP": addresses[0],
+           "DSTACK_NODES_IPS": "\n".join(addresses)}  # fmt: skip
+    return replace(job, env=env)
 
 
 def provision_for(plan: Plan, fleet: str, *, ssh_public_key: str) -> JSONObject:

@@ -21,6 +21,8 @@ from ..models.fleets import FleetSpec
 from ..state import FleetStatus, State, list_fleets, list_runs, open_state
 from . import daemon
 from .core import Reconciler
+from .leases import LeaseKeeper
+from .sweep import OrphanSweeper
 
 POLL_SECONDS = 1.0
 IDLE_EXIT_SECONDS = 60.0
@@ -48,10 +50,12 @@ def serve(url: str | None = None, *, background: bool = False) -> int:
             return 0  # another command started one at the same moment: it does the work
         pid = daemon.running_server(url)
         raise FleetstackError(f"a fleetstack server already runs for {url} (pid {pid})")
+    leases = LeaseKeeper()
     try:
         _log(f"reconciling {url} (pid {os.getpid()})")
         state = open_state(url)
-        reconciler = Reconciler(state)
+        reconciler = Reconciler(state, leases=leases)
+        sweeper = OrphanSweeper.from_environment(_log)
         warm_up()
         quiet_since = time.monotonic()
         while not _Flags.stop:
@@ -61,6 +65,7 @@ def serve(url: str | None = None, *, background: bool = False) -> int:
                     _log(error)
                 if report.moved:
                     _log(_summary(report.__dict__))
+                sweeper.maybe_sweep()
             except Exception as exc:  # noqa: BLE001 - a failed pass is retried, never fatal
                 _log(f"pass failed: {exc!r}")
             if _has_work(state):
@@ -74,6 +79,7 @@ def serve(url: str | None = None, *, background: bool = False) -> int:
                 while os.read(wake_r, 512):
                     pass
     finally:
+        leases.close()
         daemon.release(url, fd)
     _log("stopped")
     return 0

@@ -9,7 +9,8 @@ fleet row and its stack name are written before `up` (engine/fleets/lifecycle.ap
 and the plan's offers are tried in turn while `up` finds no capacity
 (engine/fleets/failover.apply_attempts). Then the job's instance (node N of the fleet for
 job N) is waited for: SSH with the project key, then cloud-init's own verdict
-(engine/fleets/boot.py). The job is then started over SSH exactly as on an SSH fleet.
+(engine/fleets/boot.py). With an `image:`, the job is `pulling` while the image comes to
+the instance. The job is then started over SSH exactly as on an SSH fleet.
 
 Each step is written to the job's provision.log, which an attached `dstack apply` shows.
 A fleet whose provisioning failed is destroyed at once (nothing of a failed run is left
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import time
 from collections.abc import Callable
@@ -30,7 +32,7 @@ from pathlib import Path
 from ..errors import FleetstackError
 from ..fleets.boot import OUTPUT_TAIL_COMMAND, STATUS_COMMAND, boot_error, parse_status
 from ..fleets.failover import Attempt, apply_attempts
-from ..fleets.for_run import Provision, provision_of
+from ..fleets.for_run import Provision, provision_of, with_node_addresses
 from ..fleets.lifecycle import FleetDriver, delete_fleet
 from ..models.fleets import FleetSpec
 from ..models.json import JSONObject
@@ -55,12 +57,14 @@ from ..state import (
     list_runs,
     set_job_status,
     update_job,
+    update_run,
 )
 from .context import PassContext
 
 BOOT_TIMEOUT_ENV = "FLEETSTACK_BOOT_TIMEOUT"
 BOOT_TIMEOUT_SECONDS = 600.0  # SSH and cloud-init must answer within this after `up`
 _SSH_RETRY_SECONDS = 2.0
+PULL_TIMEOUT_SECONDS = 1800.0
 
 
 def needs_provisioning(run: RunRecord) -> bool:
@@ -79,6 +83,9 @@ def provision_job(
                    error="the run's fleet has no stack to bring up")  # fmt: skip
         return
     log = ProvisionLog(Path(job.job_dir) if job.job_dir else None)
+    if job.status is JobStatus.TERMINATING or job.status.is_finished:
+        _stopped(ctx.state, job)
+        return
     me = os.getpid()
     job = update_job(ctx.state, job.id, supervisor_pid=me, supervisor_token=process_token(me),
                      supervisor_host=socket.gethostname())  # fmt: skip
@@ -90,6 +97,7 @@ def provision_job(
         except FleetstackError as exc:
             _failed(ctx.state, job, provision, driver_for, log, str(exc))
             return
+    run = _with_fleet_addresses(ctx.state, run, fleet)
     instance = _instance_for(ctx.state, fleet, job.job_num)
     if instance is None:
         _failed(ctx.state, job, provision, driver_for, log,
@@ -100,15 +108,30 @@ def provision_job(
     except FleetstackError as exc:
         _failed(ctx.state, job, provision, driver_for, log, str(exc))
         return
+    job_spec = RunSpec.of(run.run_spec).job
+    if job_spec is not None and job_spec.image:
+        try:
+            pull_image(ctx.state, job, instance, job_spec.image, log)
+        except FleetstackError as exc:
+            finish_job(ctx.state, job.id, JobTerminationReason.CREATING_CONTAINER_ERROR,
+                       error=str(exc))  # fmt: skip
+            return
     current = get_job(ctx.state, job.id)
-    if current is None or current.status is not JobStatus.PROVISIONING:
-        return  # stopped meanwhile: the instance idles, and is released after idle_duration
+    if current is None or current.status not in (JobStatus.PROVISIONING, JobStatus.PULLING):
+        _stopped(ctx.state, current)  # the instance idles, and is released after idle_duration
+        return
     log.say(f"starting the job on {instance.name} over SSH")
     started = start_job(ctx.state, run, job_num=job.job_num, submission_num=job.submission_num,
                         job=current, instance=instance)  # fmt: skip
     if started.status.is_finished:
         ctx.report.errors.append(f"job {job.id} of {run.name}: {started.error}")
     ctx.report.jobs_started.append(job.id)
+
+
+def fleet_is_up(state: State, run: RunRecord) -> bool:
+    """Whether the run's fleet is active (brought up by node 0's job)."""
+    provision = provision_of(RunSpec.of(run.run_spec).provision)
+    return provision is not None and run_fleet(state, run, provision) is not None
 
 
 def run_fleet(state: State, run: RunRecord, provision: Provision) -> FleetRecord | None:
@@ -147,7 +170,12 @@ def abandoned_fleets(ctx: PassContext) -> None:
 def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
     """SSH answers with the project key and cloud-init has finished; FleetstackError with
     cloud-init's own error when it failed, or when the instance is not reachable in time."""
-    target = instance_target(instance)
+    try:
+        target = instance_target(instance)
+    except ValueError:
+        raise FleetstackError(
+            f"instance {instance.name}: its stack exported no address to reach it over SSH"
+        ) from None
     forget_host_key(target)  # a new machine: an earlier one at this address had another key
     log.say(f"waiting for {instance.name} ({target.name}): SSH, then cloud-init")
     deadline = time.monotonic() + float(os.environ.get(BOOT_TIMEOUT_ENV) or BOOT_TIMEOUT_SECONDS)
@@ -170,6 +198,32 @@ def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
                 f"instance {instance.name} did not answer over SSH in time: {last}"
             )
         time.sleep(_SSH_RETRY_SECONDS)
+
+
+def pull_image(
+    state: State, job: JobRecord, instance: InstanceRecord, image: str, log: ProvisionLog
+) -> None:
+    """The job is `pulling` while its image comes to the instance (docker's own error when
+    it cannot); an image the instance has already is not pulled again."""
+    current = get_job(state, job.id)
+    if current is None or current.status is not JobStatus.PROVISIONING:
+        return  # stopped meanwhile
+    set_job_status(state, job.id, JobStatus.PULLING)
+    log.say(f"pulling {image} on {instance.name}")
+    quoted = shlex.quote(image)
+    command = (
+        "d=docker; $d info >/dev/null 2>&1 || d='sudo -n docker'; "
+        f"if $d image inspect {quoted} >/dev/null 2>&1; then echo present; "
+        f"else $d pull --quiet {quoted} 2>&1 && echo pulled; fi"
+    )
+    with Connection(instance_target(instance)) as conn:
+        result = conn.run(command, timeout=PULL_TIMEOUT_SECONDS)
+    said = result.text().strip().splitlines()
+    if result.returncode != 0:
+        raise FleetstackError(
+            f"pulling {image} on {instance.name} failed: {said[-1] if said else 'no output'}"
+        )
+    log.say(f"{image}: {'already on the instance' if said[-1:] == ['present'] else 'pulled'}")
 
 
 class ProvisionLog:
@@ -226,6 +280,23 @@ def _bring_up(
                           applied_for=applied_for)  # fmt: skip
 
 
+def _with_fleet_addresses(state: State, run: RunRecord, fleet: FleetRecord) -> RunRecord:
+    """The run, its job's env naming the fleet's nodes (recorded once per fleet: every
+    node's job, and a retry on the same fleet, read it from the run)."""
+    spec = RunSpec.of(run.run_spec)
+    nodes = sorted(
+        (i for i in instances_of_fleet(state, fleet.id) if not i.status.is_finished),
+        key=lambda i: i.instance_num,
+    )
+    if spec.job is None or not nodes:
+        return run
+    job = with_node_addresses(spec.job, [i.internal_ip or i.hostname or "" for i in nodes])
+    if job == spec.job:
+        return run
+    spec.job = job
+    return update_run(state, run.id, run_spec=spec.model_dump(mode="json"))
+
+
 def _instance_for(state: State, fleet: FleetRecord, node: int) -> InstanceRecord | None:
     for instance in instances_of_fleet(state, fleet.id):
         if instance.instance_num == node and instance.status in (
@@ -234,6 +305,12 @@ def _instance_for(state: State, fleet: FleetRecord, node: int) -> InstanceRecord
         ):
             return instance
     return None
+
+
+def _stopped(state: State, job: JobRecord | None) -> None:
+    """A job stopped while its fleet came up ends as its stop asked (terminated)."""
+    if job is not None and job.status is JobStatus.TERMINATING:
+        finish_job(state, job.id, job.termination_reason or JobTerminationReason.TERMINATED_BY_USER)
 
 
 def _failed(

@@ -1,10 +1,12 @@
 """Starting one submission of a run's job: the job row, the project copy, the job script, the
-supervisor. Used by submit_run (the first submission) and the lifecycle (retries).
+supervisor. Used by the reconciler (engine/reconciler/jobs.py, provision.py) for every
+submission it places.
 
 Where it runs follows the instance: none or a `local` one -> the local supervisor; any other
 backend (ssh fleets, cloud instances) -> engine/remote (the follower uploads the same job
 script and the project copy to the host and follows the job there). Node N of a multi-node
-run gets DSTACK_NODE_RANK=N; the other node variables were set at submit.
+run gets DSTACK_NODE_RANK=N; the other node variables were set at submit (or, on a fleet
+created for the run, once it was up).
 
 A crash while copying the project leaves a job row whose supervisor_pid is this process: the
 supervisor's reconciling fails it ("supervisor vanished") instead of leaving it submitted.
@@ -35,26 +37,10 @@ from ..state import (
     State,
     create_job,
     finish_job,
-    get_instance,
     update_job,
 )
 from .code import copy_project
 from .jobs import job_for_submission, stop_grace_for_supervisor, supervisor_environment
-
-
-def resubmit_jobs(state: State, run: RunRecord, jobs: list[JobRecord]) -> list[JobRecord]:
-    """Start a new submission (submission_num + 1) of each of `jobs` (the latest ones), on
-    the instance the previous submission had."""
-    return [
-        start_job(
-            state,
-            run,
-            job_num=job.job_num,
-            submission_num=job.submission_num + 1,
-            instance=get_instance(state, job.instance_id) if job.instance_id else None,
-        )
-        for job in jobs
-    ]
 
 
 def start_job(

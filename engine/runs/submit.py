@@ -31,7 +31,7 @@ from ..backends.local.host import host_python
 from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
-from ..fleets.for_run import provision_for
+from ..fleets.for_run import fleet_job, provision_for
 from ..fleets.placement import cluster_job, instance_offer, place_run
 from ..models.json import JSONObject
 from ..models.offers import Offer
@@ -101,9 +101,12 @@ def submit_run(
 
     def build(name: str, run_id: str) -> tuple[JSONObject, list[NewJob]]:
         run_dir = dstack_home() / "runs" / f"{name}-{run_id[:8]}"
-        job = cluster_job(
-            configuration, name, run_id, offer.gpu_count, instances, secret_env=plan.secret_env
-        )
+        if provision is not None:  # nodes of a fleet to come: addresses added once it is up
+            job = fleet_job(configuration, name, run_id, offer.gpu_count,
+                            nodes=plan.requirements.nodes, secret_env=plan.secret_env)  # fmt: skip
+        else:
+            job = cluster_job(configuration, name, run_id, offer.gpu_count, instances,
+                              secret_env=plan.secret_env)  # fmt: skip
         run_spec = RunSpec(
             project_root=str(root),
             run_args=list(run_args),
@@ -116,10 +119,12 @@ def submit_run(
             offer=offer.to_json(plan.requirements.nodes),
             provision=provision,
         )
-        # one job per node: on the instances placement chose (an SSH fleet's hosts), else
-        # one job the reconciler places (node N's rank is added when it starts)
+        # one job per node: on the instances placement chose (an SSH fleet's hosts), on the
+        # nodes of the fleet created for the run, else one job the reconciler places on this
+        # machine (node N's rank is added when it starts)
         jobs: list[NewJob] = []
-        for num, instance in enumerate(instances or [None]):
+        nodes = plan.requirements.nodes if provision is not None else 1
+        for num, instance in enumerate(instances or [None] * nodes):
             job_dir = run_dir / f"job-{num}-0"
             new: NewJob = {
                 "job_num": num,

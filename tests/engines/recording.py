@@ -4,8 +4,9 @@ updates, failover) rather than of what a stack boots (tests/vm does that).
 
 Each `up` evaluates the fleet's real program offline (stacks/offline.py: the preview the plan
 shows) and keeps one JSON file per stack in `state_dir`, with the spec it was brought up from;
-its outputs name instances that do not exist: ids `i-rec-<stack>-<n>` and addresses from
-TEST-NET-1 (192.0.2.0/24, RFC 5737: never routed), so nothing can mistake them for machines.
+its outputs name instances that do not exist: ids `i-rec-<stack>-<n>`, private addresses from
+TEST-NET-1 (192.0.2.0/24, RFC 5737: never routed) and no public address, so nothing takes
+them for machines and nothing tries to reach them (a job on one fails to start: "no address").
 `calls.jsonl` lists every verb in order (a test reads it with `calls()`). An `up` can be told
 to fail, as a cloud out of capacity does: `fail_up(instance_type, message, region)` writes
 `fail-up.json`, read by every process sharing the state directory. A `preview` compares the
@@ -84,7 +85,7 @@ class RecordingEngine:
         stack = spec.stack_name
         outputs = StackOutputs(
             instance_ids=[f"i-rec-{stack}-{n}" for n in range(spec.nodes)],
-            public_ips=[f"192.0.2.{n + 1}" for n in range(spec.nodes)],
+            public_ips=[],
             private_ips=[f"192.0.2.{n + 1}" for n in range(spec.nodes)],
             ssh_user=SSH_USER,
         )

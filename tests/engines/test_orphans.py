@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +16,12 @@ import pytest
 from fleetstack.engine.backends.base import TaggedInstance
 from fleetstack.engine.fleets.orphans import orphan_instances
 from fleetstack.engine.models.statuses import FleetStatus
+from fleetstack.engine.reconciler.sweep import SWEEP_ENV
 from fleetstack.stacks.driver import StackOutputs
 from fleetstack.stacks.spec import StackSpec
 
-from ..helpers import moto_server
+from ..helpers import moto_server, wait_for
+from .conftest import ENTRY
 
 REGION = "us-east-1"
 FLEET = "type: fleet\nname: kept\nnodes: 1\nresources:\n  cpu: 2..\n"
@@ -111,6 +116,36 @@ def test_orphans_are_listed_then_removed_and_nothing_else_is_touched(aws, tmp_pa
     assert {after[owned], after[theirs], after[untagged]} == {"running"}
     again = json.loads(cli("fleet", "--orphans", "--json").stdout)
     assert again == []
+
+
+def test_the_server_sweeps_orphans_periodically_and_touches_nothing_else(aws, tmp_path):
+    cli, client = aws
+    engine = cli.engine
+    config = tmp_path / "fleet.dstack.yml"
+    config.write_text(FLEET)
+    assert cli("apply", "-f", str(config), "-y", "-b", "aws").returncode == 0
+    assert cli("server", "--stop").returncode == 0  # the sweeping one is started below
+    orphan = launch(client, {"owner": "fleetstack", "project": "main", "fleet": "gone"})
+    theirs = launch(client, {"owner": "fleetstack", "project": "other", "fleet": "x"})
+    untagged = launch(client, {})
+    plant_stack(engine, "main", "lost", [])
+    plant_stack(engine, "other", "theirs", [theirs])
+    env = {**cli.env, SWEEP_ENV: "1"}
+    argv = [sys.executable, str(ENTRY), "server"]
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        wait_for(lambda: "main-lost" not in engine.stacks(), "the orphan stack swept",
+                 process=server)  # fmt: skip
+        wait_for(lambda: states(client)[orphan] in ("shutting-down", "terminated"),
+                 "the orphan instance terminated", process=server)  # fmt: skip
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, log = server.communicate(timeout=60)
+    assert engine.stacks() == ["main-kept", "other-theirs"]
+    assert {states(client)[i] for i in (theirs, untagged)} == {"running"}
+    assert "orphan sweep removed stack main-lost" in log
+    assert f"orphan sweep removed instance {orphan}" in log
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Crash tests: `kill -9` of the CLI and of the background server, for real, at each step of
-submit -> run -> idle -> release (20 kills), then a restart; four invariants must hold:
+submit -> provision -> run -> idle -> release (24 kills), then a restart; four invariants must hold:
 
 - no stack without a fleet row;
 - no fleet row without a stack (live fleets, once the server has passed);
@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from fleetstack.engine.reconciler import daemon
 from fleetstack.engine.runner import jobtree
@@ -28,6 +29,7 @@ from ..helpers import wait_for
 
 TASK = "type: task\nname: {name}\ncommands: ['sleep 0.3', 'echo {name}']\n"
 TASK += "backends: [local]\nresources: {{cpu: 0.., memory: 0GB..}}\n"
+CLOUD_TASK = "type: task\nname: {name}\ncommands: [echo {name}]\nbackends: [aws]\n"
 FLEET = "type: fleet\nname: {name}\nnodes: {{min: 0, target: 1, max: 1}}\nidle_duration: 1s\n"
 RNG = random.Random(14)
 
@@ -48,7 +50,12 @@ def test_kill_9_at_every_step_leaves_nothing_stuck_or_orphaned(recording_cli, tm
         recording_cli("ps")  # wakes or starts the server: it releases the fleet a second later
         time.sleep(RNG.uniform(0.5, 2.0))
         kills += _kill_server()
-    print(f"{kills} of 20 kills landed on a live process")  # the rest had already ended
+    for i in range(4):  # the provisioner or the server killed while a run's fleet comes up
+        config = _write(tmp_path, f"cloud-{i}", CLOUD_TASK.format(name=f"cloud-{i}"))
+        assert recording_cli("apply", "-f", str(config), "-y", "-d", cwd=tmp_path).returncode == 0
+        time.sleep(RNG.uniform(0.0, 1.0))
+        kills += _kill_provisioners() if i % 2 == 0 else _kill_server()
+    print(f"{kills} of 24 kills landed on a live process")  # the rest had already ended
 
     recording_cli("ps")  # restart: the server picks everything up
     state = open_state()
@@ -90,6 +97,25 @@ def _kill_server() -> int:
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: daemon.running_server(daemon.default_url()) is None, "server gone")
     return 1
+
+
+def _kill_provisioners() -> int:
+    """kill -9 of this test's provisioners (`dstack server --provision JOB`): the processes
+    whose command line says so and whose DSTACK_HOME is this test's."""
+    home = os.environ["DSTACK_HOME"].encode()
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--provision" in argv and b"DSTACK_HOME=" + home in environ:
+            os.kill(int(entry), signal.SIGKILL)
+            killed += 1
+    return min(killed, 1)
 
 
 def _all_settled(state) -> bool:

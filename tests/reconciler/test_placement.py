@@ -169,7 +169,7 @@ def test_a_reused_instance_is_released_idle_duration_after_its_job_ends(recordin
         (job,) = jobs_of(state, run.id)
         (instance,) = instances_of_fleet(state, get_fleet_by_name(state, "reused").id)
         assert instance.status is InstanceStatus.BUSY and instance.busy_job_id == job.id
-        # its follower finds no machine at 192.0.2.1 and ends the job
+        # the job cannot start there (the recording engine's instances have no address)
         wait_for(lambda: get_job(state, job.id).status.is_finished, "the job to end")
 
         assert reconciler.run_pass().fleets_released == []  # idle from this pass on

@@ -64,9 +64,7 @@ def _plan(path: Path, text: str, offers: list[Offer], run_args=()) -> Plan:
     )
 
 
-def test_a_cloud_offer_without_the_pulumi_cli_is_refused_with_the_fix(
-    tmp_path, state, monkeypatch
-):
+def test_a_cloud_offer_without_the_pulumi_cli_is_refused_with_the_fix(tmp_path, state, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `pulumi` binary
     plan = _plan(tmp_path / "a.dstack.yml", "type: task\ncommands: [echo]\n", [_offer("aws")])
     with pytest.raises(

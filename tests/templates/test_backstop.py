@@ -147,7 +147,7 @@ def test_the_user_data_installs_and_starts_the_timer_before_the_setup(make_job):
     enable = runcmd.index(["systemctl", "enable", "--now", backstop.TIMER_UNIT])
     assert runcmd.index(["systemctl", "daemon-reload"]) < enable
     assert enable < runcmd.index(["bash", "/opt/fleetstack/setup.sh"])
-    assert ["sh", "-c", backstop.RENEW_COMMAND] in runcmd
+    assert ["sh", "-c", backstop.START_LEASE_COMMAND] in runcmd
 
 
 def test_without_a_backstop_nothing_of_it_is_written(make_job):

@@ -1,0 +1,118 @@
+"""A fleet created for a run, through the real CLI, a background server and the recording
+engine (nothing boots, and its instances have no address to reach: a job there cannot
+start, so these tests are about the stacks; tests/vm runs jobs on booted instances):
+failover across the plan's offers, no capacity with and without retry, nothing left behind
+(the server's periodic orphan sweep is in test_orphans.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fleetstack.engine.models.statuses import FleetStatus, RunStatus
+from fleetstack.engine.reconciler.core import Reconciler
+from fleetstack.engine.state import (
+    close_all,
+    create_fleet,
+    create_run,
+    get_fleet,
+    open_state,
+)
+from fleetstack.engine.state.models import utcnow
+from fleetstack.stacks.driver import StackOutputs
+from fleetstack.stacks.spec import StackSpec
+
+from tests.helpers import wait_for
+
+from .test_failover import CAPACITY, offers
+
+TASK = "type: task\nname: {name}\nbackends: [aws]\nresources:\n  gpu: T4\ncommands: [echo hi]\n"
+
+
+def task_file(tmp_path: Path, name: str, extra: str = "") -> Path:
+    path = tmp_path / f"{name}.dstack.yml"
+    path.write_text(TASK.format(name=name) + extra)
+    return path
+
+
+def ps(cli) -> dict[str, dict]:
+    listed = cli("ps", "-a", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return {r["name"]: r for r in json.loads(listed.stdout)["runs"]}
+
+
+def test_a_run_on_a_cloud_offer_fails_over_and_leaves_no_stack(recording_cli, tmp_path):
+    first, second = offers(recording_cli)[:2]
+    engine = recording_cli.engine
+    engine.fail_up(first["instance"], CAPACITY, region=first["region"])
+
+    ran = recording_cli("apply", "-f", str(task_file(tmp_path, "far")), "-y", cwd=tmp_path)
+
+    err = " ".join(ran.stderr.split())
+    assert "Placement a new fleet for the run" in " ".join(ran.stdout.split())
+    assert "far provisioning" in err and "creating fleet far for run far" in err
+    assert f"attempt 1: aws {first['region']} {first['instance']}: Insufficient" in err
+    assert "trying the next offer" in err
+    assert f"attempt 2: aws {second['region']} {second['instance']}: up" in err
+    # the recording engine's instance has no address: the job cannot start there
+    assert ran.returncode == 1
+    assert "its stack exported no address to reach it over SSH" in err
+    verbs = [(c.verb, c.detail.startswith("failed")) for c in engine.calls()
+             if c.verb in ("up", "destroy")]  # fmt: skip
+    assert verbs == [("up", True), ("destroy", False), ("up", False), ("destroy", False)]
+    assert engine.stacks() == []  # the failed run's fleet was destroyed at once
+    assert json.loads(recording_cli("fleet", "--json").stdout) == []
+    assert ps(recording_cli)["far"]["status"] == "failed"
+
+
+def test_no_capacity_anywhere_fails_at_once_without_retry(recording_cli, tmp_path):
+    engine = recording_cli.engine
+    for offer in offers(recording_cli)[:6]:
+        engine.fail_up(offer["instance"], CAPACITY)
+
+    ran = recording_cli("apply", "-f", str(task_file(tmp_path, "none")), "-y", cwd=tmp_path)
+
+    assert ran.returncode == 1
+    assert "no capacity on the 3 offers tried" in " ".join(ran.stderr.split())
+    assert engine.stacks() == [] and len(engine.calls("up")) == 3
+    run = ps(recording_cli)["none"]
+    assert run["status"] == "failed"
+
+
+def test_no_capacity_with_retry_waits_pending_and_can_be_stopped(recording_cli, tmp_path):
+    engine = recording_cli.engine
+    for offer in offers(recording_cli)[:6]:
+        engine.fail_up(offer["instance"], CAPACITY)
+    task = task_file(tmp_path, "patient", "retry:\n  on_events: [no-capacity]\n  duration: 1h\n")
+
+    submitted = recording_cli("apply", "-f", str(task), "-y", "-d", cwd=tmp_path)
+
+    assert submitted.returncode == 0, submitted.stderr
+    wait_for(lambda: ps(recording_cli)["patient"]["status"] == "pending", "the run pending")
+    assert engine.stacks() == []
+    stopped = recording_cli("stop", "patient", "-y")
+    assert stopped.returncode == 0, stopped.stderr
+    assert ps(recording_cli)["patient"]["status"] == "terminated"
+
+
+def test_a_fleet_whose_run_ended_during_up_is_destroyed(recording_cli, tmp_path):
+    """A reconciler killed during `up`: the fleet row (written first) and its stack remain,
+    the run is failed ("supervisor vanished"); the next pass destroys the stack."""
+    engine = recording_cli.engine
+    spec = StackSpec("main", "gone", "aws", "us-east-1", "g4dn.xlarge", "ssh-ed25519 K", "")
+    engine.write_stack(spec, StackOutputs(["i-gone"], [], ["192.0.2.7"], "ubuntu"))
+    state = open_state()
+    try:
+        run = create_run(state, name="gone", status=RunStatus.FAILED, run_spec={})
+        fleet = create_fleet(state, name="gone", spec={"cloud": "aws", "run_id": run.id},
+                             backend="aws", stack_name=spec.stack_name)  # fmt: skip
+        assert fleet.status is FleetStatus.SUBMITTED
+        reconciler = Reconciler(state, clock=utcnow, driver_for=lambda _cloud: engine)
+
+        report = reconciler.run_pass()
+
+        assert report.fleets_released == ["gone"]
+        assert get_fleet(state, fleet.id).status is FleetStatus.TERMINATED
+        assert engine.stacks() == []
+    finally:
+        close_all()
