@@ -1,20 +1,23 @@
 """`blocks`: an instance split into equal shares that jobs take side by side. A real
-`type: fleet` apply on the recording engine (a 4-GPU machine at a TEST-NET address: jobs
-are placed and started there, their follower then finds no machine and ends them)."""
+`type: fleet` apply on the recording engine (a 4-GPU machine with no address: jobs are
+placed there and take their blocks, then fail to start)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from fleetstack.engine.fleets.blocks import assign_blocks, block_job
 from fleetstack.engine.fleets.lifecycle import idle_fleets
+from fleetstack.engine.models.runs import RunSpec
 from fleetstack.engine.models.statuses import InstanceStatus
 from fleetstack.engine.reconciler.core import Reconciler
 from fleetstack.engine.runs.submit import submit_run
 from fleetstack.engine.state import (
     close_all,
     get_fleet_by_name,
+    get_instance,
     get_job,
+    get_run,
     instances_of_fleet,
     open_state,
 )
@@ -43,10 +46,13 @@ def _instance(state):
     return instance
 
 
-def _visible(job) -> str:
-    """The CUDA_VISIBLE_DEVICES the job was started with (the follower's spec of its job)."""
-    spec = json.loads((Path(job.job_dir) / "remote.json").read_text())
-    return spec["job"]["env"].get("CUDA_VISIBLE_DEVICES", "")
+def _visible(state, job) -> str:
+    """The CUDA_VISIBLE_DEVICES the job is started with on its blocks (the recording engine's
+    instances have no address: the start fails after the blocks are assigned; the env a job
+    prints on a real host: test_blocks_ssh.py)."""
+    run = get_run(state, job.run_id)
+    spec = block_job(RunSpec.of(run.run_spec).job, job, get_instance(state, job.instance_id))
+    return spec.env.get("CUDA_VISIBLE_DEVICES", "")
 
 
 def test_two_jobs_share_a_four_block_instance_and_a_third_waits(recording_cli, tmp_path):  # noqa: F811
@@ -76,16 +82,20 @@ def test_two_jobs_share_a_four_block_instance_and_a_third_waits(recording_cli, t
         assert refused.startswith("none: ") and "fleets: no 1 idle instance(s) fit" in refused
         assert refused.endswith("closest: fleet quad (its 1 instance(s) are busy)")
 
+        # the blocks each job takes as it starts, while the other holds its own
+        jobs = [assign_blocks(state, instance, j) for r in runs for j in jobs_of(state, r.id)]
+        assert [tuple(j.job_spec["blocks"]) for j in jobs] == [(0, 1), (2, 3)]
+        assert [_visible(state, j) for j in jobs] == ["0,1", "2,3"]  # each sees its 2 GPUs
+
         clock.advance(hours=2)  # past the fleet's idle_duration: it has jobs, it stays
         report = reconciler.run_pass()
         assert report.fleets_released == [] and len(report.jobs_started) == 2
         instance = _instance(state)
         assert instance.status is InstanceStatus.BUSY
         assert instance.backend_data["blocks_busy"] == 4
-        jobs = [j for r in runs for j in jobs_of(state, r.id)]
-        # each job sees only its two GPUs
-        assert sorted(_visible(j) for j in jobs) == ["0,1", "2,3"]
-        assert sorted(tuple(j.job_spec["blocks"]) for j in jobs) == [(0, 1), (2, 3)]
+        # starting kept the blocks they held
+        jobs = [get_job(state, j.id) for j in jobs]
+        assert [tuple(j.job_spec["blocks"]) for j in jobs] == [(0, 1), (2, 3)]
 
         wait_for(lambda: all(get_job(state, j.id).status.is_finished for j in jobs), "jobs end")
         reconciler.run_pass()
@@ -100,7 +110,7 @@ def test_two_jobs_share_a_four_block_instance_and_a_third_waits(recording_cli, t
         assert job.instance_id == instance.id
         reconciler.run_pass()
         assert _instance(state).status is InstanceStatus.IDLE
-        assert _visible(get_job(state, job.id)) == "0"
+        assert _visible(state, get_job(state, job.id)) == "0"
         listed = recording_cli("fleet").stdout
         assert "idle (1/4 blocks busy)" in listed, listed  # as the pass counted them
     finally:
