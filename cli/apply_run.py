@@ -259,8 +259,13 @@ class _Attached:
             return 0
         error = run.error or (run.termination_reason.value if run.termination_reason else "")
         print_error(f"run {run.name} {run.status.value}" + (f": {error}" if error else ""))
-        # the task's own exit code when its commands failed (the first failing node's)
-        codes = [j.exit_status for j in self.attached.latest_jobs() if j.exit_status]
+        # the task's own exit code when its commands failed (the first failed node's; not a
+        # node stopped because another failed, nor a stop or max_duration)
+        codes = [
+            j.exit_status
+            for j in self.attached.latest_jobs()
+            if run.status.value == "failed" and j.status.value == "failed" and j.exit_status
+        ]
         return codes[0] if codes and 0 < codes[0] < 256 else 1
 
     def _newline(self) -> None:

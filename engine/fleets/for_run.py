@@ -52,9 +52,11 @@ def fleet_job(
     secret_env: Sequence[str] = (),
 ) -> JobSpec:
     """The job of a run on a fleet created for it: on instances (each container port
-    published as itself), the nodes' addresses added by with_node_addresses once it is up."""
+    published as itself), the nodes' addresses added by with_node_addresses once it is up.
+    `python:` without `image:` runs in dstack's base image for that Python, as in dstack;
+    with neither, the job runs on the instance itself, as on an SSH fleet's host."""
     placement = JobPlacement(code_dir=None, ports_as_container=True, node_addresses_known=False,
-                             nodes=nodes)  # fmt: skip
+                             nodes=nodes, default_image=configuration.python is not None)  # fmt: skip
     return build_job(configuration, run_name=run_name, run_id=run_id, gpus=gpus,
                      placement=placement, secret_env=secret_env)  # fmt: skip
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from fleetstack.engine.config import load_configuration
 from fleetstack.engine.errors import FleetstackError
+from fleetstack.engine.fleets.for_run import fleet_job
 from fleetstack.engine.fleets.stacks import stack_spec_for
 from fleetstack.engine.services.plan import build_plan
 from fleetstack.templates.render import INSTANCE_JOB_SCRIPT_PATH
@@ -53,10 +54,13 @@ def test_a_multi_node_task_on_aws_asks_for_its_offer_in_one_placement_group(tmp_
     assert (spec.gpu_name, spec.gpu_count, spec.gpu_vendor) == ("L4", 1, "nvidia")
     assert spec.ports == (6000,)
     assert spec.fleet == "train" and spec.tags == {"run": "train"}
-    script = _job_script(spec.user_data)
-    # python: without image: runs in dstack's base image for that Python.
-    assert "dstackai/base:py3.11-" in script
+    # the instance only gets ready: the job comes over SSH once the project is uploaded
+    assert "python train.py" not in _job_script(spec.user_data)
     assert KEY in spec.user_data
+    # python: without image: the job runs in dstack's base image for that Python
+    job = fleet_job(plan.configuration, "train", "id", 1, nodes=2)
+    assert job.image is not None and job.image.startswith("dstackai/base:py3.11-")
+    assert job.ports == [(6000, 6000)]  # each container port published as itself
 
 
 def test_a_fleet_gets_instances_ready_without_a_job(tmp_path):
