@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
+from ...engine.fleets.blocks import BLOCKS_BUSY_KEY, total_blocks
 from ...engine.fleets.lifecycle import release_at
+from ...engine.fleets.release import InstanceRelease, instance_releases
 from ...engine.services.fleets import FleetListing
+from ...engine.state import InstanceRecord
 from .output import console as make_console
 from .output import redraw
 from .tables import print_table
@@ -44,6 +47,7 @@ def fleet_json(item: FleetListing) -> dict[str, JsonValue]:
     """One fleet as `dstack fleet --json` and `dstack fleet get NAME --json` print it."""
     fleet = item.fleet
     idle_since, released_at = release_at(fleet, item.instances)
+    each = _releases(item, datetime.now(UTC))
     return {
         "name": fleet.name,
         "status": fleet.status.value,
@@ -65,6 +69,11 @@ def fleet_json(item: FleetListing) -> dict[str, JsonValue]:
                 "hostname": i.hostname,
                 "internal_ip": i.internal_ip,
                 "ssh_user": i.ssh_user,
+                "blocks": total_blocks(i),
+                "blocks_busy": _blocks_busy(i),
+                "idle_since": _iso(each[i.id].idle_since if i.id in each else idle_since),
+                "released_at": _iso(each[i.id].released_at if i.id in each else released_at),
+                "kept": each[i.id].kept if i.id in each else "",
             }
             for i in item.instances
         ],
@@ -95,6 +104,7 @@ def fleets_table(listed: Sequence[FleetListing], *, verbose: bool = False) -> Ta
     for item in listed:
         fleet, spec = item.fleet, item.spec
         idle = _idle_text(*release_at(fleet, item.instances), now, keeps=spec.min_nodes)
+        each = _releases(item, now)
         status = fleet.status.value + (f" ({fleet.status_message})" if fleet.status_message else "")
         row = [fleet.name, "", fleet.backend or "", spec.region or "", "", "", "", status]
         created = fleet.created_at.strftime("%Y-%m-%d %H:%M")
@@ -108,7 +118,11 @@ def fleets_table(listed: Sequence[FleetListing], *, verbose: bool = False) -> Ta
                 f"{instance.instance_type or ''} {spec.resources}".strip(),
                 "yes" if instance.spot else "no",
                 f"${instance.price:g}" if instance.price is not None else "",
-                instance.status.value + (idle if instance.status.value == "idle" else ""),
+                instance.status.value
+                + _blocks_text(instance)
+                + (
+                    _each_text(each, instance, now, idle) if instance.status.value == "idle" else ""
+                ),
             ]
             address = instance.hostname or instance.internal_ip or ""
             created = instance.created_at.strftime("%Y-%m-%d %H:%M")
@@ -130,6 +144,45 @@ def _idle_text(
         return f" {idle} (kept: idle_duration off)"
     left = int((released_at - now).total_seconds())
     return f" {idle} (released in {_rounded(left)})" if left > 0 else f" {idle} (releasing)"
+
+
+def _releases(item: FleetListing, now: datetime) -> dict[str, InstanceRelease]:
+    """Per instance, for a fleet that keeps nodes.min > 0 (released down to it one by one);
+    {} for one released whole (release_at says it for every instance)."""
+    if item.spec.min_nodes <= 0:
+        return {}
+    return instance_releases(item.fleet, item.instances, now)
+
+
+def _each_text(
+    each: dict[str, InstanceRelease], instance: InstanceRecord, now: datetime, whole: str
+) -> str:
+    """The instance's own idle text ("3m (released in 2m)", "3m (kept: nodes.min 1)"), or the
+    fleet's when it is released whole."""
+    release = each.get(instance.id)
+    if release is None:
+        return whole
+    if release.idle_since is None:
+        return ""
+    if release.released_at is None:
+        idle = _rounded(int((now - release.idle_since).total_seconds()))
+        return f" {idle} (kept: {release.kept})"
+    return _idle_text(release.idle_since, release.released_at, now)
+
+
+def _blocks_text(instance: InstanceRecord) -> str:
+    """ " (1/4 blocks busy)" for an instance split into blocks, else ""."""
+    total = total_blocks(instance)
+    return f" ({_blocks_busy(instance)}/{total} blocks busy)" if total > 1 else ""
+
+
+def _blocks_busy(instance: InstanceRecord) -> int:
+    busy = (instance.backend_data or {}).get(BLOCKS_BUSY_KEY)
+    return busy if isinstance(busy, int) else 0
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
 
 
 def _rounded(seconds: int) -> str:

@@ -19,6 +19,7 @@ from ...stacks.spec import StackSpec
 from ..errors import FleetstackError
 from ..models.fleets import FleetSpec
 from ..models.json import JSONObject
+from ..models.offers import Offer
 from ..models.plan import ResourcePlan
 from ..state import (
     FleetRecord,
@@ -36,6 +37,7 @@ from ..state import (
     update_fleet,
 )
 from ..state.fleets import idle_summaries
+from .blocks import BLOCKS_KEY, OFFER_RESOURCES_KEY, is_occupied, occupied_instances
 from .stacks import DEFAULT_PROJECT
 
 
@@ -116,7 +118,7 @@ def apply_fleet(
             instance_type=spec.instance_type,
             spot=spec.spot,
             price=offer.price,
-            backend_data={"instance_id": instance_id},
+            backend_data=_instance_data(instance_id, offer, applied),
             hostname=_at(outputs.public_ips, num),
             internal_ip=_at(outputs.private_ips, num),
             ssh_user=outputs.ssh_user or None,
@@ -181,6 +183,7 @@ def idle_fleets(state: State, *, now: datetime | None = None) -> list[FleetRecor
     but never one whose nodes.min keeps its instances (released only down to nodes.min)."""
     now = now or _now()
     due = []
+    occupied: set[str] | None = None  # read once, only when a fleet is due
     for fleet in idle_summaries(state):  # columns only: a pass over 10,000 fleets stays cheap
         spec = FleetSpec.of(fleet.spec)
         idle_duration = spec.idle_duration
@@ -189,7 +192,12 @@ def idle_fleets(state: State, *, now: datetime | None = None) -> list[FleetRecor
         since = max(t for t in (fleet.instances_idle_since, fleet.fleet_idle_since or now) if t)
         if now - since >= timedelta(seconds=idle_duration):
             record = get_fleet(state, fleet.fleet_id)
-            if record is not None:
+            if occupied is None:
+                occupied = occupied_instances(state)
+            # an instance split into blocks stays idle while some of its blocks are held
+            if record is not None and not any(
+                i.id in occupied for i in instances_of_fleet(state, record.id)
+            ):
                 due.append(record)
     return due
 
@@ -200,7 +208,7 @@ def release_at(
     """(idle since, released at) of an active fleet whose instances are all idle, as
     idle_fleets decides; (None, None) for a busy or inactive one, released at None when
     its idle_duration is off."""
-    if fleet.status is not FleetStatus.ACTIVE or any(i.busy_job_id for i in instances):
+    if fleet.status is not FleetStatus.ACTIVE or any(is_occupied(i) for i in instances):
         return None, None
     times = [i.idle_since for i in instances if i.idle_since] + [fleet.idle_since]
     since = max((t for t in times if t), default=None)
@@ -231,6 +239,15 @@ def reap_idle_fleets(
         )
         reaped.append(fleet.name)
     return reaped
+
+
+def _instance_data(instance_id: str, offer: Offer, applied: JSONObject | None) -> JSONObject:
+    """A cloud instance's backend_data: its id, the fleet's `blocks` and the resources of the
+    offer it was created for (engine/fleets/blocks.py splits the instance by them)."""
+    configuration = (applied or {}).get("configuration")
+    blocks = configuration.get(BLOCKS_KEY) if isinstance(configuration, dict) else None
+    resources = offer.to_json()["resources"]
+    return {"instance_id": instance_id, BLOCKS_KEY: blocks, OFFER_RESOURCES_KEY: resources}
 
 
 def _at(values: list[str], index: int) -> str | None:

@@ -6,7 +6,8 @@
 pick_instances chooses among the idle instances of every live fleet (SSH hosts, cloud
 instances of `type: fleet` fleets or of fleets created for earlier runs): with `fleets:
 [NAME...]` only those fleets, with `instances:` only the instances it selects. An instance
-runs one job at a time (`blocks` is not split yet). An SSH host fits by its recorded
+runs one job at a time unless `blocks` splits it (engine/fleets/blocks.py: jobs share it
+while their blocks fit). An SSH host fits by its recorded
 resources; a cloud instance fits when its machine (backend, instance type, region) is one
 of the run's offers, so backends, regions, spot, max_price and resources all hold. The
 cheapest fitting fleet wins; a multi-node run takes its nodes from one fleet. With nothing
@@ -39,7 +40,7 @@ from ..backends.registry import get_backend, names_with
 from ..config import ServiceConfiguration, TaskConfiguration
 from ..errors import FleetstackError
 from ..models.jobs import JobSpec
-from ..models.json import JSONObject, JSONValue
+from ..models.json import JSONObject
 from ..models.offers import Offer
 from ..models.plan import Plan
 from ..models.resources import ResourcesSpec
@@ -57,22 +58,20 @@ from ..state import (
     list_instances,
     list_jobs,
 )
+from .blocks import (
+    Holding,
+    Request,
+    blocks_for,
+    held_count,
+    holdings,
+    instance_resources,
+    requested,
+    share,
+    total_blocks,
+)
 
 # A job in these statuses holds its share of the machine.
 _HOLDING = [JobStatus.PROVISIONING, JobStatus.PULLING, JobStatus.RUNNING, JobStatus.TERMINATING]
-
-
-@dataclass(frozen=True)
-class Request:
-    """What one job takes of an instance: the minimums its run asks for."""
-
-    cpus: int
-    memory_gb: float
-    gpus: int
-
-    def text(self) -> str:
-        gpus = f", {self.gpus} GPU" if self.gpus else ""
-        return f"{self.cpus} CPU, {self.memory_gb:g}GB{gpus}"
 
 
 @dataclass(frozen=True)
@@ -106,20 +105,22 @@ def pick_instances(
     named = [ref.name for ref in configuration.fleets or []]
     fleets = _live_fleets(state, named, where)
     ids = {f.id for f in fleets}
-    busy: set[str | None] = set()
     live: list[InstanceRecord] = []
+    held: dict[str, list[Holding]] = {}
     if state is not None and fleets:
-        unfinished = [s for s in JobStatus if not s.is_finished]
-        busy = {job.instance_id for job in list_jobs(state, statuses=unfinished)}
         live = [
             i
             for i in list_instances(state, statuses=[InstanceStatus.IDLE, InstanceStatus.BUSY])
             if i.fleet_id in ids and is_remote(i) and (i.hostname or i.internal_ip)
         ]
+        held = holdings(state, live)
+    wanted = requested(configuration.model_dump(mode="json"))
     selected = [i for i in live if _selected(i, configuration, fleets)]
-    idle = [i for i in selected if i.id not in busy]
+    idle = [i for i in selected if _free_for(i, held.get(i.id, []), wanted)]
     machines = {(o.backend, o.instance_type, o.region) for o in offers}
-    fitting = [i for i in idle if _fits_run(i, configuration.resources, machines, bool(named))]
+    fitting = [
+        i for i in idle if _fits_run(i, configuration.resources, machines, bool(named), wanted)
+    ]
     groups = [sorted((i for i in fitting if i.fleet_id == f.id), key=_cost) for f in fleets]
     enough = [members[:nodes] for members in groups if len(members) >= nodes]
     if enough:  # the fleet whose nodes cost least
@@ -187,14 +188,47 @@ def _selected(
     return False
 
 
+def placement_text(instances: Sequence[InstanceRecord], configuration: RunConfiguration) -> str:
+    """The plan's Placement row for instances pick_instances chose: "idle instance(s) a, b
+    (reused)", or with blocks "instance a (2 of 4 blocks)"."""
+    wanted = requested(configuration.model_dump(mode="json"))
+    names = []
+    for instance in instances:
+        total = total_blocks(instance)
+        blocks = f" ({blocks_for(instance, wanted)} of {total} blocks)" if total > 1 else ""
+        names.append(instance.name + blocks)
+    if any(total_blocks(i) > 1 for i in instances):
+        return f"instance{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    return f"idle instance(s) {', '.join(names)} (reused)"
+
+
+def _free_for(instance: InstanceRecord, held: list[Holding], wanted: Request) -> bool:
+    """The instance has room for one more job: no job at all, or (split into blocks) enough
+    free blocks for `wanted`."""
+    total = total_blocks(instance)
+    if total == 1:
+        return not held
+    needed = blocks_for(instance, wanted)
+    return needed is not None and needed <= total - held_count(held)
+
+
 def _fits_run(
     instance: InstanceRecord,
     spec: ResourcesSpec,
     machines: set[tuple[str, str, str]],
     named: bool,
+    wanted: Request,
 ) -> bool:
     """An SSH host by its resources; a cloud instance when its machine is one of the run's
-    offers (or, in a fleet the run names, whatever it is: it was created for a fitting offer)."""
+    offers (or, in a fleet the run names, whatever it is: it was created for a fitting offer);
+    an instance split into blocks by the share the job would take (a cloud one, on a backend
+    of the run's offers: its whole machine is bigger than the offers for the share)."""
+    total = total_blocks(instance)
+    needed = blocks_for(instance, wanted) if total > 1 else None
+    if needed is not None:
+        backends = {backend for backend, _, _ in machines}
+        on_backend = bool(instance.resources) or named or instance.backend in backends
+        return on_backend and fits(share(instance_resources(instance), total, needed), spec)
     if instance.resources:
         return fits(instance.resources, spec)
     machine = (instance.backend, instance.instance_type or "", instance.region or "")
@@ -254,19 +288,6 @@ def place_job(
     return NoCapacity(f"no capacity on this machine: {run.name} needs {short}{held}")
 
 
-def requested(configuration: JSONObject | None) -> Request:
-    """The minimums of a configuration's `resources` (dstack's defaults when absent)."""
-    resources = _obj(_obj(configuration).get("resources"))
-    cpu = _obj(_obj(resources.get("cpu")).get("count"))
-    gpu = _obj(_obj(resources.get("gpu")).get("count"))
-    memory = _obj(resources.get("memory"))
-    return Request(
-        cpus=int(_num(cpu.get("min"), 2)),
-        memory_gb=float(_num(memory.get("min"), 8)),
-        gpus=int(_num(gpu.get("min"), 0)),
-    )
-
-
 @functools.cache
 def this_machine() -> HostResources:
     """This machine's resources, detected once per process (nvidia-smi is slow)."""
@@ -312,16 +333,6 @@ def _shortfall(wanted: Request, taken: Request, host: HostResources) -> str | No
     if wanted.gpus > len(host.gpus) - taken.gpus:
         missing.append(f"{wanted.gpus} GPU ({max(0, len(host.gpus) - taken.gpus)} free)")
     return ", ".join(missing) or None
-
-
-def _obj(value: JSONValue | None) -> JSONObject:
-    return value if isinstance(value, dict) else {}
-
-
-def _num(value: JSONValue | None, default: float) -> float:
-    return (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-    )
 
 
 def instance_offer(instance: InstanceRecord) -> Offer:

@@ -157,7 +157,7 @@ def register_ssh_fleet(
             "identity_file": target.identity_file,
             "proxy_jump": target_to_json(target.proxy_jump) if target.proxy_jump else None,
             "home": facts.home,
-            "blocks": host.blocks,
+            "blocks": host.blocks if host.blocks is not None else configuration.blocks,
         }
         create_instance(
             state,

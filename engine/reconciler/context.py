@@ -23,6 +23,7 @@ class PassReport:
     jobs_settled: list[str] = field(default_factory=list)
     runs_changed: list[str] = field(default_factory=list)
     fleets_released: list[str] = field(default_factory=list)
+    instances_released: list[str] = field(default_factory=list)  # down to nodes.min
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -33,6 +34,7 @@ class PassReport:
             or self.jobs_settled
             or self.runs_changed
             or self.fleets_released
+            or self.instances_released
         )
 
 

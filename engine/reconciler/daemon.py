@@ -159,17 +159,21 @@ def stop_server(url: str | None = None, *, timeout: float = 15.0) -> int | None:
     """Stop the server of the database (SIGTERM, SIGKILL after `timeout`); its pid, or None
     when none ran."""
     url = url or default_url()
-    if running_server(url) is None:
-        return None
-    pid = _recorded_pid(server_files(url))
+    files = server_files(url)
+    # a server started a moment ago does not hold the lock yet: its pid file names it
+    pid = _recorded_pid(files)
     if pid is None:
         return None
+
+    def up() -> bool:
+        return running_server(url) is not None or _recorded_pid(files) == pid
+
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while running_server(url) is not None and time.monotonic() < deadline:
+    while up() and time.monotonic() < deadline:
         time.sleep(0.05)
-    if running_server(url) is not None:
+    if up():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return pid

@@ -20,6 +20,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..errors import FleetstackError
+from ..fleets.blocks import assign_blocks, block_job
 from ..models.jobs import JobSpec
 from ..models.runs import RunSpec
 from ..paths import dstack_home
@@ -114,9 +115,10 @@ def start_job_reporting(
             # secret values travel as the host's 0600 job.env, beside the job script
             secrets = job_environment(run) if spec.job.secret_env else {}
             files = {ENV_FILE: (env_file_bytes(secrets), 0o600)} if secrets else None
+            job = assign_blocks(state, instance, job)  # its blocks, when `blocks` splits it
             handle = start_remote_job(
                 job_dir,
-                job=_node_job(spec.job, job_num),
+                job=block_job(_node_job(spec.job, job_num), job, instance),
                 instance=instance,
                 job_id=job.id,
                 database_url=state.url,

@@ -175,7 +175,7 @@ def placement_line(plan: Plan) -> str | None:
     """Where the planned run would go, as the plan shows it: `fleet F (instances ...)`, this
     machine, or the stack created for the run; the reason when `fleets:`, `instances:` or
     `-R` leave nothing. None for a fleet. Reads the state only when it has a live fleet."""
-    from ..fleets.placement import place_run
+    from ..fleets.placement import place_run, placement_text
     from ..reconciler.daemon import may_have_work
     from ..state import open_state
 
@@ -189,8 +189,7 @@ def placement_line(plan: Plan) -> str | None:
     except FleetstackError as exc:
         return f"none: {exc}"
     if instances:
-        names = ", ".join(i.name for i in instances)
-        return f"idle instance(s) {names} (reused)"
+        return placement_text(instances, configuration)
     if chosen is None:
         return None
     if local:
