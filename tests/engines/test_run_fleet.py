@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fleetstack.engine.fleets.lifecycle import apply_fleet
+from fleetstack.engine.models.offers import Offer
+from fleetstack.engine.models.plan import ResourcePlan
 from fleetstack.engine.models.statuses import FleetStatus, RunStatus
 from fleetstack.engine.reconciler.core import Reconciler
 from fleetstack.engine.state import (
@@ -20,10 +23,12 @@ from fleetstack.engine.state import (
 )
 from fleetstack.engine.state.models import utcnow
 from fleetstack.stacks.driver import StackOutputs
+from fleetstack.stacks.offline import offline_plan
 from fleetstack.stacks.spec import StackSpec
 
 from tests.helpers import wait_for
 
+from ..reconciler.conftest import Clock
 from .test_failover import CAPACITY, offers
 
 TASK = "type: task\nname: {name}\nbackends: [aws]\nresources:\n  gpu: T4\ncommands: [echo hi]\n"
@@ -113,6 +118,29 @@ def test_a_fleet_whose_run_ended_during_up_is_destroyed(recording_cli, tmp_path)
 
         assert report.fleets_released == ["gone"]
         assert get_fleet(state, fleet.id).status is FleetStatus.TERMINATED
+        assert engine.stacks() == []
+    finally:
+        close_all()
+
+
+def test_a_run_fleet_is_destroyed_exactly_idle_duration_after_its_last_job(recording_cli):
+    engine = recording_cli.engine
+    spec = StackSpec("main", "idler", "aws", "us-east-1", "g4dn.xlarge", "ssh-ed25519 K", "")
+    offer = Offer("aws", "us-east-1", "g4dn.xlarge", 4, "x86", 16.0, None, "nvidia", "T4", 1,
+                  16.0, False, 0.5)  # fmt: skip
+    state = open_state()
+    try:
+        run = create_run(state, name="idler", status=RunStatus.DONE, run_spec={})
+        plan = ResourcePlan(offer, spec, offline_plan(spec), "offline", "a test")
+        apply_fleet(state, plan, driver=engine, idle_duration=300, applied={"run_id": run.id})
+        clock = Clock()
+        reconciler = Reconciler(state, clock=clock, driver_for=lambda _cloud: engine)
+
+        clock.advance(minutes=4, seconds=50)
+        assert reconciler.run_pass().fleets_released == []
+        assert engine.stacks() == ["main-idler"]
+        clock.advance(seconds=15)
+        assert reconciler.run_pass().fleets_released == ["idler"]
         assert engine.stacks() == []
     finally:
         close_all()
