@@ -29,7 +29,7 @@ from ..state import (
 from ..state.claims import claim, release
 from ..state.models import JobRow
 from .context import PassContext
-from .provision import fleet_is_up, needs_provisioning, provision_job
+from .provision import fleet_is_up, instance_for_retry, needs_provisioning, provision_job
 from .provisioner import spawn_provisioner
 
 
@@ -60,8 +60,8 @@ def _start_one(ctx: PassContext, job_id: str) -> None:
         return
     ctx.touched_runs.add(run.id)
     instance = get_instance(ctx.state, job.instance_id) if job.instance_id else None
-    if instance is not None and instance.status.is_finished and needs_provisioning(run):
-        instance = None  # a retry whose fleet is gone: the run's fleet is brought up again
+    if instance is not None and needs_provisioning(run):  # a retry on the run's own fleet
+        instance = instance_for_retry(ctx, run, job, instance)
     if instance is not None:  # submit put this node on a host of a fleet (`fleets:`, SSH)
         _start(ctx, run, job, instance)
         return

@@ -50,9 +50,11 @@ from ..state import (
     RunRecord,
     State,
     finish_job,
+    get_fleet,
     get_fleet_by_name,
     get_job,
     instances_of_fleet,
+    jobs_of_run,
     list_fleets,
     list_runs,
     set_job_status,
@@ -66,6 +68,7 @@ BOOT_TIMEOUT_SECONDS = 600.0  # SSH and cloud-init must answer within this after
 _SSH_RETRY_SECONDS = 2.0
 PULL_TIMEOUT_SECONDS = 1800.0
 _UP_OR_GOING = (FleetStatus.ACTIVE, FleetStatus.TERMINATING)
+_LOST = (JobTerminationReason.INSTANCE_UNREACHABLE, JobTerminationReason.INTERRUPTED_BY_NO_CAPACITY)
 
 
 def needs_provisioning(run: RunRecord) -> bool:
@@ -127,6 +130,35 @@ def provision_job(
     if started.status.is_finished:
         ctx.report.errors.append(f"job {job.id} of {run.name}: {started.error}")
     ctx.report.jobs_started.append(job.id)
+
+
+def instance_for_retry(
+    ctx: PassContext, run: RunRecord, job: JobRecord, instance: InstanceRecord
+) -> InstanceRecord | None:
+    """The instance of the run's fleet a retry goes back to; None when the fleet must come
+    up again: the instance is gone, or the previous submission lost it (a spot interruption,
+    an instance that stopped answering), and then that fleet is destroyed first."""
+    if instance.status.is_finished:
+        return None
+    previous = [
+        j
+        for j in jobs_of_run(ctx.state, run.id)
+        if j.job_num == job.job_num and j.submission_num == job.submission_num - 1
+    ]
+    if not previous or previous[0].termination_reason not in _LOST:
+        return instance
+    fleet = get_fleet(ctx.state, instance.fleet_id)
+    if (
+        fleet is not None
+        and not fleet.status.is_finished
+        and (FleetSpec.of(fleet.spec).run_id == run.id)
+    ):
+        try:
+            delete_fleet(ctx.state, fleet.name, driver_for=ctx.drivers(), project=fleet.project,
+                         reason="its instance was lost (interruption)")  # fmt: skip
+        except FleetstackError as exc:
+            ctx.report.errors.append(str(exc))
+    return None
 
 
 def fleet_is_up(state: State, run: RunRecord) -> bool:

@@ -9,20 +9,36 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fleetstack.engine.fleets.for_run import provision_of
 from fleetstack.engine.fleets.lifecycle import apply_fleet
 from fleetstack.engine.models.offers import Offer
 from fleetstack.engine.models.plan import ResourcePlan
-from fleetstack.engine.models.statuses import FleetStatus, RunStatus
+from fleetstack.engine.models.runs import RunSpec
+from fleetstack.engine.models.statuses import (
+    FleetStatus,
+    JobStatus,
+    JobTerminationReason,
+    RunStatus,
+)
 from fleetstack.engine.reconciler.core import Reconciler
+from fleetstack.engine.runs.submit import submit_run
+from fleetstack.engine.services.apply import plan_apply
 from fleetstack.engine.state import (
     close_all,
     create_fleet,
     create_run,
+    finish_job,
     get_fleet,
+    get_run,
+    instances_of_fleet,
+    jobs_of_run,
     open_state,
+    set_job_status,
+    update_job,
 )
 from fleetstack.engine.state.models import utcnow
 from fleetstack.stacks.driver import StackOutputs
+from fleetstack.stacks.engine import register_test_engine, unregister_test_engine
 from fleetstack.stacks.offline import offline_plan
 from fleetstack.stacks.spec import StackSpec
 
@@ -143,4 +159,44 @@ def test_a_run_fleet_is_destroyed_exactly_idle_duration_after_its_last_job(recor
         assert reconciler.run_pass().fleets_released == ["idler"]
         assert engine.stacks() == []
     finally:
+        close_all()
+
+
+def test_a_retry_after_its_instance_was_lost_brings_a_new_fleet_up(recording_cli, tmp_path):
+    """A spot instance taken away (the follower found it unreachable): `retry` on
+    interruption destroys the run's fleet and brings a new one up, rather than starting the
+    retry on the instance that is gone."""
+    engine = recording_cli.engine
+    task = task_file(tmp_path, "spotty", "retry:\n  on_events: [interruption]\n  duration: 1h\n")
+    register_test_engine("recording", lambda _config: engine)
+    state = open_state()
+    try:
+        plan = plan_apply(str(task), run_args=[], overrides={}, profile=None, dry_run=True)
+        run = submit_run(plan, state=state)
+        # what its first provisioning left: the fleet up, the job running on its instance
+        [attempt, *_] = provision_of(RunSpec.of(run.run_spec).provision).attempts
+        fleet = apply_fleet(state, attempt, driver=engine, idle_duration=300,
+                            applied={"run_id": run.id})  # fmt: skip
+        [instance] = instances_of_fleet(state, fleet.id)
+        [job] = jobs_of_run(state, run.id)
+        update_job(state, job.id, instance_id=instance.id)
+        set_job_status(state, job.id, JobStatus.RUNNING)
+        finish_job(state, job.id, JobTerminationReason.INSTANCE_UNREACHABLE, error="gone")
+        clock = Clock()
+        reconciler = Reconciler(state, clock=clock, driver_for=lambda _cloud: engine)
+        reconciler.run_pass()
+        assert get_run(state, run.id).status is RunStatus.PENDING
+        clock.advance(seconds=16)  # dstack's first backoff: 15 s
+
+        reconciler.run_pass()
+
+        retry = max(jobs_of_run(state, run.id), key=lambda j: j.submission_num)
+        assert retry.submission_num == 1
+        verbs = [c.verb for c in engine.calls() if c.verb in ("up", "destroy")]
+        assert verbs[:3] == ["up", "destroy", "up"]  # the lost fleet went before a new one
+        assert get_fleet(state, fleet.id).status is FleetStatus.TERMINATED
+        log = (Path(retry.job_dir) / "provision.log").read_text()
+        assert "creating fleet spotty for run spotty" in log
+    finally:
+        unregister_test_engine("recording")
         close_all()
