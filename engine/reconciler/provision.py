@@ -108,7 +108,10 @@ def provision_job(
                 f"fleet {fleet.name} has no node {job.job_num}")  # fmt: skip
         return
     try:
-        wait_until_ready(instance, log)
+        wait_until_ready(instance, log, still_wanted=lambda: _provisioning(ctx.state, job.id))
+    except StoppedMeanwhile:
+        _stopped(ctx.state, get_job(ctx.state, job.id))
+        return
     except FleetstackError as exc:
         _failed(ctx.state, job, provision, driver_for, log, str(exc))
         return
@@ -200,9 +203,19 @@ def abandoned_fleets(ctx: PassContext) -> None:
         ctx.report.fleets_released.append(fleet.name)
 
 
-def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
+class StoppedMeanwhile(Exception):
+    """The job was stopped while its instance was waited for."""
+
+
+def wait_until_ready(
+    instance: InstanceRecord,
+    log: ProvisionLog,
+    *,
+    still_wanted: Callable[[], bool] = lambda: True,
+) -> None:
     """SSH answers with the project key and cloud-init has finished; FleetstackError with
-    cloud-init's own error when it failed, or when the instance is not reachable in time."""
+    cloud-init's own error when it failed, or when the instance is not reachable in time;
+    StoppedMeanwhile as soon as `still_wanted()` says no (asked between SSH attempts)."""
     try:
         target = instance_target(instance)
     except ValueError:
@@ -226,6 +239,8 @@ def wait_until_ready(instance: InstanceRecord, log: ProvisionLog) -> None:
                 return
         except SSHError as exc:
             last = str(exc)
+        if not still_wanted():
+            raise StoppedMeanwhile
         if time.monotonic() >= deadline:
             raise FleetstackError(
                 f"instance {instance.name} did not answer over SSH in time: {last}"
@@ -338,6 +353,11 @@ def _instance_for(state: State, fleet: FleetRecord, node: int) -> InstanceRecord
         ):
             return instance
     return None
+
+
+def _provisioning(state: State, job_id: str) -> bool:
+    job = get_job(state, job_id)
+    return job is not None and job.status is JobStatus.PROVISIONING
 
 
 def _stopped(state: State, job: JobRecord | None) -> None:
