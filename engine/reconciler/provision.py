@@ -120,6 +120,7 @@ def provision_job(
         try:
             pull_image(ctx.state, job, instance, job_spec.image, log)
         except FleetstackError as exc:
+            log.say(str(exc))  # the instance stays: it idles, and is released or reused
             finish_job(ctx.state, job.id, JobTerminationReason.CREATING_CONTAINER_ERROR,
                        error=str(exc))  # fmt: skip
             return
