@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 from ...stacks.offline import offline_plan
-from ...stacks.spec import stack_spec_from_json
+from ...stacks.spec import StackSpec, stack_spec_from_json
 from ..config import FleetConfiguration, ServiceConfiguration, TaskConfiguration
 from ..models.jobs import JobSpec
 from ..models.json import JSONObject, JSONValue
@@ -39,7 +39,15 @@ class Provision:
 
     fleet: str
     idle_duration: int | None  # seconds; None: `off`, never released for being idle
-    attempts: list[ResourcePlan]
+    stacks: list[tuple[Offer, StackSpec]]  # the offers to try in turn, each with its stack
+
+    def resource_plans(self) -> list[ResourcePlan]:
+        """The stacks as apply_fleet takes them (each program evaluated offline, once the
+        fleet is really brought up: reading a run's provision costs no evaluation)."""
+        return [
+            ResourcePlan(offer, spec, offline_plan(spec), "offline", "planned at submit")
+            for offer, spec in self.stacks
+        ]
 
 
 def fleet_job(
@@ -66,13 +74,6 @@ def fleet_job(
                      placement=placement, secret_env=secret_env)  # fmt: skip
 
 
-def with_node_addresses(job: JobSpec, addresses: Sequence[str]) -> JobSpec:
-    """`job` with DSTACK_MASTER_NODE_IP (the first node's) and DSTACK_NODES_IPS (one a line)."""
-    env = {**job.env, "DSTACK_MASTER_NODE_IP": addresses[0],
-           "DSTACK_NODES_IPS": "\n".join(addresses)}  # fmt: skip
-    return replace(job, env=env)
-
-
 def provision_for(plan: Plan, fleet: str, *, ssh_public_key: str) -> JSONObject:
     """RunSpec.provision of a run whose plan chose a stack cloud's offer."""
     if isinstance(plan.configuration, FleetConfiguration):
@@ -95,24 +96,19 @@ def provision_of(stored: JSONObject | None) -> Provision | None:
     """The Provision of a RunSpec.provision value (None for a run without one)."""
     if not isinstance(stored, dict) or not isinstance(stored.get("fleet"), str):
         return None
-    attempts = []
+    stacks = []
     listed = stored.get("attempts")
     for item in listed if isinstance(listed, list) else []:
         if not isinstance(item, dict):
             continue
         offer, stack = item.get("offer"), item.get("stack")
-        if not isinstance(offer, dict) or not isinstance(stack, dict):
-            continue
-        spec = stack_spec_from_json(dict(stack))
-        reason = "planned at submit"
-        attempts.append(
-            ResourcePlan(offer_from_json(offer), spec, offline_plan(spec), "offline", reason)
-        )
+        if isinstance(offer, dict) and isinstance(stack, dict):
+            stacks.append((offer_from_json(offer), stack_spec_from_json(dict(stack))))
     idle = stored.get("idle_duration")
     return Provision(
         fleet=str(stored["fleet"]),
         idle_duration=int(idle) if isinstance(idle, int | float) else None,
-        attempts=attempts,
+        stacks=stacks,
     )
 
 

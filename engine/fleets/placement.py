@@ -46,7 +46,7 @@ from ..models.plan import Plan
 from ..models.resources import ResourcesSpec
 from ..models.statuses import InstanceStatus, JobStatus
 from ..remote.start import is_remote
-from ..runs.jobs import JobPlacement, build_job
+from ..runs.jobs import JobPlacement, build_job, with_node_addresses
 from ..state import (
     FleetRecord,
     InstanceRecord,
@@ -384,9 +384,12 @@ def cluster_job(
         placement=placement,
         secret_env=secret_env,
     )
-    ips = [i.internal_ip or i.hostname or "" for i in instances]
-    job.env.update({"DSTACK_MASTER_NODE_IP": ips[0], "DSTACK_NODES_IPS": "\n".join(ips)})
-    return job
+    return with_node_addresses(job, node_addresses(instances))
+
+
+def node_addresses(instances: Sequence[InstanceRecord]) -> list[str]:
+    """Each node's address as the others reach it: its internal IP, else its hostname."""
+    return [i.internal_ip or i.hostname or "" for i in instances]
 
 
 def fits(resources: JSONObject, spec: ResourcesSpec) -> bool:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -32,16 +31,18 @@ from pathlib import Path
 from ..errors import FleetstackError
 from ..fleets.boot import OUTPUT_TAIL_COMMAND, STATUS_COMMAND, boot_error, parse_status
 from ..fleets.failover import Attempt, apply_attempts
-from ..fleets.for_run import Provision, provision_of, with_node_addresses
+from ..fleets.for_run import Provision, provision_of
 from ..fleets.lifecycle import FleetDriver, delete_fleet
+from ..fleets.placement import node_addresses
 from ..models.fleets import FleetSpec
 from ..models.json import JSONObject
 from ..models.runs import RunSpec
 from ..models.statuses import FleetStatus, InstanceStatus, JobStatus, JobTerminationReason
 from ..remote.connection import Connection, SSHError, forget_host_key
 from ..remote.start import instance_target
+from ..runner.jobcontrol import answer_for
 from ..runner.jobfiles import PROVISION_LOG
-from ..runner.supervisor import process_token
+from ..runs.jobs import with_node_addresses
 from ..runs.starter import start_job
 from ..state import (
     FleetRecord,
@@ -58,7 +59,6 @@ from ..state import (
     list_fleets,
     list_runs,
     set_job_status,
-    update_job,
     update_run,
 )
 from .context import PassContext
@@ -82,7 +82,7 @@ def provision_job(
     job on it over SSH. A failure ends the job with the reason (no capacity: the run's
     retry decides)."""
     provision = provision_of(RunSpec.of(run.run_spec).provision)
-    if provision is None or not provision.attempts:
+    if provision is None or not provision.stacks:
         finish_job(ctx.state, job.id, JobTerminationReason.EXECUTOR_ERROR,
                    error="the run's fleet has no stack to bring up")  # fmt: skip
         return
@@ -90,9 +90,7 @@ def provision_job(
     if job.status is JobStatus.TERMINATING or job.status.is_finished:
         _stopped(ctx.state, job)
         return
-    me = os.getpid()
-    job = update_job(ctx.state, job.id, supervisor_pid=me, supervisor_token=process_token(me),
-                     supervisor_host=socket.gethostname())  # fmt: skip
+    answer_for(ctx.state, job.id)
     job = set_job_status(ctx.state, job.id, JobStatus.PROVISIONING)
     fleet = run_fleet(ctx.state, run, provision)
     if fleet is None:
@@ -306,7 +304,7 @@ def _bring_up(
     driver_for: Callable[[str], FleetDriver],
     log: ProvisionLog,
 ) -> FleetRecord:
-    first = provision.attempts[0]
+    _, first = provision.stacks[0]
     taken = get_fleet_by_name(state, provision.fleet)
     if (
         taken is not None
@@ -317,13 +315,13 @@ def _bring_up(
             f"a fleet named {provision.fleet} was created after the run was submitted; "
             "apply the run again (its fleet then gets another name)"
         )
-    log.say(f"creating fleet {provision.fleet} for run {run.name}: stack {first.spec.stack_name}")
+    log.say(f"creating fleet {provision.fleet} for run {run.name}: stack {first.stack_name}")
 
     def applied_for(spec: object) -> JSONObject:
         stack = json.loads(json.dumps(asdict(spec)))  # type: ignore[call-overload]
         return {"run_id": run.id, "stack_spec": stack}
 
-    return apply_attempts(state, provision.attempts, driver_for=driver_for,
+    return apply_attempts(state, provision.resource_plans(), driver_for=driver_for,
                           on_attempt=log.attempt, on_output=log.say,
                           idle_duration=provision.idle_duration,
                           applied_for=applied_for)  # fmt: skip
@@ -339,7 +337,7 @@ def _with_fleet_addresses(state: State, run: RunRecord, fleet: FleetRecord) -> R
     )
     if spec.job is None or not nodes:
         return run
-    job = with_node_addresses(spec.job, [i.internal_ip or i.hostname or "" for i in nodes])
+    job = with_node_addresses(spec.job, node_addresses(nodes))
     if job == spec.job:
         return run
     spec.job = job

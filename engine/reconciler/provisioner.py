@@ -21,9 +21,8 @@ import sys
 from pathlib import Path
 
 from ..models.statuses import JobStatus
-from ..runner.jobcontrol import SupervisorHandle, record_supervisor
-from ..runner.supervisor import process_token
-from ..state import JobRecord, State, get_job, get_run, open_state, set_job_status, update_job
+from ..runner.jobcontrol import SupervisorHandle, answer_for, record_supervisor
+from ..state import JobRecord, State, get_job, get_run, open_state, set_job_status
 from ..state.models import utcnow
 from . import daemon
 from .context import PassContext, PassReport
@@ -34,10 +33,7 @@ LOG_FILE = "provisioner.log"
 
 def spawn_provisioner(state: State, job: JobRecord) -> JobRecord:
     """Move the job to `provisioning` and start its provisioner; the job, naming it."""
-    me = os.getpid()
-    # until the provisioner names itself, this server answers for the job
-    update_job(state, job.id, supervisor_pid=me, supervisor_token=process_token(me),
-               supervisor_host=socket.gethostname())  # fmt: skip
+    answer_for(state, job.id)  # this server, until the provisioner names itself
     job = set_job_status(state, job.id, JobStatus.PROVISIONING)
     job_dir = Path(job.job_dir) if job.job_dir else Path.cwd()
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -54,9 +50,7 @@ def spawn_provisioner(state: State, job: JobRecord) -> JobRecord:
         out, _ = proc.communicate(timeout=60)
     if proc.returncode != 0 or not out.strip():
         raise RuntimeError(f"the provisioner did not start; see {job_dir / LOG_FILE}")
-    pid = int(out.split()[0])
-    handle = SupervisorHandle(pid=pid, token=process_token(pid), host=socket.gethostname())
-    return record_supervisor(state, job.id, handle)
+    return record_supervisor(state, job.id, SupervisorHandle.of(int(out.split()[0])))
 
 
 def provisioner_main(job_id: str) -> int:

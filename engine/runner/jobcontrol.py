@@ -43,6 +43,18 @@ class SupervisorHandle:
     token: str | None  # boot id + process start time: tells a live supervisor from a reused pid
     host: str
 
+    @classmethod
+    def of(cls, pid: int) -> SupervisorHandle:
+        """The handle of process `pid` of this host (this process by default, when a step
+        answers for a job until its supervisor runs)."""
+        return cls(pid=pid, token=process_token(pid), host=socket.gethostname())
+
+
+def answer_for(state: State, job_id: str) -> JobRecord:
+    """Name this process the job's supervisor until the real one runs: if it dies first,
+    reconciling fails the job ("supervisor vanished") instead of leaving it waiting."""
+    return record_supervisor(state, job_id, SupervisorHandle.of(os.getpid()))
+
 
 def start_supervisor(
     job_dir: Path | str,

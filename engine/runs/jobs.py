@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -64,6 +64,13 @@ def instance_placement(code_dir: str, *, nodes: int, gpu_vendor: str | None) -> 
         default_image=True,
         gpu_vendor=gpu_vendor,
     )
+
+
+def with_node_addresses(job: JobSpec, addresses: Sequence[str]) -> JobSpec:
+    """`job` with DSTACK_MASTER_NODE_IP (the first node's) and DSTACK_NODES_IPS (one a line)."""
+    env = {**job.env, "DSTACK_MASTER_NODE_IP": addresses[0],
+           "DSTACK_NODES_IPS": "\n".join(addresses)}  # fmt: skip
+    return replace(job, env=env)
 
 
 def build_job(

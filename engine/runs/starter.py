@@ -14,8 +14,6 @@ supervisor's reconciling fails it ("supervisor vanished") instead of leaving it 
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -26,8 +24,8 @@ from ..models.runs import RunSpec
 from ..paths import dstack_home
 from ..remote.start import is_remote, start_remote_job
 from ..runner import jobfiles
-from ..runner.jobcontrol import record_supervisor
-from ..runner.supervisor import process_token, start_supervisor
+from ..runner.jobcontrol import answer_for, record_supervisor
+from ..runner.supervisor import start_supervisor
 from ..secrets import ENV_FILE, env_file_bytes, job_environment, write_env_file
 from ..state import (
     InstanceRecord,
@@ -96,14 +94,7 @@ def start_job_reporting(
         job = update_job(state, job.id, instance_id=instance.id)
     # Until its supervisor runs, this process answers for the job: if it dies while copying
     # the project (kill -9, Ctrl-C), reconciling fails the job instead of leaving it submitted.
-    me = os.getpid()
-    job = update_job(
-        state,
-        job.id,
-        supervisor_pid=me,
-        supervisor_token=process_token(me),
-        supervisor_host=socket.gethostname(),
-    )
+    job = answer_for(state, job.id)
     try:
         job_dir.mkdir(parents=True, exist_ok=True)
         code_dir = job_dir / "code"

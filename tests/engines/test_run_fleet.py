@@ -174,7 +174,7 @@ def test_a_retry_after_its_instance_was_lost_brings_a_new_fleet_up(recording_cli
         plan = plan_apply(str(task), run_args=[], overrides={}, profile=None, dry_run=True)
         run = submit_run(plan, state=state)
         # what its first provisioning left: the fleet up, the job running on its instance
-        [attempt, *_] = provision_of(RunSpec.of(run.run_spec).provision).attempts
+        [attempt, *_] = provision_of(RunSpec.of(run.run_spec).provision).resource_plans()
         fleet = apply_fleet(state, attempt, driver=engine, idle_duration=300,
                             applied={"run_id": run.id})  # fmt: skip
         [instance] = instances_of_fleet(state, fleet.id)
