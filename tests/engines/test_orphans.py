@@ -78,8 +78,20 @@ def plant_stack(engine, project: str, fleet: str, instance_ids: list[str]) -> No
     engine.write_stack(spec, StackOutputs(instance_ids=instance_ids, ssh_user="ubuntu"))
 
 
-def test_orphans_are_listed_then_removed_and_nothing_else_is_touched(aws, tmp_path):
-    cli, client = aws
+@dataclass(frozen=True)
+class Planted:
+    """The instances of the world `plant` makes (EC2 ids)."""
+
+    owned: str  # tagged, listed by the live fleet kept's stack
+    orphan: str  # tagged main/gone, listed by no stack
+    theirs: str  # tagged project other, listed by other's stack
+    untagged: str
+
+
+def plant(cli, client, tmp_path: Path) -> Planted:
+    """A live fleet `kept` owning an instance; beside it an orphan instance, another
+    project's instance and stack, an untagged instance, and the stack main-lost no fleet
+    names."""
     engine = cli.engine
     config = tmp_path / "fleet.dstack.yml"
     config.write_text(FLEET)
@@ -93,6 +105,15 @@ def test_orphans_are_listed_then_removed_and_nothing_else_is_touched(aws, tmp_pa
     untagged = launch(client, {})
     plant_stack(engine, "main", "lost", [])
     plant_stack(engine, "other", "theirs", [theirs])
+    return Planted(owned, orphan, theirs, untagged)
+
+
+def test_orphans_are_listed_then_removed_and_nothing_else_is_touched(aws, tmp_path):
+    cli, client = aws
+    engine = cli.engine
+    planted = plant(cli, client, tmp_path)
+    owned, orphan, theirs, untagged = (planted.owned, planted.orphan, planted.theirs,
+                                       planted.untagged)  # fmt: skip
 
     listed = cli("fleet", "--orphans", "--json")
 
@@ -121,15 +142,9 @@ def test_orphans_are_listed_then_removed_and_nothing_else_is_touched(aws, tmp_pa
 def test_the_server_sweeps_orphans_periodically_and_touches_nothing_else(aws, tmp_path):
     cli, client = aws
     engine = cli.engine
-    config = tmp_path / "fleet.dstack.yml"
-    config.write_text(FLEET)
-    assert cli("apply", "-f", str(config), "-y", "-b", "aws").returncode == 0
+    planted = plant(cli, client, tmp_path)
     assert cli("server", "--stop").returncode == 0  # the sweeping one is started below
-    orphan = launch(client, {"owner": "fleetstack", "project": "main", "fleet": "gone"})
-    theirs = launch(client, {"owner": "fleetstack", "project": "other", "fleet": "x"})
-    untagged = launch(client, {})
-    plant_stack(engine, "main", "lost", [])
-    plant_stack(engine, "other", "theirs", [theirs])
+    orphan = planted.orphan
     env = {**cli.env, SWEEP_ENV: "1"}
     argv = [sys.executable, str(ENTRY), "server"]
     server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -143,7 +158,8 @@ def test_the_server_sweeps_orphans_periodically_and_touches_nothing_else(aws, tm
         server.send_signal(signal.SIGTERM)
         _, log = server.communicate(timeout=60)
     assert engine.stacks() == ["main-kept", "other-theirs"]
-    assert {states(client)[i] for i in (theirs, untagged)} == {"running"}
+    kept = (planted.owned, planted.theirs, planted.untagged)
+    assert {states(client)[i] for i in kept} == {"running"}
     assert "orphan sweep removed stack main-lost" in log
     assert f"orphan sweep removed instance {orphan}" in log
 
