@@ -1,7 +1,7 @@
 """A fleet created for a run: what submit decides, what the reconciler brings up.
 
     provision = provision_for(plan, run_name, ssh_public_key=key)   # at submit (no I/O)
-    attempts = attempts_of(RunSpec.of(run.run_spec).provision)      # in the reconciler
+    provision = provision_of(RunSpec.of(run.run_spec).provision)    # in the reconciler
 
 At submit, the plan's chosen offer (never re-chosen later) and the failover offers after it
 (engine/fleets/failover.py: same clouds with stack programs, within max_price) become the
@@ -25,7 +25,7 @@ from ...stacks.offline import offline_plan
 from ...stacks.spec import StackSpec, stack_spec_from_json
 from ..config import FleetConfiguration, ServiceConfiguration, TaskConfiguration
 from ..models.jobs import JobSpec
-from ..models.json import JSONObject, JSONValue
+from ..models.json import JSONObject, JSONValue, json_object
 from ..models.offers import Offer
 from ..models.plan import Plan, ResourcePlan
 from ..runs.jobs import JobPlacement, build_job
@@ -84,7 +84,7 @@ def provision_for(plan: Plan, fleet: str, *, ssh_public_key: str) -> JSONObject:
     attempts: list[JSONValue] = []
     for offer in failover_offers(plan, chosen):
         spec = replace(stack_spec_for(plan, offer, ssh_public_key=ssh_public_key), fleet=fleet)
-        attempts.append({"offer": offer_to_json(offer), "stack": _json(asdict(spec))})
+        attempts.append({"offer": offer_to_json(offer), "stack": json_object(asdict(spec))})
     return {
         "fleet": fleet,
         "idle_duration": run_idle_duration(plan.configuration),
@@ -114,7 +114,7 @@ def provision_of(stored: JSONObject | None) -> Provision | None:
 
 def offer_to_json(offer: Offer) -> JSONObject:
     """Every field of the offer, exactly (Offer.to_json rounds the price for display)."""
-    return _json(asdict(offer))
+    return json_object(asdict(offer))
 
 
 def offer_from_json(data: JSONObject) -> Offer:
@@ -143,11 +143,3 @@ def offer_from_json(data: JSONObject) -> Offer:
         spot=bool(data.get("spot")),
         price=number("price"),
     )
-
-
-def _json(value: object) -> JSONObject:
-    import json
-
-    loaded = json.loads(json.dumps(value))
-    assert isinstance(loaded, dict)
-    return loaded

@@ -24,7 +24,7 @@ from ...stacks.spec import StackSpec, stack_spec_from_json
 from ..backends.config import BackendsConfig
 from ..config import FleetConfiguration
 from ..models.fleets import FleetSpec
-from ..models.json import JSONObject, JSONValue
+from ..models.json import JSONObject, JSONValue, json_object
 from ..models.offers import Offer
 from ..models.plan import FieldChange, FleetChange, Plan, ResourcePlan
 from ..models.statuses import FleetStatus
@@ -80,7 +80,7 @@ def config_digest(fields: JSONObject) -> str:
 def applied_from(configuration: FleetConfiguration, spec: StackSpec | None) -> JSONObject:
     """The FleetSpec keys that record what a fleet was applied from."""
     fields = fleet_fields(configuration)
-    stack: JSONValue = json.loads(json.dumps(asdict(spec))) if spec is not None else None
+    stack: JSONValue = json_object(asdict(spec)) if spec is not None else None
     return {"configuration": fields, "config_digest": config_digest(fields), "stack_spec": stack}
 
 

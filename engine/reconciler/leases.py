@@ -50,7 +50,11 @@ class LeaseKeeper:
             if error is not None:
                 ctx.report.errors.append(f"lease of instance {instance_id} not renewed: {error}")
         now = time.monotonic()
-        for instance in _cloud_instances(ctx):
+        instances = _cloud_instances(ctx)
+        live = {i.id for i in instances}
+        for gone in [i for i in self.renewed if i not in live]:
+            del self.renewed[gone]  # terminated: a long-lived server keeps no trace of it
+        for instance in instances:
             if instance.id in self.pending:
                 continue
             last = self.renewed.get(instance.id)

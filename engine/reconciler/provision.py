@@ -20,7 +20,6 @@ by abandoned_fleets.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import time
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from ...stacks.spec import StackSpec
 from ..errors import FleetstackError
 from ..fleets.boot import OUTPUT_TAIL_COMMAND, STATUS_COMMAND, boot_error, parse_status
 from ..fleets.failover import Attempt, apply_attempts
@@ -35,7 +35,7 @@ from ..fleets.for_run import Provision, provision_of
 from ..fleets.lifecycle import FleetDriver, delete_fleet
 from ..fleets.placement import node_addresses
 from ..models.fleets import FleetSpec
-from ..models.json import JSONObject
+from ..models.json import JSONObject, json_object
 from ..models.runs import RunSpec
 from ..models.statuses import FleetStatus, InstanceStatus, JobStatus, JobTerminationReason
 from ..remote.connection import Connection, SSHError, forget_host_key
@@ -317,9 +317,8 @@ def _bring_up(
         )
     log.say(f"creating fleet {provision.fleet} for run {run.name}: stack {first.stack_name}")
 
-    def applied_for(spec: object) -> JSONObject:
-        stack = json.loads(json.dumps(asdict(spec)))  # type: ignore[call-overload]
-        return {"run_id": run.id, "stack_spec": stack}
+    def applied_for(spec: StackSpec) -> JSONObject:
+        return {"run_id": run.id, "stack_spec": json_object(asdict(spec))}
 
     return apply_attempts(state, provision.resource_plans(), driver_for=driver_for,
                           on_attempt=log.attempt, on_output=log.say,

@@ -1,9 +1,9 @@
 """The server's orphan sweep: every SWEEP_SECONDS (the first one a period after the server
-starts), what `dstack fleet --orphans --delete`
-does by hand (engine/services/orphans.py): stacks no fleet row names are destroyed, and
-instances tagged with the project that no stack owns are terminated. Only the project's
-tagged resources are looked at. Without a stack cloud configured (or without the engine
-that lists its stacks: the Pulumi CLI) there is nothing to sweep, and nothing is said."""
+starts), what `dstack fleet --orphans --delete` does by hand (engine/services/orphans.py):
+stacks no fleet row names are destroyed, and instances tagged with the project that no stack
+owns are terminated. Only the project's tagged resources are looked at. Without a stack
+cloud configured (or without the engine that lists its stacks: the Pulumi CLI) there is
+nothing to sweep, and nothing is said."""
 
 from __future__ import annotations
 
