@@ -110,12 +110,15 @@ def read_status(
     conn: Connection, rdir: str, *, offset: int, limit: int = READ_LIMIT
 ) -> RemoteStatus:
     """The job's exit code (read before the log, so a final status comes with the whole log),
-    whether its supervisor is alive, and up to `limit` log bytes from byte `offset`."""
+    whether its supervisor is alive, and up to `limit` log bytes from byte `offset`.
+
+    Liveness is read first, then the exit code: the supervisor writes exit_code before it
+    exits, so "not alive and no exit code" means it really vanished. (The other order took a
+    job that ended between the two reads for a vanished supervisor: seen once in CI.)"""
     d = shlex.quote(rdir)
     command = (
-        f"s=$(cat {d}/exit_code 2>/dev/null) || s=-; a=0; "
-        f'if [ "$s" = - ] && kill -0 "$(cat {d}/supervisor.pid 2>/dev/null)" 2>/dev/null; '
-        "then a=1; fi; "
+        f'a=0; if kill -0 "$(cat {d}/supervisor.pid 2>/dev/null)" 2>/dev/null; then a=1; fi; '
+        f"s=$(cat {d}/exit_code 2>/dev/null) || s=-; "
         'printf "%s %s\\n" "$s" "$a"; '
         f"tail -c +{offset + 1} {d}/output.log 2>/dev/null | head -c {limit}"
     )
