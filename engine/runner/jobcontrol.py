@@ -45,8 +45,7 @@ class SupervisorHandle:
 
     @classmethod
     def of(cls, pid: int) -> SupervisorHandle:
-        """The handle of process `pid` of this host (this process by default, when a step
-        answers for a job until its supervisor runs)."""
+        """The handle of process `pid` of this host (answer_for passes this process's own)."""
         return cls(pid=pid, token=process_token(pid), host=socket.gethostname())
 
 

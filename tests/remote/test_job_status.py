@@ -9,9 +9,10 @@ import threading
 from pathlib import Path
 
 from fleetstack.engine.remote import jobs as remote
-from fleetstack.engine.remote.connection import Connection, SSHTarget
+from fleetstack.engine.remote.connection import Connection
 
 from ..helpers import WAIT, wait_for
+from .test_connection import target
 
 
 def _dead_pid() -> int:
@@ -40,7 +41,7 @@ def test_a_job_that_ends_while_its_status_is_read_is_finished_not_vanished(sshd,
     fifo = rdir / "supervisor.pid"
     os.mkfifo(fifo)
     statuses: list[remote.RemoteStatus] = []
-    with Connection(SSHTarget(daemon.address, port=daemon.port, user="root")) as conn:
+    with Connection(target(daemon)) as conn:
         reader = threading.Thread(
             target=lambda: statuses.append(remote.read_status(conn, str(rdir), offset=0))
         )
@@ -58,6 +59,6 @@ def test_a_supervisor_gone_without_an_exit_code_has_vanished(sshd, tmp_path):
     rdir = tmp_path / "job"
     rdir.mkdir()
     (rdir / "supervisor.pid").write_text(f"{_dead_pid()}\n")
-    with Connection(SSHTarget(daemon.address, port=daemon.port, user="root")) as conn:
+    with Connection(target(daemon)) as conn:
         status = remote.read_status(conn, str(rdir), offset=0)
     assert (status.exit_code, status.alive) == (None, False)
