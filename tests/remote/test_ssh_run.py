@@ -161,6 +161,15 @@ def _final(run: dict) -> dict | None:
     return run if run["status"] in ("done", "failed", "terminated") else None
 
 
+def _replaced(pid_file: Path, dead: int) -> bool:
+    """Whether `pid_file` names a live follower other than `dead`."""
+    try:
+        pid = json.loads(pid_file.read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return pid != dead and is_running(pid)
+
+
 def _processes_under(folder: Path) -> list[int]:
     """Live processes whose command line names a path under `folder`."""
     found = []
@@ -189,9 +198,12 @@ def test_a_follower_killed_mid_run_is_replaced_and_the_log_resumes(sshd, tmp_pat
     follower = json.loads(pid_file.read_text())["pid"]
     os.kill(follower, signal.SIGKILL)  # the local follower dies; the job runs on
     wait_for(lambda: not is_running(follower), "the follower to die")
-    gate.touch()
-    # this look sees the follower gone and starts another: the run is not failed
+    # The gate is still shut, so the job cannot have ended: this look (or the
+    # background server) sees the follower gone and starts another, and the run
+    # is not failed. (Opening the gate first let a fast job be `done` here.)
     assert ps_json()["orphan"]["status"] in ("submitted", "running")
+    wait_for(lambda: _replaced(pid_file, follower), "a new follower")
+    gate.touch()
     run = wait_for(lambda: _final(ps_json()["orphan"]), "the run to end")
     assert run["status"] == "done", run
     assert log.read_bytes() == "".join(f"line-{i}\n" for i in range(1, 201)).encode()
