@@ -110,8 +110,8 @@ def test_a_second_run_within_the_idle_time_reuses_the_instance(cli_engine, tmp_p
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     wait_for(lambda: _status(cli_engine, "long") == "terminated", "the run terminated")
     wait_for(lambda: _in_machine(record.machine, sleeping).returncode == 1, "the job gone")
-    [fleet] = json.loads(dstack(cli_engine, "fleet", "--json").stdout)
-    assert [i["status"] for i in fleet["instances"]] == ["idle"]
+    # the server's next pass sees the instance's job ended and marks it idle
+    wait_for(lambda: _instance_statuses(cli_engine) == ["idle"], "the instance idle")
 
     # the run's fleet is deleted by hand before its idle time is over: its stack goes
     deleted = dstack(cli_engine, "fleet", "delete", "one", "-y")
@@ -122,6 +122,11 @@ def test_a_second_run_within_the_idle_time_reuses_the_instance(cli_engine, tmp_p
 def _status(engine, name: str) -> str:
     listed = json.loads(dstack(engine, "ps", "-a", "--json").stdout)["runs"]
     return next(r["status"] for r in listed if r["name"] == name)
+
+
+def _instance_statuses(engine) -> list[str]:
+    [fleet] = json.loads(dstack(engine, "fleet", "--json").stdout)
+    return [i["status"] for i in fleet["instances"]]
 
 
 def _in_machine(machine: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
