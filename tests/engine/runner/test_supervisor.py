@@ -31,9 +31,7 @@ from fleetstack.engine.state import (
     update_job,
 )
 
-from ...helpers import is_running
-
-WAIT = 30  # generous upper bound for a slow CI machine; never a timing assertion
+from ...helpers import WAIT, is_running
 
 
 @pytest.fixture
@@ -75,6 +73,16 @@ def _wait_for_file(path: Path) -> None:
         time.sleep(0.05)
 
 
+def _wait_for_pid(path: Path) -> int:
+    """The pid the job wrote with `echo $! > FILE`: the shell creates the file before it
+    writes, so a file that exists may still be empty; its line is whole once it ends."""
+    deadline = time.monotonic() + WAIT
+    while not (path.exists() and path.read_text().endswith("\n")):
+        assert time.monotonic() < deadline, f"{path} never held a whole line"
+        time.sleep(0.05)
+    return int(path.read_text())
+
+
 def _wait_for_status(db, job_id: str, status: JobStatus) -> None:
     deadline = time.monotonic() + WAIT
     while get_job(db, job_id).status is not status:
@@ -96,8 +104,8 @@ def test_script_that_exits_0_is_done(db, job, tmp_path):
     status = wait_for_exit(job_dir, WAIT)
     assert (status.code, status.signal, status.status) == (0, None, "done")
     assert (job_dir / "output.log").read_bytes() == b"hello\nworld\n"
+    _wait_for_status(db, job.id, JobStatus.DONE)  # the row follows the exit file
     record = get_job(db, job.id)
-    assert record.status is JobStatus.DONE
     assert record.termination_reason is JobTerminationReason.DONE_BY_RUNNER
     assert record.exit_status == 0
     assert record.supervisor_pid == handle.pid
@@ -111,8 +119,8 @@ def test_script_that_exits_3_fails_with_exit_status_3(db, job, tmp_path):
     assert (status.code, status.exit_status, status.status) == (3, 3, "failed")
     on_disk = json.loads((job_dir / "exit_status.json").read_text())
     assert on_disk["code"] == 3 and on_disk["finished_at"] > 0
+    _wait_for_status(db, job.id, JobStatus.FAILED)  # the row follows the exit file
     record = get_job(db, job.id)
-    assert record.status is JobStatus.FAILED
     assert record.termination_reason is JobTerminationReason.CONTAINER_EXITED_WITH_ERROR
     assert record.exit_status == 3
 
@@ -143,8 +151,8 @@ def test_stop_forwards_sigterm_and_the_script_may_clean_up(db, job, tmp_path):
     status = wait_for_exit(job_dir, WAIT)
     assert (status.status, status.termination_reason) == ("terminated", "terminated_by_user")
     assert b"cleaning up" in (job_dir / "output.log").read_bytes()
+    _wait_for_status(db, job.id, JobStatus.TERMINATED)  # the row follows the exit file
     record = get_job(db, job.id)
-    assert record.status is JobStatus.TERMINATED
     assert record.termination_reason is JobTerminationReason.TERMINATED_BY_USER
 
 
@@ -167,14 +175,14 @@ def test_abort_kills_at_once_without_sigterm(db, job, tmp_path):
     assert (status.status, status.termination_reason) == ("terminated", "aborted_by_user")
     assert status.signal == signal.SIGKILL
     assert b"got sigterm" not in (job_dir / "output.log").read_bytes()
+    _wait_for_status(db, job.id, JobStatus.TERMINATED)  # the row follows the exit file
     assert get_job(db, job.id).termination_reason is JobTerminationReason.ABORTED_BY_USER
 
 
 def test_stop_reaches_background_children_of_the_script(db, job, tmp_path):
     body = "sleep 1000 &\necho $! > child.pid\nwait\n"
     job_dir, _ = _start(db, job, tmp_path, body, working_dir=tmp_path, grace_seconds=5)
-    _wait_for_file(tmp_path / "child.pid")
-    child = int((tmp_path / "child.pid").read_text())
+    child = _wait_for_pid(tmp_path / "child.pid")
     stop_job(job_dir)
     wait_for_exit(job_dir, WAIT)
     assert _gone(child)
@@ -210,8 +218,8 @@ def test_missing_working_dir_is_an_executor_error(db, job, tmp_path):
     job_dir, _ = _start(db, job, tmp_path, "true\n", working_dir=tmp_path / "missing")
     status = wait_for_exit(job_dir, WAIT)
     assert (status.status, status.termination_reason) == ("failed", "executor_error")
+    _wait_for_status(db, job.id, JobStatus.FAILED)  # the row follows the exit file
     record = get_job(db, job.id)
-    assert record.status is JobStatus.FAILED
     assert "cannot start the job script" in record.error
 
 
@@ -237,9 +245,8 @@ def test_kill_9_of_the_supervisor_kills_the_whole_job_and_fails_it(db, job, tmp_
         "sleep 1000\n"
     )
     job_dir, handle = _start(db, job, tmp_path, body, working_dir=tmp_path)
-    _wait_for_file(tmp_path / "escaped.pid")
-    job_pid = int((tmp_path / "job.pid").read_text())
-    escaped_pid = int((tmp_path / "escaped.pid").read_text())
+    escaped_pid = _wait_for_pid(tmp_path / "escaped.pid")
+    job_pid = int((tmp_path / "job.pid").read_text())  # written whole before escaped.pid
     # The job starts first; `running` is recorded beside it, moments later.
     _wait_for_status(db, job.id, JobStatus.RUNNING)
     assert reconcile_jobs(db) == []  # alive: nothing to do
