@@ -18,6 +18,17 @@ def _session(sid: int) -> list[int]:
     ]
 
 
+def _sleeping(sid: int) -> bool:
+    """Whether the job's last command, `sleep 300`, runs in session `sid`."""
+    for pid in _session(sid):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x00300\x00":
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _children(pid: int) -> list[int]:
     return [child for child, _state, ppid, _session in _processes() if ppid == pid]
 
@@ -99,6 +110,8 @@ def test_a_job_killed_with_its_supervisor_shows_failed_with_a_reason(cli, submit
     job_dir = cli.job_dir("orphan")
     supervisor_pid = json.loads((job_dir / "supervisor.pid").read_text())["pid"]
     (script_pid,) = _children(supervisor_pid)
+    # `running` is recorded beside the script's start: its commands may not run yet
+    cli.wait_for(lambda: _sleeping(script_pid), "sleep 300 to run in the job's session")
     job = _session(script_pid)  # taken before any kill: the script, bash -e, sleep 300
     assert len(job) >= 2, job
     os.kill(supervisor_pid, signal.SIGKILL)
