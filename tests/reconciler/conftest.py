@@ -42,6 +42,11 @@ class Clock:
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
 
+    def at(self, moment: datetime) -> None:
+        """Read `moment` now: a time the engine recorded, not the test's own elapsed time
+        (a slow machine spends seconds between that record and the next pass)."""
+        self.offset = moment - utcnow()
+
 
 @pytest.fixture
 def clock() -> Clock:
