@@ -196,7 +196,7 @@ def moto_server() -> Iterator[str]:
         return True
 
     try:
-        wait_for(answers, timeout=30, what="moto_server to listen")
+        wait_for(answers, what="moto_server to listen", process=proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -105,7 +105,7 @@ def test_a_running_job_holding_the_lock_keeps_it_and_counts_as_activity(sandbox,
     command = command.replace(backstop.STATE_DIR, str(sandbox.state))
     job = subprocess.Popen(["bash", "-c", command])
     try:
-        wait_for(ready.exists, timeout=10, what="the job to hold the lock")
+        wait_for(ready.exists, what="the job to hold the lock")
 
         assert sandbox.check() == []
         assert time.time() - (sandbox.state / "activity").stat().st_mtime < 60
