@@ -53,7 +53,9 @@ def _task(project: Path, name: str, *, idle: str, code: int) -> Path:
 
 def test_a_cloud_task_boots_its_own_fleet_and_the_idle_stack_is_destroyed(cli_engine, tmp_path):
     project = _project(tmp_path)
-    task = _task(project, "cloudy", idle="5s", code=3)
+    # the idle time starts as the run ends: it outlasts the looks at the fleet below (each
+    # CLI call takes seconds on a slow machine), the server releases the fleet after it
+    task = _task(project, "cloudy", idle="30s", code=3)
 
     ran = dstack(cli_engine, "apply", "-f", str(task), "-y")
 
