@@ -51,14 +51,15 @@ def test_b_waits_for_capacity_and_starts_when_a_ends_c_fails_naming_a(state, tmp
     wait_for(lambda: _status(state, "run-a") is RunStatus.RUNNING, "a running")
     assert dstack("apply", "-f", str(b), "-y", "-d", cwd=tmp_path).returncode == 0
     wait_for(lambda: _status(state, "run-b") is RunStatus.PENDING, "b pending for capacity")
+    # at once: 15 s after its failure, `ps` itself resubmits b (submitted, its reason gone)
+    ps = dstack("ps", "-v", cwd=tmp_path)
+    assert b"held by run-a" in ps.stdout  # b's reason, while it waits
+    assert re.search(rb"run-b .*pending \(retry (in \d+s|now)\)", ps.stdout), ps.stdout
     attached_c = dstack("apply", "-f", str(c), "-y", cwd=tmp_path)
 
     assert attached_c.returncode == 1
     assert b"no capacity on this machine: run-c needs 1 CPU" in attached_c.stderr
     assert b"held by run-a" in attached_c.stderr
-    ps = dstack("ps", "-v", cwd=tmp_path)
-    assert b"held by run-a" in ps.stdout  # b's reason, while it waits
-    assert re.search(rb"run-b .*pending \(retry (in \d+s|now)\)", ps.stdout), ps.stdout
     gate.touch()  # a ends; nobody types anything
     wait_for(lambda: _status(state, "run-b") is RunStatus.DONE, "b done by itself", timeout=90)
 
