@@ -21,6 +21,7 @@ from .engine import VMEngine
 from .harness import SUBNET_PREFIX, Bench, leftovers, machine_running
 
 REPO = Path(__file__).resolve().parents[2]
+CLI_TIMEOUT = 300  # an upper bound for a busy machine's boots; never a timing assertion
 
 
 @pytest.fixture
@@ -39,14 +40,31 @@ def cli_engine(vm_bench: Bench, tmp_path: Path) -> Iterator[VMEngine]:
 def dstack(engine: VMEngine, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **{BENCH_VAR: str(engine.bench.index), STATE_VAR: str(engine.state_dir)})
     env["PATH"] = f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin"  # no pulumi
-    return subprocess.run(
-        [sys.executable, str(Path(__file__).parent / "dstack_vm.py"), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    try:
+        return subprocess.run(
+            [sys.executable, str(Path(__file__).parent / "dstack_vm.py"), *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as hung:  # say what the CLI and the server were doing
+        pytest.fail(f"dstack {' '.join(args)} ran past {CLI_TIMEOUT} s\n{_evidence(hung)}")
+
+
+def _evidence(hung: subprocess.TimeoutExpired) -> str:
+    """The hung CLI's output so far and the tails of the server's and provisioners' logs."""
+    parts = [f"--- {name} ---\n{_text(out)[-4000:]}" for name, out in
+             (("stdout", hung.stdout), ("stderr", hung.stderr))]  # fmt: skip
+    home = Path(os.environ["DSTACK_HOME"])
+    for log in sorted([*home.glob("server/*.log"), *home.glob("runs/*/*/provisioner.log")]):
+        parts.append(f"--- {log} ---\n{log.read_text(errors='replace')[-4000:]}")
+    return "\n".join(parts)
+
+
+def _text(out: str | bytes | None) -> str:
+    return out.decode(errors="replace") if isinstance(out, bytes) else (out or "")
 
 
 def test_apply_boots_the_fleets_instances_and_fleet_delete_halts_them(cli_engine):
