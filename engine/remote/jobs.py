@@ -95,7 +95,7 @@ def start(
         f"  $sr --quiet --collect --unit={shlex.quote(unit)} --uid=$(id -u) --gid=$(id -g) "
         f'--working-directory={d} --setenv=HOME="$HOME" {supervise} </dev/null >/dev/null; '
         f"else setsid nohup {supervise} </dev/null >/dev/null 2>&1 & fi; "
-        "for _ in $(seq 250); do [ -s supervisor.pid ] && break; sleep 0.02; done; "
+        "for _ in $(seq 1500); do [ -s supervisor.pid ] && break; sleep 0.02; done; "
         "cat supervisor.pid"
     )
     result = conn.run(command, stdin=tar, timeout=300.0)

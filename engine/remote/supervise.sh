@@ -13,14 +13,11 @@ dir=$1
 grace=$2
 container=${3:-0}
 as_root=()
-if [[ "$container" == 1 && "$(id -u)" != 0 ]] && ! docker info >/dev/null 2>&1 \
-  && sudo -n true 2>/dev/null; then
-  as_root=(sudo -n)
-fi
 sid=$$
 child=""
 killer=""
 stop_pending=""
+abort_pending=""
 
 # Every process of this session (the job's, whatever their process group) except this one.
 kill_session() {
@@ -56,6 +53,7 @@ on_stop() {
 
 # shellcheck disable=SC2329
 on_abort() {
+  [[ -z "$child" ]] && abort_pending=1
   kill_session
 }
 
@@ -64,11 +62,30 @@ trap on_abort USR1
 trap '' HUP
 printf '%s\n' "$$" >"$dir/supervisor.pid.tmp" && mv -f "$dir/supervisor.pid.tmp" "$dir/supervisor.pid"
 
+# `docker info` in the background, so a stop or an abort is handled while it runs (bash
+# runs a trap only once its foreground command ends, and a slow docker may take long).
+docker_answers() {
+  docker info >/dev/null 2>&1 &
+  local probe=$! status
+  while true; do
+    wait "$probe"
+    status=$?
+    kill -0 "$probe" 2>/dev/null || return "$status"
+  done
+}
+
+# Named first, probed after: the starter waits for supervisor.pid, and `docker info` may take
+# seconds on a busy or freshly booted host.
+if [[ "$container" == 1 && "$(id -u)" != 0 ]] && ! docker_answers && sudo -n true 2>/dev/null; then
+  as_root=(sudo -n)
+fi
+
 record() {
   printf '%s\n' "$1" >"$dir/exit_code.tmp" && mv -f "$dir/exit_code.tmp" "$dir/exit_code"
   exit 0
 }
 
+[[ -n "$abort_pending" ]] && record 137 # aborted before the job started: it never runs
 cd "$dir/code" 2>/dev/null || { printf 'fleetstack: %s/code is missing\n' "$dir" >>"$dir/output.log"; record 2; }
 "${as_root[@]}" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="${HOME:-/}" \
   LANG=C.UTF-8 bash "$dir/job.sh" >>"$dir/output.log" 2>&1 </dev/null &
