@@ -7,6 +7,8 @@ import os
 import signal
 from pathlib import Path
 
+from fleetstack.engine.runner.jobcontrol import read_pid_file
+
 from ..helpers import WAIT, is_running, wait_for
 from .conftest import free_port
 from .helpers import apply_fleet, dstack, fleet_file, ps_json, start_dstack, task_file
@@ -161,13 +163,10 @@ def _final(run: dict) -> dict | None:
     return run if run["status"] in ("done", "failed", "terminated") else None
 
 
-def _replaced(pid_file: Path, dead: int) -> bool:
-    """Whether `pid_file` names a live follower other than `dead`."""
-    try:
-        pid = json.loads(pid_file.read_text())["pid"]
-    except (OSError, ValueError, KeyError):
-        return False
-    return pid != dead and is_running(pid)
+def _replaced(job_dir: Path, dead: int) -> bool:
+    """Whether the job's supervisor.pid names a live follower other than `dead`."""
+    handle = read_pid_file(job_dir)
+    return handle is not None and handle.pid != dead and is_running(handle.pid)
 
 
 def _processes_under(folder: Path) -> list[int]:
@@ -202,7 +201,7 @@ def test_a_follower_killed_mid_run_is_replaced_and_the_log_resumes(sshd, tmp_pat
     # background server) sees the follower gone and starts another, and the run
     # is not failed. (Opening the gate first let a fast job be `done` here.)
     assert ps_json()["orphan"]["status"] in ("submitted", "running")
-    wait_for(lambda: _replaced(pid_file, follower), "a new follower")
+    wait_for(lambda: _replaced(log.parent, follower), "a new follower")
     gate.touch()
     run = wait_for(lambda: _final(ps_json()["orphan"]), "the run to end")
     assert run["status"] == "done", run

@@ -31,11 +31,11 @@ class Held:
     proc: subprocess.Popen[bytes]
 
     def pid(self) -> int | None:
-        text = (self.dir / "supervisor.pid").read_text() if self.named() else ""
-        return int(text) if text.strip().isdigit() else None
-
-    def named(self) -> bool:
-        return (self.dir / "supervisor.pid").exists()
+        """The supervisor's pid once it has named itself (the file is written, then renamed)."""
+        try:
+            return int((self.dir / "supervisor.pid").read_text())
+        except FileNotFoundError:
+            return None
 
     def release_docker(self) -> None:
         with open(self.hold, "w") as fifo:  # blocks until `docker info` reads: then EOF
