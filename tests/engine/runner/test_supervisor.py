@@ -31,7 +31,7 @@ from fleetstack.engine.state import (
     update_job,
 )
 
-from ...helpers import WAIT, is_running
+from ...helpers import WAIT, is_running, wait_for
 
 
 @pytest.fixture
@@ -67,27 +67,22 @@ def _start(db, job, tmp_path, body, **kwargs):
 
 
 def _wait_for_file(path: Path) -> None:
-    deadline = time.monotonic() + WAIT
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
+    wait_for(path.exists, f"{path} to appear")
 
 
 def _wait_for_pid(path: Path) -> int:
     """The pid the job wrote with `echo $! > FILE`: the shell creates the file before it
     writes, so a file that exists may still be empty; its line is whole once it ends."""
-    deadline = time.monotonic() + WAIT
-    while not (path.exists() and path.read_text().endswith("\n")):
-        assert time.monotonic() < deadline, f"{path} never held a whole line"
-        time.sleep(0.05)
-    return int(path.read_text())
+
+    def whole_line() -> str:
+        text = path.read_text() if path.exists() else ""
+        return text if text.endswith("\n") else ""
+
+    return int(wait_for(whole_line, f"a whole line in {path}"))
 
 
 def _wait_for_status(db, job_id: str, status: JobStatus) -> None:
-    deadline = time.monotonic() + WAIT
-    while get_job(db, job_id).status is not status:
-        assert time.monotonic() < deadline, f"job never became {status.value}"
-        time.sleep(0.05)
+    wait_for(lambda: get_job(db, job_id).status is status, f"the job to become {status.value}")
 
 
 def _gone(pid: int) -> bool:
